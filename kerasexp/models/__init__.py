@@ -1,0 +1,6 @@
+"""Model builders, looked up by name."""
+
+from kerasexp.models import cnn  # noqa: F401  (fills the registry)
+from kerasexp.models.registry import MODELS, create_model, register_model
+
+__all__ = ["MODELS", "create_model", "register_model"]

@@ -1,0 +1,65 @@
+"""One progress line an epoch: which run, which epoch, the metrics, and the time left."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import keras
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+class Progress:
+    """Shared across several runs so the estimate covers the whole job."""
+
+    def __init__(self, total_epochs: int, stream=None):
+        self.total_epochs = total_epochs
+        self.done_epochs = 0
+        self.seconds = 0.0
+        self.stream = stream or sys.stderr
+
+    def callback(self, label: str, epochs: int) -> keras.callbacks.Callback:
+        return _EpochLine(self, label, epochs)
+
+    def skip(self, epochs: int) -> None:
+        """Epochs that will not run (early stopping) leave the estimate."""
+        self.total_epochs -= epochs
+
+
+class _EpochLine(keras.callbacks.Callback):
+    def __init__(self, progress: Progress, label: str, epochs: int):
+        super().__init__()
+        self.progress, self.label, self.epochs = progress, label, epochs
+        self.ran = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        p = self.progress
+        took = time.perf_counter() - self.start
+        p.done_epochs += 1
+        p.seconds += took
+        self.ran += 1
+        per_epoch = p.seconds / p.done_epochs
+        left_run = per_epoch * (self.epochs - epoch - 1)
+        left_all = per_epoch * (p.total_epochs - p.done_epochs)
+        metrics = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
+        print(
+            f"[{self.label}] epoch {epoch + 1}/{self.epochs}  {metrics}  {took:.1f}s"
+            f"  ~{format_seconds(left_run)} left here, ~{format_seconds(left_all)} in all",
+            file=p.stream, flush=True,
+        )
+
+    def on_train_end(self, logs=None):
+        self.progress.skip(self.epochs - self.ran)
