@@ -3,7 +3,9 @@
 Annex-1 (225,034 parameters on 28x28x1, 10 classes):
   Conv 32 3x3 ReLU, MaxPool 2, Dropout .25, Conv 64 3x3 ReLU, MaxPool 2, Dropout .25,
   Flatten, Dense 128 ReLU, Dropout, Dense softmax.
-The report does not give the last dropout rate; we use 0.5 (the usual choice before a classifier).
+The report gives 0.25 for the dropouts after pooling and says "another dropout" after the dense
+layer without a rate: we read it as the same 0.25 (with it the baseline reaches the report's
+training accuracy, .9188, in 15 epochs at batch 32).
 Pixels enter as 0-255 floats and are rescaled inside the model, so a saved model is self-contained.
 """
 
@@ -26,7 +28,7 @@ def annex1(
     activation: str = "relu",
     batch_norm: bool = False,
     conv_dropout: float = 0.25,
-    dense_dropout: float = 0.5,
+    dense_dropout: float = 0.25,
     name: str = "annex1",
 ) -> keras.Model:
     """Annex-1 CNN; `batch_norm` inserts BatchNormalization after each conv and the hidden dense,

@@ -1,0 +1,5 @@
+import sys
+
+from kerasexp.cli import main
+
+sys.exit(main())

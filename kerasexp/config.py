@@ -1,0 +1,215 @@
+"""Experiment files: TOML with one section per concern, read into small dataclasses.
+
+Unknown keys and wrong types are rejected by name, with the allowed keys or type in the message;
+`--set section.key=value` overrides any value from the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kerasexp.errors import UserError
+from kerasexp.train import TrainConfig
+
+
+@dataclass
+class DatasetConfig:
+    """Which images, and how they are split.
+
+    Attributes:
+      name: a key of kerasexp.data.DATASETS.
+      data_dir: where the files are ("" = the loader's own search order).
+      val_fraction: stratified share of the training images held out for validation.
+      limit: use only the first N training images (0 = all).
+      long_tail_ratio: > 1 makes the training split long-tailed (most/least frequent class).
+      seed: seeds the split and the long-tail subsampling.
+    """
+
+    name: str = "fashion_mnist"
+    data_dir: str = ""
+    val_fraction: float = 0.2
+    limit: int = 0
+    long_tail_ratio: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class ModelConfig:
+    """Attributes:
+      name: a registered model (kerasexp.models.MODELS).
+      params: keyword arguments for its builder.
+    """
+
+    name: str = "baseline"
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class AugmentationConfig:
+    """Attributes:
+      policy: a key of kerasexp.augment.POLICIES ("none" = no augmentation); training split only.
+      params: keyword arguments for the policy.
+    """
+
+    policy: str = "none"
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class EvaluationConfig:
+    """Attributes:
+      kfold: > 1 trains one model per stratified fold of train+validation and ensembles them.
+      ensemble: "mean" averages the folds' probabilities, "vote" takes the majority class.
+      drop_folds: fold numbers (1-based) left out of the ensemble.
+      tta: "none" or "flip" (average the prediction of each test image and its mirror).
+    """
+
+    kfold: int = 0
+    ensemble: str = "mean"
+    drop_folds: list = field(default_factory=list)
+    tta: str = "none"
+
+    def __post_init__(self):
+        _choice("evaluation.ensemble", self.ensemble, ("mean", "vote"))
+        _choice("evaluation.tta", self.tta, ("none", "flip"))
+        if self.kfold == 1 or self.kfold < 0:
+            raise UserError("evaluation.kfold must be 0 (no k-fold) or at least 2")
+        bad = [f for f in self.drop_folds if not (isinstance(f, int) and 1 <= f <= max(self.kfold, 1))]
+        if bad:
+            raise UserError(f"evaluation.drop_folds {bad} out of range 1..{self.kfold}")
+
+
+@dataclass
+class Experiment:
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainConfig = field(default_factory=TrainConfig)
+    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    name: str = "experiment"
+
+
+SECTIONS = {f.name: f.type for f in dataclasses.fields(Experiment) if f.name != "name"}
+
+
+def _choice(key: str, value, allowed) -> None:
+    if value not in allowed:
+        raise UserError(f"{key} = {value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
+
+
+def _type_ok(value, hint) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, h) for h in typing.get_args(hint))
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is not None:
+        hint = origin
+    return isinstance(value, hint)
+
+
+def _type_name(hint) -> str:
+    args = typing.get_args(hint)
+    if args:
+        return " or ".join(_type_name(a) for a in args)
+    return {str: "a string", int: "an integer", float: "a number", bool: "true/false",
+            dict: "a table", list: "a list"}.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def section_from_dict(cls, values: dict, section: str):
+    """Build dataclass `cls` from a TOML table, naming any unknown key or wrong type."""
+    hints = typing.get_type_hints(cls)
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    for key, value in values.items():
+        if key not in hints:
+            raise UserError(f"unknown key {section}.{key}; allowed keys in [{section}]: {', '.join(allowed)}")
+        if not _type_ok(value, hints[key]):
+            raise UserError(f"{section}.{key} = {value!r} has the wrong type; expected {_type_name(hints[key])}")
+    try:
+        return cls(**values)
+    except UserError as err:
+        raise UserError(f"[{section}] {err}") from None
+
+
+def experiment_from_dict(raw: dict, name: str = "experiment") -> Experiment:
+    unknown = [k for k in raw if k not in SECTIONS]
+    if unknown:
+        raise UserError(f"unknown section [{unknown[0]}]; allowed sections: {', '.join(SECTIONS)}")
+    for key, value in raw.items():
+        if not isinstance(value, dict):
+            raise UserError(f"[{key}] must be a table of keys, got {value!r}")
+    parts = {key: section_from_dict(cls, raw.get(key, {}), key) for key, cls in SECTIONS.items()}
+    return Experiment(**parts, name=name)
+
+
+def parse_override(text: str) -> tuple[list[str], object]:
+    """`training.epochs=30` -> (["training", "epochs"], 30); values are TOML, bare words strings."""
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise UserError(f"--set {text!r}: expected section.key=value, e.g. training.epochs=30")
+    key, value = text.split("=", 1)
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return key.strip().split("."), parsed
+
+
+def load_experiment(path: str | Path, overrides: list[str] = ()) -> Experiment:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: experiment file not found") from None
+    except tomllib.TOMLDecodeError as err:
+        raise UserError(f"{path}: not valid TOML ({err})") from None
+    for text in overrides:
+        keys, value = parse_override(text)
+        table = raw
+        for key in keys[:-1]:
+            table = table.setdefault(key, {})
+            if not isinstance(table, dict):
+                raise UserError(f"--set {text!r}: {key} is not a section")
+        table[keys[-1]] = value
+    return experiment_from_dict(raw, name=path.stem)
+
+
+def to_dict(exp: Experiment) -> dict:
+    return {name: dataclasses.asdict(getattr(exp, name)) for name in SECTIONS}
+
+
+def to_toml(exp: Experiment) -> str:
+    """The resolved experiment as TOML (what a run directory records and compares on resume)."""
+    lines = []
+    for section, values in to_dict(exp).items():
+        lines.append(f"[{section}]")
+        tables = {}
+        for key, value in values.items():
+            if isinstance(value, dict):
+                tables[key] = value
+            else:
+                lines.append(f"{key} = {_toml_value(value)}")
+        for key, table in tables.items():
+            lines.append(f"{key} = {{ {', '.join(f'{k} = {_toml_value(v)}' for k, v in table.items())} }}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")

@@ -1,0 +1,36 @@
+import keras
+import numpy as np
+import pytest
+
+from kerasexp.schedules import lr_at_epoch, step_decay
+
+
+@pytest.mark.parametrize("epoch,lr", [(0, 1e-3), (4, 1e-3), (5, 5e-4), (9, 5e-4), (10, 2.5e-4)])
+def test_step_decay_halves_every_five_epochs(epoch, lr):
+    assert lr_at_epoch(step_decay(1e-3, steps_per_epoch=375), epoch, 375) == pytest.approx(lr)
+
+
+def test_step_decay_is_constant_within_an_epoch():
+    sched = step_decay(1e-3, steps_per_epoch=10)
+    assert float(sched(49)) == pytest.approx(1e-3) and float(sched(50)) == pytest.approx(5e-4)
+
+
+def test_the_optimizer_sees_the_halved_rate_at_epoch_5(fashion_2000):
+    """Train for real and read the rate the optimizer applies at the start of each epoch."""
+    from kerasexp.models import create_model
+    from kerasexp.train import TrainConfig, seed_everything, train
+
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            opt = self.model.optimizer
+            seen.append(float(opt.learning_rate))
+
+    data = fashion_2000
+    small = type(data)(data.x_train[:256], data.y_train[:256], data.x_val[:64], data.y_val[:64],
+                       data.x_test, data.y_test, data.class_names)
+    seed_everything(0)
+    model = create_model("baseline", small.input_shape, 10)
+    train(model, small, TrainConfig(epochs=11, batch_size=128, schedule="step"), callbacks=[Record()])
+    np.testing.assert_allclose(seen, [1e-3] * 5 + [5e-4] * 5 + [2.5e-4], rtol=1e-6)
