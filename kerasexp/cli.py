@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kerasexp.errors import ArgumentParser, UserError, exit_on_user_error
+from kerasexp import import_tensorflow_quietly
+from kerasexp.errors import ArgumentParser, exit_on_user_error
 
 
 def cmd_train(args) -> int:
@@ -33,6 +34,14 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from kerasexp.compare import compare
+    from kerasexp.report import markdown_table
+
+    print(markdown_table(compare(args.run_dirs, args.out, args.title)))
+    return 0
+
+
 def cmd_variants(args, rest) -> int:
     from kerasexp import variants
 
@@ -54,6 +63,10 @@ def build_parser() -> ArgumentParser:
     t.add_argument("--out", help="run folder (default runs/NAME); rerunning resumes it")
     r = sub.add_parser("report", help="rebuild tables and figures of a finished run")
     r.add_argument("run_dir")
+    c = sub.add_parser("compare", help="one table of finished runs beside their reports' figures")
+    c.add_argument("run_dirs", nargs="+")
+    c.add_argument("--out", required=True, help="reports/NAME (writes NAME.csv and NAME.md)")
+    c.add_argument("--title", default="")
     sub.add_parser("variants", help="report 002's variant table (see python -m kerasexp.variants --help)", add_help=False)
     b = sub.add_parser("bench", help="throughput benchmarks, printed as one JSON object")
     b.add_argument("what", choices=["train"])
@@ -70,7 +83,8 @@ def main(argv=None) -> int:
     if argv[:1] == ["variants"]:
         return cmd_variants(None, argv[1:])
     args = build_parser().parse_args(argv)
-    return {"train": cmd_train, "report": cmd_report, "bench": cmd_bench}[args.command](args)
+    import_tensorflow_quietly()
+    return {"train": cmd_train, "report": cmd_report, "compare": cmd_compare, "bench": cmd_bench}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -85,12 +85,28 @@ class EvaluationConfig:
 
 
 @dataclass
+class ReferenceConfig:
+    """What a report published for this experiment, printed beside our numbers (0 = not given).
+
+    Attributes:
+      source: where the figures come from, e.g. "report 002, Table 4".
+      test_accuracy, val_accuracy, test_macro_f1: the published figures.
+    """
+
+    source: str = ""
+    test_accuracy: float = 0.0
+    val_accuracy: float = 0.0
+    test_macro_f1: float = 0.0
+
+
+@dataclass
 class Experiment:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainConfig = field(default_factory=TrainConfig)
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
     name: str = "experiment"
 
 

@@ -37,6 +37,17 @@ def check_run_dir(out_dir: Path, exp: Experiment) -> None:
         )
 
 
+def validate(exp: Experiment) -> None:
+    """Names and parameters that only the registries know, checked before any data is read."""
+    from kerasexp.augment_policies import POLICIES
+    from kerasexp.models import check_model
+
+    check_model(exp.model.name, exp.model.params)
+    if exp.augmentation.policy not in POLICIES:
+        raise UserError(f"unknown augmentation.policy {exp.augmentation.policy!r}; "
+                        f"choose one of: {', '.join(POLICIES)}")
+
+
 def fold_data(data: ImageData, k: int, seed: int) -> list[ImageData]:
     """Stratified k-fold over train+validation; each fold validates on its own part."""
     from sklearn.model_selection import StratifiedKFold
@@ -71,6 +82,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
     from kerasexp.report import command_line, machine_description, markdown_table, timestamp
 
     out_dir = Path(out_dir)
+    validate(exp)
     check_run_dir(out_dir, exp)
     data = load_dataset(exp.dataset)
     out_dir.mkdir(parents=True, exist_ok=True)

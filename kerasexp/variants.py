@@ -90,6 +90,9 @@ def run_variants(args) -> dict:
         raise UserError(f"--out {out} is a file; give a folder")
     data = load_fashion_mnist(args.data_dir, val_fraction=args.val_fraction, seed=args.seed, limit=args.limit)
 
+    from kerasexp import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     import keras
     import numpy as np
     import pandas as pd

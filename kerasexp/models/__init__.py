@@ -1,6 +1,6 @@
 """Model builders, looked up by name."""
 
 from kerasexp.models import cnn  # noqa: F401  (fills the registry)
-from kerasexp.models.registry import MODELS, create_model, register_model
+from kerasexp.models.registry import MODELS, check_model, create_model, register_model
 
-__all__ = ["MODELS", "create_model", "register_model"]
+__all__ = ["MODELS", "check_model", "create_model", "register_model"]

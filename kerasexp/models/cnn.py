@@ -60,3 +60,32 @@ register_model("kernel")(partial(annex1, kernels=(7, 7), name="kernel"))
 register_model("kernel_first")(partial(annex1, kernels=(7, 3), name="kernel_first"))
 register_model("bn")(partial(annex1, batch_norm=True, name="bn"))
 register_model("sigmoid")(partial(annex1, activation="sigmoid", name="sigmoid"))
+
+
+@register_model("vgg")
+def vgg(
+    input_shape=(28, 28, 1),
+    num_classes: int = 10,
+    widths: tuple[int, ...] = (32, 64, 128),
+    convs_per_block: int = 2,
+    block_dropout: float = 0.1,
+    head_dropout: float = 0.3,
+    name: str = "vgg",
+) -> keras.Model:
+    """A small VGG-style net (blocks of 3x3 conv-BN-ReLU, max-pooling, dropout; global average
+    pooling head): kerasexp's Fashion-MNIST recipe. ~290k parameters, ~30 MFLOP a 28x28 image,
+    sized by FLOPs for a 2-core CPU."""
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+    for b, width in enumerate(widths, start=1):
+        for c in range(1, convs_per_block + 1):
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"b{b}_conv{c}")(x)
+            x = layers.BatchNormalization(name=f"b{b}_bn{c}")(x)
+            x = layers.ReLU(name=f"b{b}_relu{c}")(x)
+        if b < len(widths):
+            x = layers.MaxPooling2D(2, name=f"b{b}_pool")(x)
+        x = layers.Dropout(block_dropout * b, name=f"b{b}_drop")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(head_dropout, name="head_drop")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name=name)

@@ -1,0 +1,153 @@
+"""`kerasexp bench train`: training images per second of the Annex-1 baseline through
+kerasexp's loop, a plain `model.fit` on numpy arrays, and the same model in a PyTorch eager
+loop, measured side by side in one process, alternating rounds; medians printed as JSON."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import numpy as np
+
+from kerasexp.errors import UserError
+
+
+def _images(n: int, data_dir=None, seed: int = 0):
+    """Real Fashion-MNIST training images where installed, else seeded noise of the same shape."""
+    from kerasexp.data.fashion_mnist import load_arrays
+
+    try:
+        arrays, source = load_arrays(data_dir)
+        return arrays["x_train"][:n, ..., None], arrays["y_train"][:n].astype("int64"), source
+    except UserError:
+        if data_dir:
+            raise
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, n), "synthetic"
+
+
+def kerasexp_round(x, y, batch_size: int, epochs: int = 2) -> float:
+    """kerasexp's train(): tf.data pipeline, compile from TrainConfig; the first epoch (tracing)
+    is excluded, validation time is excluded."""
+    import keras
+
+    from kerasexp.data.dataset import ImageData
+    from kerasexp.models import create_model
+    from kerasexp.train import TrainConfig, seed_everything, train
+
+    data = ImageData(x, y, x[:batch_size], y[:batch_size], x[:0], y[:0], [str(i) for i in range(10)])
+    seed_everything(0)
+    model = create_model("baseline", (28, 28, 1), 10)
+    timer = _TrainTimer()
+    train(model, data, TrainConfig(epochs=epochs, batch_size=batch_size, steps_per_execution=STEPS_PER_EXECUTION),
+          callbacks=[timer])
+    keras.backend.clear_session()
+    return len(x) / statistics.median(timer.seconds[1:])
+
+
+def keras_fit_round(x, y, batch_size: int, epochs: int = 2) -> float:
+    """What a notebook does: float arrays in, `compile` with defaults, `fit`."""
+    import keras
+
+    from kerasexp.models import create_model
+
+    keras.utils.set_random_seed(0)
+    model = create_model("baseline", (28, 28, 1), 10)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    timer = _TrainTimer()
+    model.fit(x.astype("float32"), y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[timer])
+    keras.backend.clear_session()
+    return len(x) / statistics.median(timer.seconds[1:])
+
+
+def torch_round(x, y, batch_size: int, epochs: int = 2) -> float | None:
+    """The same Annex-1 network and Adam in a plain PyTorch eager loop (None without torch)."""
+    try:
+        import torch
+        from torch import nn
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Dropout(0.25), nn.Linear(128, 10),
+    )
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).astype("float32") / 255.0)
+    yt = torch.from_numpy(np.asarray(y, dtype="int64"))
+    seconds = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        perm = torch.randperm(len(xt))
+        model.train()
+        for i in range(0, len(xt), batch_size):
+            idx = perm[i:i + batch_size]
+            opt.zero_grad()
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+        seconds.append(time.perf_counter() - start)
+    return len(x) / statistics.median(seconds[1:])
+
+
+# Several steps per call into the compiled graph: fewer Python round trips for a small CNN.
+STEPS_PER_EXECUTION = 8
+
+
+class _TrainTimer:
+    """Seconds of each epoch's training steps (validation excluded)."""
+
+    def __new__(cls):
+        import keras
+
+        class Timer(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.seconds = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.start = time.perf_counter()
+                self.stopped = False
+
+            def on_test_begin(self, logs=None):
+                if not self.stopped:
+                    self.seconds.append(time.perf_counter() - self.start)
+                    self.stopped = True
+
+            def on_epoch_end(self, epoch, logs=None):
+                if not self.stopped:
+                    self.seconds.append(time.perf_counter() - self.start)
+
+        return Timer()
+
+
+def bench_train(images: int = 12000, repeats: int = 3, batch_size: int = 128, data_dir=None) -> dict:
+    x, y, source = _images(images, data_dir)
+    rounds = {"kerasexp": [], "keras_fit": [], "torch": []}
+    for _ in range(repeats):  # alternate, so drifts in machine load hit all three alike
+        rounds["kerasexp"].append(kerasexp_round(x, y, batch_size))
+        rounds["keras_fit"].append(keras_fit_round(x, y, batch_size))
+        rounds["torch"].append(torch_round(x, y, batch_size))
+    med = {k: (statistics.median(v) if None not in v else None) for k, v in rounds.items()}
+    return {
+        "kerasexp_img_s": round(med["kerasexp"], 1),
+        "keras_fit_img_s": round(med["keras_fit"], 1),
+        "torch_img_s": None if med["torch"] is None else round(med["torch"], 1),
+        "ratio_vs_keras_fit": round(med["kerasexp"] / med["keras_fit"], 3),
+        "ratio_vs_torch": None if med["torch"] is None else round(med["kerasexp"] / med["torch"], 3),
+        "images": len(x), "batch_size": batch_size, "repeats": repeats, "data": source,
+        "steps_per_execution": STEPS_PER_EXECUTION,
+        "rounds": {k: [None if v is None else round(v, 1) for v in vals] for k, vals in rounds.items()},
+    }
+
+
+def main(what: str, args) -> int:
+    if what == "train":
+        if args.images < 2 * args.batch_size or args.repeats < 1:
+            raise UserError("--images must be at least twice --batch-size and --repeats at least 1")
+        print(json.dumps(bench_train(args.images, args.repeats, args.batch_size, args.data_dir)))
+        return 0
+    raise UserError(f"unknown benchmark {what!r}; choose train")
