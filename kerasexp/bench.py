@@ -94,7 +94,7 @@ def torch_round(x, y, batch_size: int, epochs: int = 2) -> float | None:
 
 
 # Several steps per call into the compiled graph: fewer Python round trips for a small CNN.
-STEPS_PER_EXECUTION = 8
+STEPS_PER_EXECUTION = 1
 
 
 class _TrainTimer:

@@ -110,7 +110,7 @@ class Experiment:
     name: str = "experiment"
 
 
-SECTIONS = {f.name: f.type for f in dataclasses.fields(Experiment) if f.name != "name"}
+SECTIONS = {k: v for k, v in typing.get_type_hints(Experiment).items() if k != "name"}
 
 
 def _choice(key: str, value, allowed) -> None:

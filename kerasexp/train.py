@@ -218,12 +218,14 @@ class HistoryFile(keras.callbacks.Callback):
             self.rows = pd.read_csv(self.path).head(initial).to_dict("records")
         self.initial_epoch = initial
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.learning_rate = float(self.model.optimizer.learning_rate)  # the rate this epoch trains at
+
     def on_epoch_end(self, epoch, logs=None):
         import pandas as pd
 
-        lr = self.model.optimizer.learning_rate
-        row = {"epoch": epoch, "learning_rate": float(lr), **{k: float(v) for k, v in (logs or {}).items()
-                                                                if k != "learning_rate"}}
+        row = {"epoch": epoch, "learning_rate": self.learning_rate,
+               **{k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}}
         self.rows.append(row)
         write_csv(self.path, pd.DataFrame(self.rows))
 

@@ -138,29 +138,35 @@ def sample_plan(
     }
 
 
-def _equalize(images: tf.Tensor) -> tf.Tensor:
-    """keras-cv's Equalization (bins=256) for a batch of 0..255 float images.
+def _equalize(x: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """keras-cv's Equalization (bins=256) of the 0..255 images ``x[index]``.
 
     Like keras-cv, values are truncated to int, ``step`` uses the smallest
     non-zero bin (PIL uses the last one) and a channel with ``step == 0`` is
     returned unchanged (but truncated).  Histograms of all images and channels
     come from one segment sum over offset indices (XLA-compatible, unlike
-    ``bincount``).
+    ``bincount``); the cumulative sum is a matmul with a triangular matrix,
+    exact for counts below 2**24, because XLA would otherwise fuse a
+    ``cumsum`` into the lookup gather and redo it for every pixel.
     """
+    images = tf.gather(x, index)
     shape = tf.shape(images)
     n, channels = shape[0], shape[3]
     values = tf.clip_by_value(tf.cast(images, tf.int32), 0, 255)
     offsets = tf.reshape(tf.range(n * channels) * 256, tf.stack([n, 1, 1, channels]))
-    index = tf.reshape(values + offsets, [-1])
-    hist = tf.math.unsorted_segment_sum(tf.ones_like(index), index, n * channels * 256)
+    flat = tf.reshape(values + offsets, [-1])
+    hist = tf.math.unsorted_segment_sum(tf.ones_like(flat), flat, n * channels * 256)
     hist = tf.reshape(hist, tf.stack([n * channels, 256]))
     nonzero_min = tf.reduce_min(tf.where(hist == 0, tf.int32.max, hist), axis=-1, keepdims=True)
     step = (tf.reduce_sum(hist, axis=-1, keepdims=True) - nonzero_min) // 255
     safe_step = tf.maximum(step, 1)
-    lut = (tf.cumsum(hist, axis=-1) + safe_step // 2) // safe_step
-    lut = tf.concat([tf.zeros_like(lut[:, :1]), lut[:, :-1]], axis=-1)
-    lut = tf.where(step == 0, tf.range(256)[tf.newaxis, :], tf.clip_by_value(lut, 0, 255))
-    out = tf.gather(tf.reshape(tf.cast(lut, images.dtype), [-1]), index)
+    # keras-cv: lut = (cumsum + step // 2) // step, shifted right by one with a
+    # leading 0, i.e. the same formula on the exclusive cumulative sum.
+    exclusive = tf.linalg.band_part(tf.ones([256, 256], tf.float32), 0, -1) - tf.eye(256)
+    cdf = tf.cast(tf.matmul(tf.cast(hist, tf.float32), exclusive), tf.int32)
+    lut = tf.clip_by_value((cdf + safe_step // 2) // safe_step, 0, 255)
+    lut = tf.where(step == 0, tf.range(256)[tf.newaxis, :], lut)
+    out = tf.gather(tf.reshape(tf.cast(lut, x.dtype), [-1]), flat)
     return tf.reshape(out, shape)
 
 
@@ -183,13 +189,28 @@ def _channel_stats(x: tf.Tensor):
     return tf.reshape(low, as4), tf.reshape(high, as4), tf.reshape(mean, as4)
 
 
-def _pointwise_math(x, ops, clipped_normal, normal_a, normal_b, uniform, magnitude, magnitude_stddev):
-    """One op slot of the five point-wise colour ops for the whole batch.
+def _pick(y, subset, mask):
+    """``y`` with image ``b`` replaced by ``subset[k]`` where ``mask[b]`` is the k-th True.
+
+    ``subset`` lists the images of ``tf.where(mask)`` in order (plus padding),
+    so a cumulative sum gives each image its row; gather + select fuse into the
+    output pass under XLA, where a scatter would copy the batch.
+    """
+    position = tf.maximum(tf.cumsum(tf.cast(mask, tf.int32)) - 1, 0)
+    return tf.where(tf.reshape(mask, [-1, 1, 1, 1]), tf.gather(subset, position), y)
+
+
+def _pointwise_math(
+    x, ops, clipped_normal, normal_a, normal_b, uniform, warped, equalized, magnitude, magnitude_stddev
+):
+    """One op slot's output: the five colour ops for the whole batch, plus the subsets.
 
     Every image computes ``clip(a * x + g * gray + t)`` and then solarize's
     inversion above a threshold, with per-image ``a``, ``g``, ``t`` and threshold
-    chosen so that images that drew another op (or none) come out unchanged.
-    Written for XLA, which fuses it into one pass (plus one for the statistics).
+    chosen so that images that drew another op (or none) come out unchanged;
+    images that drew a geometric op or equalize take their row of ``warped`` /
+    ``equalized`` (``warped=None``: no geometric ops).  Written for XLA, which
+    fuses it into one pass plus one for the statistics.
     """
     m = float(magnitude)
     s = float(magnitude_stddev)
@@ -229,67 +250,70 @@ def _pointwise_math(x, ops, clipped_normal, normal_a, normal_b, uniform, magnitu
     threshold = tf.where(is_op(SOLARIZE), solar_threshold, float("inf"))
     gray = x[..., 0:1] * _GRAY_WEIGHTS[0] + x[..., 1:2] * _GRAY_WEIGHTS[1] + x[..., 2:3] * _GRAY_WEIGHTS[2]
     y = tf.clip_by_value(scale * x + gray_weight * gray + offset, 0.0, 255.0)
-    return tf.where(y < threshold, y, 255.0 - y)
+    y = tf.where(y < threshold, y, 255.0 - y)
+    if warped is not None:
+        y = _pick(y, warped, ops >= SHEAR_X)
+    return _pick(y, equalized, ops == EQUALIZE)
 
 
-def _reflect(coord, length):
-    """TF's ``ImageProjectiveTransformV3`` REFLECT coordinate map (``dcba|abcd|dcba``), then clamp."""
-    length = tf.cast(length, coord.dtype)
+def _reflect_index(k, length):
+    """Index into a signal extended by reflection about its edges (``dcba|abcd|dcba``).
+
+    ``k`` and ``length`` are integer-valued floats: float floor-division
+    vectorises on CPU, integer modulo does not (it was most of the warp's time).
+    """
     period = 2.0 * length
-    below = coord + period * tf.floor(-coord / period)
-    below = tf.where(below < -length, below + period, -below - 1.0)
-    above = coord - period * tf.floor(coord / period)
-    above = tf.where(above >= length, period - above - 1.0, above)
-    mapped = tf.where(coord < 0.0, below, tf.where(coord > length - 1.0, above, coord))
-    return tf.clip_by_value(mapped, 0.0, length - 1.0)
+    k = k - period * tf.floor(k / period)
+    return tf.where(k < length, k, period - 1.0 - k)
 
 
 def _warp_math(x, index, ops, clipped_normal, uniform, sign, magnitude):
-    """shear_x/y and translate_x/y of images ``x[index]``, each by its own op, as a 2-tap gather.
+    """shear_x/y and translate_x/y of images ``x[index]``, each by its own op.
 
-    Reproduces ``ImageProjectiveTransformV3(fill_mode="REFLECT",
-    interpolation="BILINEAR")`` with keras-cv's matrices (output pixel ``(x, y)``
-    reads input ``(x + s*y - dx, y + s*x - dy)``).  Each of these ops moves
-    pixels along one axis only, so bilinear interpolation needs two taps, not
-    four; the TF kernel is also ~4x slower than this under XLA.
+    Matches ``ImageProjectiveTransformV3(fill_mode="REFLECT",
+    interpolation="BILINEAR")`` with keras-cv's matrices: output pixel
+    ``(x, y)`` reads input ``(x + s*y - dx, y + s*x - dy)``.  Each op moves
+    pixels along one axis, so bilinear needs two taps along it; and REFLECT
+    mirrors the pixel lattice onto itself, so those taps are neighbours in the
+    reflected signal: one gather of an ``(H+1) x (W+1)`` grid gives both (the
+    second is the first shifted by one).  About 5x faster than the TF kernel.
     """
     shape = tf.shape(x)
     height, width = shape[1], shape[2]
-    out_shape = tf.concat([tf.shape(index), shape[1:]], axis=0)
     m = float(magnitude)
-    shear = clipped_normal * sign
-    shift = m * uniform
-    zero = tf.zeros_like(shear)
+    ops = tf.gather(ops, index)
+    shear = tf.gather(clipped_normal, index) * tf.gather(sign, index)
+    shift = m * tf.gather(uniform, index)
     along_x = tf.logical_or(ops == SHEAR_X, ops == TRANSLATE_X)
-    shear_x = tf.where(ops == SHEAR_X, shear, zero)
-    shift_x = tf.where(ops == TRANSLATE_X, -shift * tf.cast(width, tf.float32), zero)
-    shear_y = tf.where(ops == SHEAR_Y, shear, zero)
-    shift_y = tf.where(ops == TRANSLATE_Y, -shift * tf.cast(height, tf.float32), zero)
+    slope = tf.where(ops == SHEAR_X, shear, tf.where(ops == SHEAR_Y, shear, 0.0))
+    length = tf.where(along_x, tf.cast(width, tf.float32), tf.cast(height, tf.float32))
+    offset = tf.where(
+        tf.logical_or(ops == TRANSLATE_X, ops == TRANSLATE_Y), -shift * length, tf.zeros_like(shift)
+    )
 
     def per_image(v):
         return tf.reshape(v, [-1, 1, 1])
 
-    rows = tf.range(tf.cast(height, tf.float32))[tf.newaxis, :, tf.newaxis]
-    cols = tf.range(tf.cast(width, tf.float32))[tf.newaxis, tf.newaxis, :]
-    src_x = _reflect(cols + per_image(shear_x) * rows + per_image(shift_x), width)
-    src_y = _reflect(per_image(shear_y) * cols + rows + per_image(shift_y), height)
-    floor_x = tf.floor(src_x)
-    floor_y = tf.floor(src_y)
+    rows = tf.range(height + 1)[tf.newaxis, :, tf.newaxis]
+    cols = tf.range(width + 1)[tf.newaxis, tf.newaxis, :]
     moving_x = per_image(along_x)
-    floor_moving = tf.where(moving_x, floor_x, floor_y)
-    src_moving = tf.where(moving_x, src_x, src_y)
-    weight_low = ((floor_moving + 1.0) - src_moving)[..., tf.newaxis]
-    weight_high = (src_moving - floor_moving)[..., tf.newaxis]
-    ix = tf.cast(floor_x, tf.int32)
-    iy = tf.cast(floor_y, tf.int32)
-    step_x = tf.cast(moving_x, tf.int32)
-    ix1 = tf.minimum(ix + step_x, width - 1)
-    iy1 = tf.minimum(iy + (1 - step_x), height - 1)
-    base = tf.reshape(index * height, [-1, 1, 1])
+    # Coordinate along the moving axis; the other coordinate is the output's own.
+    along = tf.where(moving_x, cols, rows)
+    across = tf.where(moving_x, rows, cols)
+    coord = tf.cast(along, tf.float32) + per_image(slope) * tf.cast(across, tf.float32) + per_image(offset)
+    base = tf.floor(coord)
+    weight = (coord - base)[:, :-1, :-1, tf.newaxis]
+    moved = tf.cast(
+        _reflect_index(base, tf.cast(tf.where(moving_x, width, height), tf.float32)), tf.int32
+    )
+    src_x = tf.where(moving_x, moved, tf.minimum(cols, width - 1))
+    src_y = tf.where(moving_x, tf.minimum(rows, height - 1), moved)
     pixels = tf.reshape(x, tf.stack([-1, shape[3]]))
-    low = tf.gather(pixels, tf.reshape((base + iy) * width + ix, [-1]))
-    high = tf.gather(pixels, tf.reshape((base + iy1) * width + ix1, [-1]))
-    return weight_low * tf.reshape(low, out_shape) + weight_high * tf.reshape(high, out_shape)
+    taps = tf.gather(pixels, tf.reshape((per_image(index) * height + src_y) * width + src_x, [-1]))
+    taps = tf.reshape(taps, tf.stack([-1, height + 1, width + 1, shape[3]]))
+    low = taps[:, :-1, :-1]
+    high = tf.where(per_image(along_x)[..., tf.newaxis], taps[:, :-1, 1:], taps[:, 1:, :-1])
+    return (1.0 - weight) * low + weight * high
 
 
 _COMPILED: dict = {}
@@ -298,11 +322,12 @@ _COMPILED: dict = {}
 def _compiled(fn, jit_compile: bool):
     """``fn`` as a ``tf.function``, XLA-compiled when ``jit_compile``; built once.
 
-    XLA fuses the dozens of element-wise ops of the colour ops and of the warp
-    into a few passes (about 5x faster on CPU than TF's kernels) and works
-    inside ``tf.data`` map functions.  ``jit_compile=False`` runs the same ops
-    with plain TF kernels.  Equalize stays on TF kernels: XLA's CPU gather for
-    its lookup table is several times slower than TF's.
+    XLA fuses the dozens of element-wise ops of a slot into a few passes (about
+    5x faster on CPU than TF's kernels) and works inside ``tf.data`` map
+    functions.  The three parts of a slot are separate programs so that the
+    subsets are materialised once (fused into the output pass, XLA would
+    recompute them for every image).  ``jit_compile=False`` runs the same ops
+    with plain TF kernels.
     """
     key = (fn.__name__, bool(jit_compile))
     if key not in _COMPILED:
@@ -311,28 +336,15 @@ def _compiled(fn, jit_compile: bool):
 
 
 def _subset(mask, bucket: int):
-    """Indices where ``mask`` is True, and the same padded with 0 to a non-zero multiple of ``bucket``.
+    """Indices where ``mask`` is True, padded with 0 to a non-zero multiple of ``bucket``.
 
-    XLA compiles one program per input shape; padding the subset bounds the
+    XLA compiles one program per input shape; padding the subsets bounds the
     number of shapes (so of compilations) while wasting little work.
     """
     index = tf.cast(tf.where(mask)[:, 0], tf.int32)
     n = tf.shape(index)[0]
     padded = tf.maximum((n + bucket - 1) // bucket, 1) * bucket
-    return index, tf.concat([index, tf.zeros([padded - n], tf.int32)], axis=0)
-
-
-def _geometric_subset(x, index, ops, clipped_normal, uniform, sign, magnitude):
-    """``_warp_math`` with the per-image parameters picked for ``index`` (inside XLA)."""
-    return _warp_math(
-        x,
-        index,
-        tf.gather(ops, index),
-        tf.gather(clipped_normal, index),
-        tf.gather(uniform, index),
-        tf.gather(sign, index),
-        magnitude,
-    )
+    return tf.concat([index, tf.zeros([padded - n], tf.int32)], axis=0)
 
 
 def _apply_slot(
@@ -347,24 +359,31 @@ def _apply_slot(
 ) -> tf.Tensor:
     """Apply op slot ``i`` of ``plan`` (one op or none per image) to a 0..255 batch.
 
-    Colour ops run on the whole batch (images that drew another op pass
-    through); the geometric ops and equalize run only on the images that drew
-    them, read from the slot's input, and are scattered into the result.
+    The geometric ops and equalize run only on the images that drew them (read
+    from the slot's input); the colour ops run on the whole batch and the
+    output pass picks each image's result.
     """
     ops = plan["ops"][i]
     clipped_normal = plan["clipped_normal"][i]
     uniform = plan["uniform"][i]
-    y = _compiled(_pointwise_math, jit_compile)(
-        x, ops, clipped_normal, plan["normal_a"][i], plan["normal_b"][i], uniform, magnitude, magnitude_stddev
-    )
+    warped = None
     if geometric:
-        index, padded = _subset(ops >= SHEAR_X, bucket)
-        warped = _compiled(_geometric_subset, jit_compile)(
-            x, padded, ops, clipped_normal, uniform, plan["sign"][i], magnitude
+        warped = _compiled(_warp_math, jit_compile)(
+            x, _subset(ops >= SHEAR_X, bucket), ops, clipped_normal, uniform, plan["sign"][i], magnitude
         )
-        y = tf.tensor_scatter_nd_update(y, index[:, tf.newaxis], warped[: tf.shape(index)[0]])
-    eq_index = tf.where(ops == EQUALIZE)
-    return tf.tensor_scatter_nd_update(y, eq_index, _equalize(tf.gather_nd(x, eq_index)))
+    equalized = _compiled(_equalize, jit_compile)(x, _subset(ops == EQUALIZE, bucket))
+    return _compiled(_pointwise_math, jit_compile)(
+        x,
+        ops,
+        clipped_normal,
+        plan["normal_a"][i],
+        plan["normal_b"][i],
+        uniform,
+        warped,
+        equalized,
+        magnitude,
+        magnitude_stddev,
+    )
 
 
 def _to_unit_range(images, value_range):
