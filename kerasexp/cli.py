@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from kerasexp import import_tensorflow_quietly
-from kerasexp.errors import ArgumentParser, exit_on_user_error
+from kerasexp.errors import ArgumentParser, exit_on_user_error, positive_int
 
 
 def cmd_train(args) -> int:
@@ -70,9 +70,9 @@ def build_parser() -> ArgumentParser:
     sub.add_parser("variants", help="report 002's variant table (see python -m kerasexp.variants --help)", add_help=False)
     b = sub.add_parser("bench", help="throughput benchmarks, printed as one JSON object")
     b.add_argument("what", choices=["train"])
-    b.add_argument("--images", type=int, default=12000, help="training images per measurement")
-    b.add_argument("--repeats", type=int, default=3, help="alternating rounds; the median is reported")
-    b.add_argument("--batch-size", type=int, default=128)
+    b.add_argument("--images", type=positive_int, default=12000, help="training images per measurement")
+    b.add_argument("--repeats", type=positive_int, default=3, help="alternating rounds; the median is reported")
+    b.add_argument("--batch-size", type=positive_int, default=128)
     b.add_argument("--data-dir", default=None)
     return p
 

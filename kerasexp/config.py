@@ -52,7 +52,7 @@ class ModelConfig:
 @dataclass
 class AugmentationConfig:
     """Attributes:
-      policy: a key of kerasexp.augment.POLICIES ("none" = no augmentation); training split only.
+      policy: a key of kerasexp.augment_policies.POLICIES ("none" = no augmentation); training split only.
       params: keyword arguments for the policy.
     """
 

@@ -53,3 +53,15 @@ def test_every_model_gives_probabilities(name):
 def test_unknown_model_lists_the_known_ones():
     with pytest.raises(UserError, match="unknown model 'resnet9000'.*baseline"):
         create_model("resnet9000", (28, 28, 1), 10)
+
+
+def test_vgg_conv_counts_per_block():
+    """The recipe model of studies/fmnist_best.toml, counted by hand: bias-free 3x3 convs,
+    4 BN weights a channel, a 10-way dense on 128 pooled features."""
+    model = create_model("vgg", (28, 28, 1), 10, widths=(32, 64, 128), convs_per_block=[1, 2, 1])
+    convs = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs == ["b1_conv1", "b2_conv1", "b2_conv2", "b3_conv1"]
+    by_hand = 9 * (1 * 32 + 32 * 64 + 64 * 64 + 64 * 128) + 4 * (32 + 64 + 64 + 128) + 128 * 10 + 10
+    assert model.count_params() == by_hand == 131_754
+    with pytest.raises(UserError, match="one count per width"):
+        create_model("vgg", (28, 28, 1), 10, convs_per_block=[1, 2])

@@ -16,6 +16,7 @@ from functools import partial
 import keras
 from keras import layers
 
+from kerasexp.errors import UserError
 from kerasexp.models.registry import register_model
 
 
@@ -67,7 +68,7 @@ def vgg(
     input_shape=(28, 28, 1),
     num_classes: int = 10,
     widths: tuple[int, ...] = (32, 64, 128),
-    convs_per_block: int = 2,
+    convs_per_block: int | tuple[int, ...] = 2,
     block_dropout: float = 0.1,
     head_dropout: float = 0.3,
     name: str = "vgg",
@@ -77,8 +78,12 @@ def vgg(
     sized by FLOPs for a 2-core CPU."""
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
-    for b, width in enumerate(widths, start=1):
-        for c in range(1, convs_per_block + 1):
+    if isinstance(convs_per_block, int):
+        convs_per_block = (convs_per_block,) * len(widths)
+    if len(convs_per_block) != len(widths):
+        raise UserError(f"model.params: convs_per_block {list(convs_per_block)} needs one count per width {list(widths)}")
+    for b, (width, convs) in enumerate(zip(widths, convs_per_block), start=1):
+        for c in range(1, convs + 1):
             x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"b{b}_conv{c}")(x)
             x = layers.BatchNormalization(name=f"b{b}_bn{c}")(x)
             x = layers.ReLU(name=f"b{b}_relu{c}")(x)
