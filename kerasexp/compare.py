@@ -34,6 +34,7 @@ def run_row(run_dir: Path) -> dict:
         "test_acc": metrics["accuracy"],
         "test_macro_f1": metrics["macro_f1"],
         "epochs": t["epochs"],
+        "seed": t["seed"],
         "minutes": round(run.get("wall_seconds", float("nan")) / 60, 1),
         "reference_test_acc": ref_acc,
         "diff": None if ref_acc is None else metrics["accuracy"] - ref_acc,
@@ -45,7 +46,6 @@ def compare(run_dirs: list[str], out: str, title: str = "") -> pd.DataFrame:
     table = pd.DataFrame([run_row(Path(d)) for d in run_dirs])
     out = Path(out)
     write_csv(out.with_suffix(".csv"), table)
-    machine = {}
     first = Path(run_dirs[0]) / "metrics.json"
     machine = json.loads(first.read_text()).get("run", {}).get("machine", {})
     lines = [f"# {title or out.stem}", "",

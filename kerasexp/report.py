@@ -42,7 +42,7 @@ def confusion_frame(y_true, y_pred, class_names: list[str]) -> pd.DataFrame:
 
 def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4f", formats: dict[str, str] | None = None) -> str:
     """A GitHub-flavoured markdown table (no extra dependency); `formats` overrides per column."""
-    formats = {"seconds": ".1f", **(formats or {})}
+    formats = {"seconds": ".1f", "minutes": ".1f", **(formats or {})}
 
     def cell(column, value):
         if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):

@@ -65,3 +65,10 @@ def test_vgg_conv_counts_per_block():
     assert model.count_params() == by_hand == 131_754
     with pytest.raises(UserError, match="one count per width"):
         create_model("vgg", (28, 28, 1), 10, convs_per_block=[1, 2])
+
+
+def test_vgg_dense_head_flattens_the_last_block():
+    model = create_model("vgg", (28, 28, 1), 10, convs_per_block=[1, 2, 1], dense_units=256)
+    assert model.get_layer("flatten").output.shape == (None, 7 * 7 * 128)
+    convs = 9 * (1 * 32 + 32 * 64 + 64 * 64 + 64 * 128) + 4 * (32 + 64 + 64 + 128)
+    assert model.count_params() == convs + 7 * 7 * 128 * 256 + 4 * 256 + 256 * 10 + 10 == 1_739_690
