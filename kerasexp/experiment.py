@@ -39,13 +39,22 @@ def check_run_dir(out_dir: Path, exp: Experiment) -> None:
 
 def validate(exp: Experiment) -> None:
     """Names and parameters that only the registries know, checked before any data is read."""
-    from kerasexp.augment_policies import POLICIES
+    from kerasexp.augment_policies import build_policy
     from kerasexp.models import check_model
 
     check_model(exp.model.name, exp.model.params)
-    if exp.augmentation.policy not in POLICIES:
-        raise UserError(f"unknown augmentation.policy {exp.augmentation.policy!r}; "
-                        f"choose one of: {', '.join(POLICIES)}")
+    build_policy(exp.augmentation, seed=exp.training.seed)
+
+
+def check_model_builds(exp: Experiment, data: ImageData) -> None:
+    """Build the model once for the data's shape, so that parameter values its builder refuses
+    stop the run before its folder is written."""
+    import keras
+
+    from kerasexp.models import create_model
+
+    create_model(exp.model.name, data.input_shape, data.num_classes, **exp.model.params)
+    keras.backend.clear_session()
 
 
 def fold_data(data: ImageData, k: int, seed: int) -> list[ImageData]:
@@ -85,6 +94,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
     validate(exp)
     check_run_dir(out_dir, exp)
     data = load_dataset(exp.dataset)
+    check_model_builds(exp, data)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "config.toml", to_toml(exp))
     started, wall = timestamp(), time.perf_counter()

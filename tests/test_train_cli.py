@@ -123,6 +123,8 @@ def test_kfold_run_writes_fold_table(tmp_path, fashion_path):
     ('[model]\nname = "nope"\n', "unknown model 'nope'"),
     ('[training]\nloss = "hinge"\n', "unknown loss 'hinge'"),
     ("[training]\nepochs = 1.5\n", "training.epochs = 1.5 has the wrong type"),
+    ('[model]\nname = "vgg"\nparams = { convs_per_block = [1, 2] }\n', "needs one count per width"),
+    ('[augmentation]\npolicy = "flip_translate"\nparams = { rotate = 3 }\n', "unexpected keyword argument 'rotate'"),
 ])
 def test_typos_in_an_experiment_file(tmp_path, text, match):
     path = tmp_path / "bad.toml"
@@ -132,6 +134,7 @@ def test_typos_in_an_experiment_file(tmp_path, text, match):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and match in lines[0], proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists(), "a refused experiment must write nothing"
 
 
 def test_bench_train_prints_one_json_object():

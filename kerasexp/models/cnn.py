@@ -78,7 +78,7 @@ def vgg(
     kerasexp's Fashion-MNIST recipe; sized by FLOPs, since TF runs ~45-55 GFLOP/s on 2 cores.
 
     The head is global average pooling, or with `dense_units` a flatten + dense-BN-ReLU layer:
-    it keeps where in the image a feature was (sandal vs sneaker) for a few % more FLOPs."""
+    it keeps where in the image a feature was (sandal vs sneaker) for ~10% more FLOPs."""
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
     if isinstance(convs_per_block, int):
