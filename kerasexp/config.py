@@ -23,9 +23,14 @@ class DatasetConfig:
 
     Attributes:
       name: a key of kerasexp.data.DATASETS.
-      data_dir: where the files are ("" = the loader's own search order).
+      data_dir: where the files are ("" = the loader's own search order); for image_folder
+        the folder with one sub-folder per class (e.g. ../shared/data/pbc96).
       val_fraction: stratified share of the training images held out for validation.
-      limit: use only the first N training images (0 = all).
+      test_fraction: stratified share held out for testing, for data without an official
+        test split (image_folder); the split is seeded by `seed`.
+      image_size: resize every image to this many pixels square (0 = as stored).
+      limit: use only the first N training images (0 = all); for image_folder a stratified
+        seeded subset of N images before splitting.
       long_tail_ratio: > 1 makes the training split long-tailed (most/least frequent class).
       seed: seeds the split and the long-tail subsampling.
     """
@@ -33,6 +38,8 @@ class DatasetConfig:
     name: str = "fashion_mnist"
     data_dir: str = ""
     val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    image_size: int = 0
     limit: int = 0
     long_tail_ratio: float = 0.0
     seed: int = 0

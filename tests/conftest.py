@@ -35,3 +35,32 @@ def fashion_path() -> Path:
 def fashion_2000(fashion_path):
     """The first 2,000 real training images, stratified 80/20, plus the official test set."""
     return fashion_mnist.load_fashion_mnist(fashion_path, seed=0, limit=2000)
+
+
+def pbc96_dir() -> Path | None:
+    """../shared/data/pbc96 beside the repository, or $KERASEXP_PBC96."""
+    explicit = os.environ.get("KERASEXP_PBC96")
+    path = Path(explicit) if explicit else Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pbc96"
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def pbc96_path() -> Path:
+    path = pbc96_dir()
+    if path is None:
+        pytest.skip("pbc96 blood-cell images not found (../shared/data/pbc96 or $KERASEXP_PBC96)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pbc96_small(pbc96_path):
+    """A stratified seeded subset of 800 real blood-cell images at 96x96 (all 8 classes)."""
+    from kerasexp.data.folders import load_image_folder
+
+    return load_image_folder(pbc96_path, limit=800, seed=0)
+
+
+def weights_dir() -> Path | None:
+    explicit = os.environ.get("KERASEXP_WEIGHTS")
+    path = Path(explicit) if explicit else Path(__file__).resolve().parents[1].parent / "shared" / "weights"
+    return path if path.is_dir() else None

@@ -8,6 +8,7 @@ import numpy as np
 
 from kerasexp.data.dataset import ImageData
 from kerasexp.data.fashion_mnist import load_fashion_mnist
+from kerasexp.data.folders import load_image_folder
 from kerasexp.data.longtail import long_tail_indices
 from kerasexp.errors import UserError
 
@@ -17,7 +18,27 @@ def _fashion_mnist(cfg) -> ImageData:
                               limit=cfg.limit or None)
 
 
-DATASETS = {"fashion_mnist": _fashion_mnist}
+def _image_folder(cfg) -> ImageData:
+    if not cfg.data_dir:
+        raise UserError("dataset image_folder needs dataset.data_dir: a folder with one sub-folder per class")
+    return load_image_folder(cfg.data_dir, image_size=cfg.image_size, test_fraction=cfg.test_fraction,
+                             val_fraction=cfg.val_fraction, seed=cfg.seed, limit=cfg.limit or None)
+
+
+DATASETS = {"fashion_mnist": _fashion_mnist, "image_folder": _image_folder}
+
+
+def resize_data(data: ImageData, size: int) -> ImageData:
+    """Every split resized to size x size (area interpolation), channels kept."""
+    import cv2
+
+    def resize(x):
+        out = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in x]) if len(x) else \
+            np.zeros((0, size, size, x.shape[-1]), x.dtype)
+        return out.reshape(len(x), size, size, x.shape[-1])
+
+    return replace(data, x_train=resize(data.x_train), x_val=resize(data.x_val), x_test=resize(data.x_test),
+                   notes={**data.notes, "image_size": size})
 
 
 def load_dataset(cfg) -> ImageData:
@@ -27,6 +48,8 @@ def load_dataset(cfg) -> ImageData:
     except KeyError:
         raise UserError(f"unknown dataset {cfg.name!r}; choose one of: {', '.join(DATASETS)}") from None
     data = loader(cfg)
+    if cfg.image_size and data.input_shape[:2] != (cfg.image_size, cfg.image_size):
+        data = resize_data(data, cfg.image_size)
     if cfg.long_tail_ratio and cfg.long_tail_ratio > 1:
         keep = long_tail_indices(data.y_train, cfg.long_tail_ratio, cfg.seed)
         data = replace(data, x_train=data.x_train[keep], y_train=data.y_train[keep],
