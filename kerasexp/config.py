@@ -33,6 +33,11 @@ class DatasetConfig:
         seeded subset of N images before splitting.
       long_tail_ratio: > 1 makes the training split long-tailed (most/least frequent class).
       seed: seeds the split and the long-tail subsampling.
+      classes: keep only these classes: the first N (an integer, e.g. 20 for report 004) or a
+        list of names / indices (0 = all).
+      other_min_count: merge classes with fewer images than this into one "Other" class (report 001).
+      csv: for image_csv, the CSV of file name and label (files in data_dir).
+      drop_list: a CSV with an `id` column (what `kerasexp dedup` writes) of images to leave out.
     """
 
     name: str = "fashion_mnist"
@@ -43,6 +48,10 @@ class DatasetConfig:
     limit: int = 0
     long_tail_ratio: float = 0.0
     seed: int = 0
+    classes: int | list = 0
+    other_min_count: int = 0
+    csv: str = ""
+    drop_list: str = ""
 
 
 @dataclass

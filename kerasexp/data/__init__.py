@@ -10,6 +10,7 @@ from kerasexp.data.dataset import ImageData
 from kerasexp.data.fashion_mnist import load_fashion_mnist
 from kerasexp.data.folders import load_image_folder
 from kerasexp.data.longtail import long_tail_indices
+from kerasexp.data.pool import split_pool
 from kerasexp.errors import UserError
 
 
@@ -21,11 +22,39 @@ def _fashion_mnist(cfg) -> ImageData:
 def _image_folder(cfg) -> ImageData:
     if not cfg.data_dir:
         raise UserError("dataset image_folder needs dataset.data_dir: a folder with one sub-folder per class")
+    from kerasexp.data.labels import read_drop_list
+
     return load_image_folder(cfg.data_dir, image_size=cfg.image_size, test_fraction=cfg.test_fraction,
-                             val_fraction=cfg.val_fraction, seed=cfg.seed, limit=cfg.limit or None)
+                             val_fraction=cfg.val_fraction, seed=cfg.seed, limit=cfg.limit or None,
+                             exclude=read_drop_list(cfg.drop_list) if cfg.drop_list else frozenset())
 
 
-DATASETS = {"fashion_mnist": _fashion_mnist, "image_folder": _image_folder}
+def _npz(cfg) -> ImageData:
+    from kerasexp.data.arrays import load_npz_pool
+
+    if not cfg.data_dir:
+        raise UserError("dataset npz needs dataset.data_dir: the .npz file with images and labels")
+    return split_pool(load_npz_pool(cfg.data_dir), cfg)
+
+
+def _image_csv(cfg) -> ImageData:
+    from kerasexp.data.csv_labels import load_csv_pool
+
+    if not (cfg.data_dir and cfg.csv):
+        raise UserError("dataset image_csv needs dataset.data_dir (the images) and dataset.csv (file name, label)")
+    return split_pool(load_csv_pool(cfg.data_dir, cfg.csv, cfg.image_size), cfg)
+
+
+def _cifar100(cfg) -> ImageData:
+    from kerasexp.data.arrays import load_cifar100_pool
+
+    return split_pool(load_cifar100_pool(cfg.data_dir), cfg)
+
+
+DATASETS = {"fashion_mnist": _fashion_mnist, "image_folder": _image_folder, "npz": _npz, "image_csv": _image_csv,
+            "cifar100": _cifar100}
+# Loaders that apply dataset.classes / other_min_count / drop_list themselves, before splitting.
+POOLED = {"npz", "image_csv", "cifar100"}
 
 
 def resize_data(data: ImageData, size: int) -> ImageData:
@@ -47,7 +76,14 @@ def load_dataset(cfg) -> ImageData:
         loader = DATASETS[cfg.name]
     except KeyError:
         raise UserError(f"unknown dataset {cfg.name!r}; choose one of: {', '.join(DATASETS)}") from None
+    if cfg.drop_list and cfg.name not in POOLED | {"image_folder"}:
+        raise UserError(f"dataset.drop_list is not supported for {cfg.name}; use it with {', '.join(sorted(POOLED))}"
+                        ", image_folder")
     data = loader(cfg)
+    if cfg.name not in POOLED and (cfg.classes or cfg.other_min_count):
+        from kerasexp.data.labels import relabel_data
+
+        data = relabel_data(data, cfg.classes, cfg.other_min_count)
     if cfg.image_size and data.input_shape[:2] != (cfg.image_size, cfg.image_size):
         data = resize_data(data, cfg.image_size)
     if cfg.long_tail_ratio and cfg.long_tail_ratio > 1:

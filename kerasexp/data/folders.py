@@ -71,11 +71,17 @@ def load_image_folder(
     val_fraction: float = 0.2,
     seed: int = 0,
     limit: int | None = None,
+    exclude: set[str] | frozenset = frozenset(),
 ) -> ImageData:
     """A folder tree as ImageData: stratified seeded test split of `test_fraction`, then a
     stratified validation split of `val_fraction` of the rest. `limit` keeps a stratified
-    seeded subset of that many images (before splitting): small real data for tests and studies."""
+    seeded subset of that many images (before splitting): small real data for tests and studies.
+    `exclude` leaves out files by path relative to `directory` (a `kerasexp dedup` drop list)."""
     files, labels, classes = list_image_folder(directory)
+    excluded = 0
+    if exclude:
+        keep = [i for i, f in enumerate(files) if f.relative_to(directory).as_posix() not in exclude]
+        files, labels, excluded = [files[i] for i in keep], labels[keep], len(files) - len(keep)
     if limit and limit < len(files):
         keep, _ = stratified_split(labels, 1.0 - limit / len(files), seed)
         files, labels = [files[i] for i in keep], labels[keep]
@@ -83,5 +89,6 @@ def load_image_folder(
     x = read_images(files, image_size)
     data = split_train_val(x[rest], labels[rest], x[test], labels[test], classes, val_fraction, seed,
                            source=str(directory))
-    data.notes.update(test_fraction=test_fraction, limit=limit, image_size=image_size or None)
+    data.notes.update(test_fraction=test_fraction, limit=limit, image_size=image_size or None,
+                      excluded=excluded)
     return data
