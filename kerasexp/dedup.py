@@ -47,15 +47,15 @@ def load_labelled(path: str | Path, csv: str = "", size: int = 64) -> Labelled:
         pool = load_csv_pool(path, csv, size)
         return Labelled(pool.x, pool.y, pool.class_names, pool.ids, pool.source)
     if path.suffix == ".npz":
+        import cv2
+
         from kerasexp.data.arrays import load_npz_pool
-        from kerasexp.data.dataset import ImageData
-        from kerasexp.data import resize_data
 
         pool = load_npz_pool(path)
         x = pool.x
         if size and x.shape[1:3] != (size, size):
-            empty = x[:0]
-            x = resize_data(ImageData(x, pool.y, empty, pool.y[:0], empty, pool.y[:0], pool.class_names), size).x_train
+            x = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in x]).reshape(
+                len(x), size, size, x.shape[-1])
         return Labelled(x, pool.y, pool.class_names, pool.ids, pool.source)
     files, labels, classes = list_image_folder(path)
     return Labelled(read_images(files, size), labels, classes, [f.relative_to(path).as_posix() for f in files],

@@ -153,3 +153,12 @@ def test_drop_list_and_classes_on_an_image_folder(tmp_path):
     assert two.class_names == ["z", "y"] and len(two.x_train) + len(two.x_val) + len(two.x_test) == 16
     with pytest.raises(UserError, match="drop list not found"):
         load_dataset(_cfg(name="image_folder", data_dir=str(tmp_path / "data"), drop_list=str(tmp_path / "no.csv")))
+
+
+def test_npz_with_an_official_test_split_and_class_names(tmp_path):
+    path = tmp_path / "course.npz"
+    np.savez(path, x_train=_images(40), y_train=np.repeat([0, 1], 20), x_test=_images(6, seed=1),
+             y_test=np.array([0, 0, 0, 0, 0, 0]), class_names=np.array(["healthy", "sick"]))
+    data = load_dataset(_cfg(name="npz", data_dir=str(path)))
+    assert data.class_names == ["healthy", "sick"] and len(data.x_test) == 6
+    assert len(data.x_train) + len(data.x_val) == 40 and data.notes["test_fraction"] is None

@@ -38,12 +38,10 @@ def load_npz_pool(path: str | Path) -> Pool:
     x_test = y_test = None
     if "x_test" in arrays and "y_test" in arrays:
         x_test = check_images(arrays["x_test"], f"{path}[x_test]")
-        y_test, _ = check_labels(arrays["y_test"], names, f"{path}[y_test]") if names else \
-            (np.asarray(arrays["y_test"]).reshape(-1).astype(np.int64), None)
-        if x_test.shape[1:] != x.shape[1:]:
-            raise UserError(f"{path}: test images are {x_test.shape[1:]}, training images {x.shape[1:]}")
-        if len(y_test) and (y_test.min() < 0 or y_test.max() >= len(names)):
-            raise UserError(f"{path}[y_test]: label {int(y_test.max())} out of range 0..{len(names) - 1}")
+        y_test, _ = check_labels(arrays["y_test"], names, f"{path}[y_test]", require_all=False)
+        if x_test.shape[1:] != x.shape[1:] or len(x_test) != len(y_test):
+            raise UserError(f"{path}: x_test {x_test.shape} and y_test {len(y_test)} must match the training "
+                            f"images {x.shape[1:]} one label an image")
     return Pool(x, y, names, [str(i) for i in range(len(y))], str(path), x_test, y_test)
 
 
@@ -95,5 +93,5 @@ def load_cifar100_pool(data_dir: str = "") -> Pool:
         (x, y), (x_test, y_test) = keras.datasets.cifar100.load_data(label_mode="fine")
         y, y_test, source = y.reshape(-1), y_test.reshape(-1), "keras.datasets.cifar100"
     y, names = check_labels(y, list(CIFAR100_CLASSES), f"{source} (train)")
-    y_test, _ = check_labels(y_test, names, f"{source} (test)")
+    y_test, _ = check_labels(y_test, names, f"{source} (test)", require_all=False)
     return Pool(x, y, names, [str(i) for i in range(len(y))], source, x_test, y_test)

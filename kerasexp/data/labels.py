@@ -15,8 +15,10 @@ from kerasexp.errors import UserError
 OTHER = "Other"
 
 
-def check_labels(y: np.ndarray, class_names: list[str] | None, where: str) -> tuple[np.ndarray, list[str]]:
-    """Integer labels 0..K-1 with at least one image each; K from class_names or max + 1."""
+def check_labels(y: np.ndarray, class_names: list[str] | None, where: str,
+                 require_all: bool = True) -> tuple[np.ndarray, list[str]]:
+    """Integer labels 0..K-1 with at least one image each (unless not `require_all`, e.g. a test
+    split); K from class_names or max + 1."""
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -37,7 +39,7 @@ def check_labels(y: np.ndarray, class_names: list[str] | None, where: str) -> tu
                         + (f" ({num} class names)" if class_names is not None else "") + "; fix the labels")
     counts = np.bincount(y, minlength=num)
     names = list(class_names) if class_names is not None else [str(i) for i in range(num)]
-    if (counts == 0).any():
+    if require_all and (counts == 0).any():
         empty = names[int(np.flatnonzero(counts == 0)[0])]
         raise UserError(f"{where}: class {empty!r} has no images; remove it from the class list or add images")
     return y.astype(np.int64), names
