@@ -33,6 +33,8 @@ def run_row(run_dir: Path) -> dict:
         "kfold": config["evaluation"]["kfold"] or "",
         "test_acc": metrics["accuracy"],
         "test_macro_f1": metrics["macro_f1"],
+        "test_loss": metrics.get("loss"),
+        "trainable_params": run.get("trainable_params", run.get("params")),
         "epochs": t["epochs"],
         "seed": t["seed"],
         "minutes": round(run.get("wall_seconds", float("nan")) / 60, 1),

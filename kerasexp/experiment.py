@@ -13,8 +13,22 @@ from kerasexp.config import Experiment, to_toml
 from kerasexp.data import ImageData, load_dataset
 from kerasexp.errors import UserError
 from kerasexp.io import write_text
+from kerasexp.models.normalization import with_train_stats
 
 PREDICTIONS = "predictions.npz"
+
+
+def _with_defaults(text: str) -> str:
+    """A saved config.toml re-resolved, so keys added to the config since it was written read as
+    their defaults (an older run folder stays resumable); as saved if it no longer parses."""
+    import tomllib
+
+    from kerasexp.config import experiment_from_dict
+
+    try:
+        return to_toml(experiment_from_dict(tomllib.loads(text)))
+    except (UserError, tomllib.TOMLDecodeError):
+        return text
 
 
 def check_run_dir(out_dir: Path, exp: Experiment) -> None:
@@ -22,7 +36,7 @@ def check_run_dir(out_dir: Path, exp: Experiment) -> None:
     saved = out_dir / "config.toml"
     if not saved.exists():
         return
-    old, new = saved.read_text().splitlines(), to_toml(exp).splitlines()
+    old, new = _with_defaults(saved.read_text()).splitlines(), to_toml(exp).splitlines()
     if old != new:
         section, diff = "", None
         for a, b in zip(old, new):
@@ -53,8 +67,14 @@ def check_model_builds(exp: Experiment, data: ImageData) -> None:
 
     from kerasexp.models import create_model
 
-    create_model(exp.model.name, data.input_shape, data.num_classes, **exp.model.params)
+    create_model(exp.model.name, data.input_shape, data.num_classes,
+                 **with_train_stats(exp.model.params, data.x_train))
     keras.backend.clear_session()
+
+
+def trainable_count(model) -> int:
+    """Trainable parameters (what PyTorch-based reports such as 004 count as parameters)."""
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
 def fold_data(data: ImageData, k: int, seed: int) -> list[ImageData]:
@@ -76,8 +96,10 @@ def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, prog
 
     keras.backend.clear_session()
     seed_everything(exp.training.seed)
-    model = create_model(exp.model.name, data.input_shape, data.num_classes, **exp.model.params)
-    augment = build_policy(exp.augmentation, seed=exp.training.seed)
+    model = create_model(exp.model.name, data.input_shape, data.num_classes,
+                         **with_train_stats(exp.model.params, data.x_train))
+    augment = build_policy(exp.augmentation, seed=exp.training.seed,
+                           class_counts=np.bincount(data.y_train, minlength=data.num_classes))
     result = train(model, data, exp.training, out_dir, [progress.callback(label, exp.training.epochs)], augment=augment)
     probs = predict_proba(model, data.x_test, tta=exp.evaluation.tta)
     return model, result, probs
@@ -94,6 +116,10 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
     validate(exp)
     check_run_dir(out_dir, exp)
     data = load_dataset(exp.dataset)
+    if exp.evaluation.test_noise_std:  # report 003's local test set: white noise on the test images
+        from kerasexp.image_policies import add_white_noise
+
+        data = replace(data, x_test=add_white_noise(data.x_test, exp.evaluation.test_noise_std, exp.dataset.seed))
     check_model_builds(exp, data)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "config.toml", to_toml(exp))
@@ -105,7 +131,8 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
     if not k:
         progress = Progress(exp.training.epochs)
         model, result, probs = _train_one(exp, data, out_dir, exp.name, progress)
-        meta.update(params=model.count_params(), epochs_run=result.epochs_run, train_seconds=result.seconds,
+        meta.update(params=model.count_params(), trainable_params=trainable_count(model),
+                    epochs_run=result.epochs_run, train_seconds=result.seconds,
                     resumed_from=result.resumed_from,
                     final={k_: v[-1] for k_, v in result.history.items()})
         np.savez_compressed(out_dir / PREDICTIONS, probs=probs, y_true=data.y_test,
