@@ -68,11 +68,12 @@ class ModelConfig:
 @dataclass
 class AugmentationConfig:
     """Attributes:
-      policy: a key of kerasexp.augment_policies.POLICIES ("none" = no augmentation); training split only.
-      params: keyword arguments for the policy.
+      policy: a key of kerasexp.augment_policies.POLICIES ("none" = no augmentation), or a list
+        of keys applied in order (e.g. ["randaugment", "saturation", "mixup"]); training split only.
+      params: keyword arguments for the policy; for a list, a table per policy name.
     """
 
-    policy: str = "none"
+    policy: str | list = "none"
     params: dict = field(default_factory=dict)
 
 
@@ -83,15 +84,20 @@ class EvaluationConfig:
       ensemble: "mean" averages the folds' probabilities, "vote" takes the majority class.
       drop_folds: fold numbers (1-based) left out of the ensemble.
       tta: "none" or "flip" (average the prediction of each test image and its mirror).
+      test_noise_std: > 0 adds seeded Gaussian white noise of this standard deviation (pixel
+        values 0-255) to the test images, as report 003's local test set.
     """
 
     kfold: int = 0
     ensemble: str = "mean"
     drop_folds: list = field(default_factory=list)
     tta: str = "none"
+    test_noise_std: float = 0.0
 
     def __post_init__(self):
         _choice("evaluation.ensemble", self.ensemble, ("mean", "vote"))
+        if self.test_noise_std < 0:
+            raise UserError(f"evaluation.test_noise_std must be >= 0, got {self.test_noise_std}")
         _choice("evaluation.tta", self.tta, ("none", "flip"))
         if self.kfold == 1 or self.kfold < 0:
             raise UserError("evaluation.kfold must be 0 (no k-fold) or at least 2")

@@ -158,7 +158,7 @@ def make_dataset(
     """uint8 images and int labels -> batches of (float32 0-255 images, one-hot labels[, weights]).
 
     Casting and one-hot happen after batching (one vectorised op a batch); the shuffle order
-    is seeded and changes every epoch. `augment(images, labels) -> (images, labels)` runs on
+    is seeded and changes every epoch. `augment(images, labels[, seed]) -> (images, labels)` runs on
     batches (training only); per-class `weights` become per-sample weights y @ w after it, so
     mixed labels are weighted by their mix.
     """
@@ -170,7 +170,12 @@ def make_dataset(
         lambda images, labels: (tf.cast(images, tf.float32), tf.one_hot(labels, num_classes)),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
     )
-    if augment is not None:
+    if augment is not None and getattr(augment, "takes_seed", False):
+        # Stateless policies (kerasexp.augment_compose) get one seed pair a batch, new each epoch.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2, drop_remainder=True)
+        ds = tf.data.Dataset.zip(ds, seeds).map(lambda batch, s: augment(*batch, s),
+                                                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    elif augment is not None:
         ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if weights is not None:
         w = tf.constant(weights, tf.float32)
