@@ -1,4 +1,4 @@
-"""`kerasexp` command: train | report | variants | bench. Same verbs for every experiment."""
+"""`kerasexp` command: train | report | variants | bench | study | study-report. Same verbs for every experiment."""
 
 from __future__ import annotations
 
@@ -54,6 +54,31 @@ def cmd_bench(args) -> int:
     return bench.main(args.what, args)
 
 
+def cmd_study(args) -> int:
+    from kerasexp.study import load_study_file, run_study
+
+    spec = load_study_file(args.study, args.set or [])
+    run_study(spec, args.storage, args.n_trials, args.study_name, args.out)
+    return 0
+
+
+def cmd_study_report(args) -> int:
+    from kerasexp.study_report import study_report
+
+    summary = study_report(args.storage, args.study_name, args.out, retrain=not args.no_retrain)
+    print(f"best {summary['metric']} {summary['best_value']} (trial {summary['best_trial']}); "
+          f"{summary.get('test', {})} -> {args.out}/")
+    return 0
+
+
+def cmd_study_compare(args) -> int:
+    from kerasexp.report import markdown_table
+    from kerasexp.study_report import study_compare
+
+    print(markdown_table(study_compare(args.report_dirs, args.out)))
+    return 0
+
+
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="kerasexp", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
@@ -74,6 +99,22 @@ def build_parser() -> ArgumentParser:
     b.add_argument("--repeats", type=positive_int, default=3, help="alternating rounds; the median is reported")
     b.add_argument("--batch-size", type=positive_int, default=128)
     b.add_argument("--data-dir", default=None)
+    s = sub.add_parser("study", help="run or join an Optuna study (start the same command on every worker)")
+    s.add_argument("study", help="studies/NAME.toml: an experiment plus [study] and [search]")
+    s.add_argument("--storage", help="database URL shared by the workers, e.g. postgresql://user:pw@host/db "
+                   "(default: sqlite file in --out, one process)")
+    s.add_argument("--n-trials", type=positive_int, help="finished trials the study stops at (all workers)")
+    s.add_argument("--study-name", help="default: the file's name")
+    s.add_argument("--out", help="study folder (default runs/studies/NAME): the SQLite file lives here")
+    s.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)")
+    sr = sub.add_parser("study-report", help="a study's trials, plots, and its best configuration retrained")
+    sr.add_argument("--storage", required=True)
+    sr.add_argument("--study-name", required=True)
+    sr.add_argument("--out", required=True)
+    sr.add_argument("--no-retrain", action="store_true", help="tables and plots only")
+    sc = sub.add_parser("study-compare", help="study reports side by side (e.g. with and without pruning)")
+    sc.add_argument("report_dirs", nargs="+")
+    sc.add_argument("--out", required=True, help="reports/NAME (writes NAME.csv and NAME.md)")
     return p
 
 
@@ -84,7 +125,8 @@ def main(argv=None) -> int:
         return cmd_variants(None, argv[1:])
     args = build_parser().parse_args(argv)
     import_tensorflow_quietly()
-    return {"train": cmd_train, "report": cmd_report, "compare": cmd_compare, "bench": cmd_bench}[args.command](args)
+    return {"train": cmd_train, "report": cmd_report, "compare": cmd_compare, "bench": cmd_bench,
+            "study": cmd_study, "study-report": cmd_study_report, "study-compare": cmd_study_compare}[args.command](args)
 
 
 if __name__ == "__main__":
