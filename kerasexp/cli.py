@@ -115,6 +115,9 @@ def build_parser() -> ArgumentParser:
     sc = sub.add_parser("study-compare", help="study reports side by side (e.g. with and without pruning)")
     sc.add_argument("report_dirs", nargs="+")
     sc.add_argument("--out", required=True, help="reports/NAME (writes NAME.csv and NAME.md)")
+    from kerasexp.cli_tools import add_parsers
+
+    add_parsers(sub)  # dedup, predict, filters
     return p
 
 
@@ -125,6 +128,8 @@ def main(argv=None) -> int:
         return cmd_variants(None, argv[1:])
     args = build_parser().parse_args(argv)
     import_tensorflow_quietly()
+    if getattr(args, "tool", None):
+        return args.tool(args)
     return {"train": cmd_train, "report": cmd_report, "compare": cmd_compare, "bench": cmd_bench,
             "study": cmd_study, "study-report": cmd_study_report, "study-compare": cmd_study_compare}[args.command](args)
 
