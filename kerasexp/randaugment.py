@@ -3,10 +3,12 @@
 keras-cv's `RandAugment` (the reference; report 003 used it with magnitude 0.32 and 5 ops an
 image) runs `tf.map_fn` over the batch and a `tf.switch_case` per op slot: ~260 img/s at
 96x96 on this 2-core CPU. Keras' own `RandAugment` is batched but applies one op sequence to the
-whole batch. This one works image by image too, but in NumPy/OpenCV on 96x96 arrays that stay
-in the CPU cache, with every random number of a batch drawn at once from one seed, and runs
-in `tf.data` through `tf.numpy_function(stateful=False)` (OpenCV and NumPy release the GIL,
-so parallel map calls use both cores).
+whole batch. This one works image by image too, but on uint8 images with OpenCV, as the
+PIL-based RandAugments of timm and torchvision do (each op's result rounded to integers):
+every point-wise op is one 256-entry lookup table (`cv2.LUT`), colour is `cv2.addWeighted`
+with the grey image, geometry `cv2.warpAffine`; every random number of a batch is drawn at once
+from one seed, and it runs in `tf.data` through `tf.numpy_function(stateful=False)` (a pure
+function of images and seed, so tf.data may run map calls in parallel).
 
 What `magnitude` m and `magnitude_stddev` s mean for each op (as keras-cv's
 `RandAugment.get_standard_policy`; N is a normal draw clipped to the interval, U uniform; every
@@ -39,12 +41,21 @@ OPS = ("auto_contrast", "equalize", "solarize", "color", "contrast", "brightness
        "shear_x", "shear_y", "translate_x", "translate_y")
 """In keras-cv's order (RandAugment.get_standard_policy)."""
 
-GRAY = np.array([0.2989, 0.5870, 0.1140], np.float32)  # tf.image.rgb_to_grayscale's weights
 SOLARIZE_MAX_ADDITION = 110.0
+LEVELS = np.arange(256, dtype=np.float32)  # every value a uint8 pixel can take
 
 
-def _clip(x):
-    return np.clip(x, 0.0, 255.0, out=x)
+def _lut(values) -> np.ndarray:
+    """Float lookup values (256,) or (256, C) -> an OpenCV uint8 table, rounded and saturated."""
+    values = np.asarray(values, np.float32)
+    return cv2.convertScaleAbs(np.maximum(values, 0.0)).reshape(256, 1, -1)  # rounds, saturates at 255
+
+
+def _apply_lut(img, table):
+    """One table for every channel, or one a channel."""
+    if img.shape[-1] == 1:
+        return cv2.LUT(img[..., 0], table[..., 0].copy())[..., None]
+    return cv2.LUT(img, table if table.shape[-1] == img.shape[-1] else table[:, :, 0])
 
 
 def _channels(img):
@@ -55,47 +66,41 @@ def auto_contrast(img, _):
     lo, hi = np.array([cv2.minMaxLoc(c)[:2] for c in _channels(img)], np.float32).T
     span = hi - lo
     flat = span <= 0  # keras-cv keeps such channels as they are (its NaNs are replaced)
-    scale = np.where(flat, 1.0, 255.0 / np.where(flat, 1.0, span)).astype(np.float32)
-    return _clip(img * scale - np.where(flat, 0.0, lo * scale).astype(np.float32))
+    scale = np.where(flat, 1.0, 255.0 / np.where(flat, 1.0, span))
+    return _apply_lut(img, _lut((LEVELS[:, None] - np.where(flat, 0.0, lo)) * scale))
 
 
 def equalize(img, _):
-    """keras-cv's equalisation: values truncated to integers, per-channel lookup tables."""
-    q = np.clip(img, 0, 255).astype(np.uint8)
-    luts = np.empty((256, 1, img.shape[-1]), np.uint8)
-    for c in range(img.shape[-1]):
-        hist = cv2.calcHist([q], [c], None, [256], [0, 256]).ravel().astype(np.int64)
-        step = (hist.sum() - hist[hist > 0].min()) // 255
-        if step == 0:
-            luts[:, 0, c] = np.arange(256)
-            continue
-        lut = np.concatenate([[0], (np.cumsum(hist) + step // 2) // step])[:256]
-        luts[:, 0, c] = np.clip(lut, 0, 255)
-    if img.shape[-1] == 1:
-        return cv2.LUT(q[..., 0], luts[:, 0, 0]).astype(np.float32)[..., None]
-    return cv2.LUT(q, luts).astype(np.float32)
+    """keras-cv's equalisation (its step and rounding), a lookup table per channel."""
+    hist = np.stack([cv2.calcHist([img], [c], None, [256], [0, 256]).ravel()
+                     for c in range(img.shape[-1])], axis=-1).astype(np.int64)  # (256, C)
+    step = (hist.sum(axis=0) - np.where(hist > 0, hist, hist.sum(axis=0) + 1).min(axis=0)) // 255
+    safe = np.maximum(step, 1)
+    tables = np.concatenate([np.zeros((1, hist.shape[1]), np.int64), (np.cumsum(hist, axis=0) + safe // 2) // safe])[:256]
+    tables = np.where(step == 0, np.arange(256)[:, None], tables)  # a flat channel stays as it is
+    return _apply_lut(img, _lut(tables))
 
 
 def solarize(img, p):
-    x = _clip(img + p["addition"])
-    np.copyto(x, 255.0 - x, where=x >= p["threshold"])
-    return x
+    x = np.clip(LEVELS + p["addition"], 0, 255)
+    return _apply_lut(img, _lut(np.where(x < p["threshold"], x, 255.0 - x)))
 
 
 def color(img, p):
     if img.shape[-1] != 3:
         return img  # no colour to take away
-    gray = (img @ GRAY)[..., None]
-    return _clip(img + p["factor"] * (gray - img))
+    gray = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    f = float(p["factor"])
+    return cv2.addWeighted(img, 1.0 - f, gray, f, 0.0)
 
 
 def contrast(img, p):
     mean = np.array(cv2.mean(img)[:img.shape[-1]], np.float32)
-    return _clip((img - mean) * p["factor"] + mean)
+    return _apply_lut(img, _lut((LEVELS[:, None] - mean) * p["factor"] + mean))
 
 
 def brightness(img, p):
-    return _clip(img + p["delta"])
+    return _apply_lut(img, _lut(LEVELS + p["delta"]))
 
 
 def _warp(img, matrix):
@@ -114,12 +119,27 @@ def shear_y(img, p):
     return _warp(img, np.array([[1, 0, 0], [p["shear"], 1, 0]], np.float32))
 
 
+def _shift(img, pixels: float, axis: int):
+    """Bilinear shift by `pixels` along `axis` with reflected borders, as a warp would do it, but
+    as a blend of two whole-pixel shifts (a translation moves every row alike): cheaper."""
+    n = int(np.floor(-pixels))
+    frac = float(-pixels - n)
+    size = img.shape[axis]
+    pad = abs(n) + 2
+    widths = (pad, pad, 0, 0) if axis == 0 else (0, 0, pad, pad)
+    padded = cv2.copyMakeBorder(img, *widths, cv2.BORDER_REFLECT).reshape(img.shape[:axis] + (-1,) + img.shape[axis + 1:])
+    start = min(max(pad + n, 0), 2 * pad - 1)
+    a = padded[start:start + size] if axis == 0 else padded[:, start:start + size]
+    b = padded[start + 1:start + 1 + size] if axis == 0 else padded[:, start + 1:start + 1 + size]
+    return cv2.addWeighted(a, 1.0 - frac, b, frac, 0.0).reshape(img.shape)
+
+
 def translate_x(img, p):
-    return _warp(img, np.array([[1, 0, -p["shift"] * img.shape[1]], [0, 1, 0]], np.float32))
+    return _shift(img, p["shift"] * img.shape[1], axis=1)
 
 
 def translate_y(img, p):
-    return _warp(img, np.array([[1, 0, 0], [0, 1, -p["shift"] * img.shape[0]]], np.float32))
+    return _shift(img, p["shift"] * img.shape[0], axis=0)
 
 
 OP_FUNCTIONS = dict(zip(OPS, (auto_contrast, equalize, solarize, color, contrast, brightness,
@@ -161,24 +181,33 @@ def op_params(name: str, params: dict, index) -> dict:
 def apply_op(name: str, images: np.ndarray, seed, magnitude: float = 0.32, magnitude_stddev: float = 0.15):
     """Op `name` on every image, with parameters drawn as the RandAugment layer draws them
     (for comparing each op with keras-cv's, and for previews)."""
-    images = np.asarray(images, np.float32)
+    images = to_uint8(images)
     params = sample_params(np.random.default_rng(seed), (len(images),), magnitude, magnitude_stddev)
     fn = OP_FUNCTIONS[name]
     return np.stack([fn(img, op_params(name, params, i)) for i, img in enumerate(images)]).astype(np.float32)
 
 
+def to_uint8(images) -> np.ndarray:
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images
+    return np.clip(np.rint(images), 0, 255).astype(np.uint8)
+
+
 def rand_augment_batch(images: np.ndarray, seed, magnitude: float = 0.32, magnitude_stddev: float = 0.15,
                        augmentations_per_image: int = 5, rate: float = 10 / 11, geometric: bool = True) -> np.ndarray:
-    """RandAugment on a float 0-255 batch (N, H, W, C); a pure function of (images, seed)."""
+    """RandAugment on a 0-255 batch (N, H, W, C), returned as uint8; a pure function of
+    (images, seed)."""
     rng = numpy_rng(seed)
     n, slots = len(images), augmentations_per_image
     names = OPS if geometric else OPS[:6]
     choice = rng.integers(0, len(names), (n, slots))
     applied = rng.random((n, slots)) <= rate
     params = sample_params(rng, (n, slots), magnitude, magnitude_stddev)
-    out = np.empty(images.shape, np.float32)
+    images = to_uint8(images)
+    out = np.empty(images.shape, np.uint8)
     for i in range(n):
-        img = np.asarray(images[i], np.float32)
+        img = images[i]
         for k in range(slots):
             if applied[i, k]:
                 name = names[choice[i, k]]
@@ -194,10 +223,11 @@ def rand_augment(images, seed, **kwargs):
     calls in parallel even with op determinism on."""
     import tensorflow as tf
 
-    out = tf.numpy_function(lambda x, s: rand_augment_batch(x, s, **kwargs), [images, seed], tf.float32,
+    pixels = tf.saturate_cast(tf.round(images), tf.uint8)  # conversions in TF: no GIL, all cores
+    out = tf.numpy_function(lambda x, s: rand_augment_batch(x, s, **kwargs), [pixels, seed], tf.uint8,
                             stateful=False)
     out.set_shape(images.shape)
-    return out
+    return tf.cast(out, images.dtype)
 
 
 def check_params(magnitude: float, magnitude_stddev: float, augmentations_per_image: int, rate: float) -> None:

@@ -32,7 +32,7 @@ def test_each_op_matches_keras_cv_statistics(name, cells, keras_cv_ops):
     assert ours.shape == cells.shape and ours.dtype == np.float32
     assert 0.0 <= ours.min() and ours.max() <= 255.0
     if name in ("auto_contrast", "equalize"):  # no randomness: the same pixels
-        np.testing.assert_allclose(ours, ref, atol=1e-3)
+        np.testing.assert_allclose(ours, ref, atol=0.5 + 1e-3)  # ours rounds to integers
         return
     s_ours, s_ref = summary(ours, cells), summary(ref, cells)
     # 256 images: over seeds these means differ by up to ~12% (brightness), a wrong magnitude by far more
