@@ -37,7 +37,8 @@ def preview_grid(images, labels, views: list, names: list[str], title: str):
     rows, cols = len(images), 1 + len(views)
     fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.0 * rows), squeeze=False)
     for r in range(rows):
-        panels = [(images[r], labels[r], "original")] + [(v[r], vl[r], f"augmented {k + 1}") for k, (v, vl) in enumerate(views)]
+        panels = [(images[r], labels[r], "original")]
+        panels += [(v[r], vl[r], f"augmented {k + 1}") for k, (v, vl) in enumerate(views)]
         for c, (img, lab, head) in enumerate(panels):
             ax = axes[r][c]
             img = np.clip(img, 0, 255).astype(np.uint8)
@@ -75,7 +76,8 @@ def augment_preview(experiment: str, out: str, overrides=(), images: int = 8, vi
     for k in range(views):
         ax, ay = apply_to_batch(policy, x, y, seed=seed + k)
         drawn.append((np.asarray(ax)[: len(idx)], np.asarray(ay)[: len(idx)]))
-    policy_name = exp.augmentation.policy if isinstance(exp.augmentation.policy, str) else " + ".join(exp.augmentation.policy)
+    names = exp.augmentation.policy
+    policy_name = names if isinstance(names, str) else " + ".join(names)
     fig = preview_grid(x[: len(idx)], y[: len(idx)], drawn, data.class_names,
                        f"{exp.name}: {policy_name} {exp.augmentation.params or ''}")
     return save_figure(out, fig)

@@ -76,7 +76,8 @@ def equalize(img, _):
                      for c in range(img.shape[-1])], axis=-1).astype(np.int64)  # (256, C)
     step = (hist.sum(axis=0) - np.where(hist > 0, hist, hist.sum(axis=0) + 1).min(axis=0)) // 255
     safe = np.maximum(step, 1)
-    tables = np.concatenate([np.zeros((1, hist.shape[1]), np.int64), (np.cumsum(hist, axis=0) + safe // 2) // safe])[:256]
+    levels = (np.cumsum(hist, axis=0) + safe // 2) // safe
+    tables = np.concatenate([np.zeros((1, hist.shape[1]), np.int64), levels])[:256]
     tables = np.where(step == 0, np.arange(256)[:, None], tables)  # a flat channel stays as it is
     return _apply_lut(img, _lut(tables))
 
@@ -127,7 +128,8 @@ def _shift(img, pixels: float, axis: int):
     size = img.shape[axis]
     pad = abs(n) + 2
     widths = (pad, pad, 0, 0) if axis == 0 else (0, 0, pad, pad)
-    padded = cv2.copyMakeBorder(img, *widths, cv2.BORDER_REFLECT).reshape(img.shape[:axis] + (-1,) + img.shape[axis + 1:])
+    padded = cv2.copyMakeBorder(img, *widths, cv2.BORDER_REFLECT)
+    padded = padded.reshape(img.shape[:axis] + (-1,) + img.shape[axis + 1:])
     start = min(max(pad + n, 0), 2 * pad - 1)
     a = padded[start:start + size] if axis == 0 else padded[:, start:start + size]
     b = padded[start + 1:start + 1 + size] if axis == 0 else padded[:, start + 1:start + 1 + size]
@@ -239,6 +241,7 @@ def check_params(magnitude: float, magnitude_stddev: float, augmentations_per_im
     if not 0.0 <= magnitude_stddev <= 1.0:
         raise UserError(f"randaugment magnitude_stddev must be in [0, 1], got {magnitude_stddev}")
     if not (isinstance(augmentations_per_image, int) and augmentations_per_image >= 1):
-        raise UserError(f"randaugment augmentations_per_image must be a positive integer, got {augmentations_per_image!r}")
+        raise UserError("randaugment augmentations_per_image must be a positive integer, "
+                        f"got {augmentations_per_image!r}")
     if not 0.0 <= rate <= 1.0:
         raise UserError(f"randaugment rate must be in [0, 1], got {rate}")

@@ -34,7 +34,7 @@ def cells(pbc96_small):
 @pytest.mark.parametrize("name", IMAGE_POLICIES)
 def test_policy_keeps_shapes_dtype_range_and_is_seeded_per_epoch(name, cells):
     x, y = cells
-    params = {"threshold": 10**6} if name == "multicrop" else {"probability": 1.0} if name in ("mixup", "cutmix") else {}
+    params = {"multicrop": {"threshold": 10**6}, "mixup": {"probability": 1.0}, "cutmix": {"probability": 1.0}}.get(name, {})
     policy = build_policy(AugmentationConfig(policy=name, params=params), class_counts=np.bincount(y, minlength=8))
     (a, la), (b, _) = epochs(policy, x, y)
     assert a.shape == x.shape and a.dtype == np.float32 and la.shape == (len(x), 8)
