@@ -59,12 +59,11 @@ def augment_preview(experiment: str, out: str, overrides=(), images: int = 8, vi
     from kerasexp.io import save_figure
 
     exp = load_experiment(experiment, list(overrides))
-    policy = build_policy(exp.augmentation, seed=exp.training.seed)  # names and values checked before loading
+    if build_policy(exp.augmentation, seed=exp.training.seed) is None:  # names and values checked first
+        raise UserError(f"{experiment}: augmentation.policy is \"none\"; nothing to preview")
     data = load_dataset(exp.dataset)
     counts = np.bincount(data.y_train, minlength=data.num_classes)
     policy = build_policy(exp.augmentation, seed=exp.training.seed, class_counts=counts)
-    if policy is None:
-        raise UserError(f"{experiment}: augmentation.policy is \"none\"; nothing to preview")
     # A batch as training sees it: the previewed images first, then more of the split, so that
     # batch-level policies (mixup, cutmix) mix with realistic partners.
     idx = pick_images(data.y_train, images)
