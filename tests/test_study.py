@@ -156,40 +156,6 @@ def test_a_failing_trial_is_recorded_and_the_study_goes_on(pbc96_path, tmp_path,
     assert "simulated out of memory" in study.trials[1].user_attrs["error"]
 
 
-def test_memory_does_not_grow_without_bound_over_20_trials(pbc96_path, tmp_path):
-    from kerasexp import study as study_module
-
-    def rss_mb() -> float:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-    rss = []
-    toml = tmp_path / "memory.toml"  # the report-002 CNN: cheap trials, the same Keras state per trial
-    toml.write_text(textwrap.dedent(f"""
-        [dataset]
-        name = "image_folder"
-        data_dir = "{pbc96_path}"
-        image_size = 28
-        limit = 160
-        [model]
-        name = "baseline"
-        [training]
-        epochs = 1
-        batch_size = 32
-        [study]
-        pruner = "none"
-        [search.params]
-        "model.params.dense_dropout" = {{ low = 0.0, high = 0.5 }}
-        "training.learning_rate" = {{ low = 1e-4, high = 1e-2, log = true }}
-    """))
-    spec = load_study_file(toml)
-    study_module.run_study(spec, None, n_trials=20, out_dir=tmp_path / "s", log=lambda line: rss.append(rss_mb())
-                           if line.startswith("trial") else None)
-    assert len(rss) == 20
-    # after warm-up, the last 15 trials add less than a few MB each on average
-    assert rss[-1] - rss[4] < 150, rss
-
-
 def test_bad_storage_and_study_names_are_one_line_errors_without_the_password(tmp_path, capsys):
     toml = ROOT / "studies" / "pbc96_study.toml"
     for argv, message in (
@@ -286,8 +252,8 @@ def test_mirrored_strategy_over_two_logical_cpus_trains_a_step(pbc96_path):
         from dataclasses import replace
         data = load_image_folder("{pbc96_path}", image_size=32, limit=80, seed=0)
         # whole batches only: TF 2.21 fails on a last batch split unevenly over replicas (AddN shapes)
-        data = replace(data, x_train=data.x_train[:48], y_train=data.y_train[:48], x_val=data.x_val[:32],
-                       y_val=data.y_val[:32])
+        data = replace(data, x_train=data.x_train[:32], y_train=data.y_train[:32], x_val=data.x_train[32:48],
+                       y_val=data.y_train[32:48])
         with strategy_scope("mirrored", "auto", devices=["/cpu:0", "/cpu:1"]) as strategy:
             model = create_model("transfer", data.input_shape, data.num_classes, backbone="MobileNet",
                                  weights="none", backbone_params={{"alpha": 0.25}}, unfreeze=6, head_units=[8],

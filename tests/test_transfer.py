@@ -87,7 +87,7 @@ def test_weights_file_gives_its_saved_values():
                          backbone_params={"alpha": 0.25}, head_units=[8], head_dropouts=[0.0])
     base = _backbone(model)
     with h5py.File(path, "r") as f:
-        for name in ("conv1", "conv_dw_7", "conv_pw_13"):
+        for name in ("conv1", "conv_pw_7", "conv_pw_13"):
             saved = f[name][name]["kernel:0"][()]
             np.testing.assert_array_equal(base.get_layer(name).kernel.numpy(), saved)
         bn = f["conv_pw_13_bn"]["conv_pw_13_bn"]
