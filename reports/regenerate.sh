@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates reports/ from the experiment files. Runs one training at a time (2-core CPU).
-# Usage: bash reports/regenerate.sh [variants|choice|longtail|bench|best|transfer|study ...]   (default: all)
+# Usage: bash reports/regenerate.sh [variants|choice|longtail|bench|best|ladder|ladder_tuning|resnet_pooling|dedup|transfer|study ...]
+#        (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail bench best transfer study)
+what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail bench best ladder ladder_tuning resnet_pooling dedup transfer study)
 
 for w in "${what[@]}"; do
   case "$w" in
@@ -50,6 +51,33 @@ for w in "${what[@]}"; do
       python -m kerasexp study-report --storage sqlite:///$out/nopruning/study.db --study-name pbc96_study_nopruning \
         --out $out/nopruning/report --no-retrain
       python -m kerasexp study-compare $out/median/report $out/nopruning/report --out $out/pruning ;;
-    *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, bench, best, transfer, study)" >&2; exit 2 ;;
+    ladder)  # report 004's ladder on pbc96 at 32x32 (issue 6); epochs sized by each model's cost
+      for spec in ladder_baseline:15 ladder_dropout:15 ladder_bn:15 ladder_both:15 ladder_advanced:8 ladder_resnet:3; do
+        python -m kerasexp train studies/pbc96_ladder.toml --set model.name=${spec%%:*} \
+          --set training.epochs=${spec##*:} --out reports/pbc96_ladder/${spec%%:*}
+      done
+      python -m kerasexp compare reports/pbc96_ladder/ladder_{baseline,dropout,bn,both,advanced,resnet} \
+        --out reports/pbc96_ladder/summary --title "Report 004's CNN ladder on pbc96 at 32x32 (Table 4)" ;;
+    ladder_tuning)  # report 004's tuning axes, one factor at a time
+      exp=studies/pbc96_ladder_tuning.toml; out=reports/pbc96_ladder_tuning
+      python -m kerasexp train $exp --out $out/depth_32_64_hidden_128
+      python -m kerasexp train $exp --set 'model.params.conv_depths=[64,128]' --out $out/depth_64_128
+      python -m kerasexp train $exp --set 'model.params.conv_depths=[128,256]' --out $out/depth_128_256
+      python -m kerasexp train $exp --set model.params.hidden_units=64 --out $out/hidden_64
+      python -m kerasexp train $exp --set model.params.hidden_units=256 --out $out/hidden_256
+      python -m kerasexp train $exp --set 'model.params.conv_depths=[32,64,128]' --out $out/third_conv
+      python -m kerasexp compare $out/{depth_32_64_hidden_128,depth_64_128,depth_128_256,hidden_64,hidden_256,third_conv} \
+        --out $out/summary --title "Report 004's tuning axes on pbc96 at 32x32" ;;
+    resnet_pooling)  # ResNet-18 from scratch at 96x96: average vs GeM pooling (reports 000/001)
+      exp=studies/pbc96_resnet18_pooling.toml; out=reports/pbc96_resnet18
+      python -m kerasexp train $exp --out $out/avg
+      python -m kerasexp train $exp --set model.params.pooling=gem --out $out/gem
+      python -m kerasexp compare $out/avg $out/gem --out $out/summary \
+        --title "ResNet-18 from scratch on pbc96 at 96x96: average vs GeM pooling"
+      python -m kerasexp filters $out/avg --out $out/avg/filters.png
+      python -m kerasexp filters $out/gem --out $out/gem/filters.png ;;
+    dedup)  # report 003's data cleaning on pbc96: duplicates, conflicting labels, outliers
+      python -m kerasexp dedup ../shared/data/pbc96 --out reports/pbc96_dedup ;;
+    *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, bench, best, ladder, ladder_tuning, resnet_pooling, dedup, transfer, study)" >&2; exit 2 ;;
   esac
 done
