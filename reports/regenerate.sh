@@ -78,6 +78,30 @@ for w in "${what[@]}"; do
       python -m kerasexp filters $out/gem --out $out/gem/filters.png ;;
     dedup)  # report 003's data cleaning on pbc96: duplicates, conflicting labels, outliers
       python -m kerasexp dedup ../shared/data/pbc96 --out reports/pbc96_dedup ;;
+    augment_bench)  # issue 4: fast RandAugment vs keras-cv vs Keras; training with/without augmentation
+      for b in augment augment-train; do
+        args="$b --data-dir ../shared/data/pbc96"; [ $b = augment ] || args="$args --images 2048 --repeats 3"
+        json=$(python -m kerasexp bench $args)
+        { echo "# kerasexp bench $b"; echo; echo "Command: \`python -m kerasexp bench $args\` ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+          echo; echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
+          echo; echo '```json'; echo "$json"; echo '```'; } > reports/bench_$b.md.tmp
+        mv reports/bench_$b.md.tmp reports/bench_$b.md
+      done ;;
+    augment_fmnist)  # report 002's augmentation (Table 4, choice 5) on Fashion-MNIST
+      python -m kerasexp train studies/fmnist_augment.toml --out reports/fmnist_augment/rotate_flip_noise
+      python -m kerasexp compare reports/fmnist_augment/rotate_flip_noise --out reports/fmnist_augment/summary \
+        --title "Report 002's augmentation (rotation, flips, Gaussian noise) on Fashion-MNIST"
+      python -m kerasexp augment-preview studies/fmnist_augment.toml --out reports/fmnist_augment/preview.png ;;
+    augment_pbc96)  # issue 4: augmentation policies on pbc96, one small CNN
+      exp=studies/pbc96_augment.toml; out=reports/pbc96_augment
+      for spec in none randaugment '["randaugment","saturation"]' mixup class_mixup; do
+        name=$(echo "$spec" | tr -d '[]"' | tr ',' '_')
+        python -m kerasexp train $exp --set "augmentation.policy=$spec" --out $out/$name
+        [ "$spec" = none ] || python -m kerasexp augment-preview $exp --set "augmentation.policy=$spec" \
+          --out $out/preview_$name.png
+      done
+      python -m kerasexp compare $out/{none,randaugment,randaugment_saturation,mixup,class_mixup} --out $out/summary \
+        --title "Augmentation policies on pbc96 (6,000-image subset at 64x64, 4-conv VGG-style CNN, 8 epochs)" ;;
     *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, bench, best, ladder, ladder_tuning, resnet_pooling, dedup, transfer, study)" >&2; exit 2 ;;
   esac
 done
