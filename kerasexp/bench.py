@@ -1,6 +1,11 @@
 """`kerasexp bench train`: training images per second of the Annex-1 baseline through
 kerasexp's loop, a plain `model.fit` on numpy arrays, and the same model in a PyTorch eager
-loop, measured side by side in one process, alternating rounds; medians printed as JSON."""
+loop, measured side by side in one process, alternating rounds, printed as one JSON object.
+
+This machine's speed drifts by tens of percent within minutes, so each round times several
+epochs of all three back to back and the ratios are medians of per-round ratios (the three of
+one round saw the same machine); a float32 matmul's GFLOP/s is recorded beside them as a marker
+of how fast the machine ran."""
 
 from __future__ import annotations
 
@@ -27,7 +32,10 @@ def _images(n: int, data_dir=None, seed: int = 0):
     return rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, n), "synthetic"
 
 
-def kerasexp_round(x, y, batch_size: int, epochs: int = 2) -> float:
+EPOCHS = 3  # a round: the first epoch (tracing, warm-up) is not timed, the median of the rest is
+
+
+def kerasexp_round(x, y, batch_size: int, epochs: int = EPOCHS) -> float:
     """kerasexp's train(): tf.data pipeline, compile from TrainConfig; the first epoch (tracing)
     is excluded, validation time is excluded."""
     import keras
@@ -40,13 +48,12 @@ def kerasexp_round(x, y, batch_size: int, epochs: int = 2) -> float:
     seed_everything(0)
     model = create_model("baseline", (28, 28, 1), 10)
     timer = _TrainTimer()
-    train(model, data, TrainConfig(epochs=epochs, batch_size=batch_size, steps_per_execution=STEPS_PER_EXECUTION),
-          callbacks=[timer])
+    train(model, data, TrainConfig(epochs=epochs, batch_size=batch_size), callbacks=[timer])
     keras.backend.clear_session()
     return len(x) / statistics.median(timer.seconds[1:])
 
 
-def keras_fit_round(x, y, batch_size: int, epochs: int = 2) -> float:
+def keras_fit_round(x, y, batch_size: int, epochs: int = EPOCHS) -> float:
     """What a notebook does: float arrays in, `compile` with defaults, `fit`."""
     import keras
 
@@ -61,7 +68,7 @@ def keras_fit_round(x, y, batch_size: int, epochs: int = 2) -> float:
     return len(x) / statistics.median(timer.seconds[1:])
 
 
-def torch_round(x, y, batch_size: int, epochs: int = 2) -> float | None:
+def torch_round(x, y, batch_size: int, epochs: int = EPOCHS) -> float | None:
     """The same Annex-1 network and Adam in a plain PyTorch eager loop (None without torch)."""
     try:
         import torch
@@ -93,8 +100,17 @@ def torch_round(x, y, batch_size: int, epochs: int = 2) -> float | None:
     return len(x) / statistics.median(seconds[1:])
 
 
-# Several steps per call into the compiled graph: fewer Python round trips for a small CNN.
-STEPS_PER_EXECUTION = 1
+def matmul_gflop_s(n: int = 1024, repeats: int = 20) -> float:
+    """GFLOP/s of a float32 n x n matmul in TensorFlow: how fast the machine runs right now."""
+    import tensorflow as tf
+
+    a = tf.random.stateless_normal((n, n), seed=(0, 0))
+    step = tf.function(lambda a: tf.matmul(a, a))
+    step(a).numpy()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        step(a).numpy()
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 class _TrainTimer:
@@ -124,22 +140,28 @@ class _TrainTimer:
         return Timer()
 
 
-def bench_train(images: int = 12000, repeats: int = 3, batch_size: int = 128, data_dir=None) -> dict:
+def bench_train(images: int = 12000, repeats: int = 5, batch_size: int = 128, data_dir=None) -> dict:
     x, y, source = _images(images, data_dir)
-    rounds = {"kerasexp": [], "keras_fit": [], "torch": []}
+    rounds = {"kerasexp": [], "keras_fit": [], "torch": [], "matmul_gflop_s": []}
     for _ in range(repeats):  # alternate, so drifts in machine load hit all three alike
         rounds["kerasexp"].append(kerasexp_round(x, y, batch_size))
         rounds["keras_fit"].append(keras_fit_round(x, y, batch_size))
         rounds["torch"].append(torch_round(x, y, batch_size))
-    med = {k: (statistics.median(v) if None not in v else None) for k, v in rounds.items()}
+        rounds["matmul_gflop_s"].append(matmul_gflop_s())
+    has_torch = None not in rounds["torch"]
+
+    def median_ratio(other):
+        return round(statistics.median(a / b for a, b in zip(rounds["kerasexp"], rounds[other])), 3)
+
     return {
-        "kerasexp_img_s": round(med["kerasexp"], 1),
-        "keras_fit_img_s": round(med["keras_fit"], 1),
-        "torch_img_s": None if med["torch"] is None else round(med["torch"], 1),
-        "ratio_vs_keras_fit": round(med["kerasexp"] / med["keras_fit"], 3),
-        "ratio_vs_torch": None if med["torch"] is None else round(med["kerasexp"] / med["torch"], 3),
-        "images": len(x), "batch_size": batch_size, "repeats": repeats, "data": source,
-        "steps_per_execution": STEPS_PER_EXECUTION,
+        "kerasexp_img_s": round(statistics.median(rounds["kerasexp"]), 1),
+        "keras_fit_img_s": round(statistics.median(rounds["keras_fit"]), 1),
+        "torch_img_s": round(statistics.median(rounds["torch"]), 1) if has_torch else None,
+        "ratio_vs_keras_fit": median_ratio("keras_fit"),
+        "ratio_vs_torch": median_ratio("torch") if has_torch else None,
+        "matmul_gflop_s": round(statistics.median(rounds["matmul_gflop_s"]), 1),
+        "images": len(x), "batch_size": batch_size, "repeats": repeats, "epochs_per_round": EPOCHS,
+        "data": source,
         "rounds": {k: [None if v is None else round(v, 1) for v in vals] for k, vals in rounds.items()},
     }
 
@@ -150,4 +172,8 @@ def main(what: str, args) -> int:
             raise UserError("--images must be at least twice --batch-size")
         print(json.dumps(bench_train(args.images, args.repeats, args.batch_size, args.data_dir)))
         return 0
-    raise UserError(f"unknown benchmark {what!r}; choose train")
+    if what in ("augment", "augment-train"):
+        from kerasexp.bench_augment import main as bench_augment_main
+
+        return bench_augment_main(args)
+    raise UserError(f"unknown benchmark {what!r}; choose train or augment")

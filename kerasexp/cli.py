@@ -51,7 +51,12 @@ def cmd_variants(args, rest) -> int:
 def cmd_bench(args) -> int:
     from kerasexp import bench
 
+    images, batch_size = BENCH_DEFAULTS[args.what]
+    args.images, args.batch_size = args.images or images, args.batch_size or batch_size
     return bench.main(args.what, args)
+
+
+BENCH_DEFAULTS = {"train": (12000, 128), "augment": (1024, 64), "augment-train": (4096, 64)}  # --images, --batch-size
 
 
 def cmd_study(args) -> int:
@@ -94,11 +99,13 @@ def build_parser() -> ArgumentParser:
     c.add_argument("--title", default="")
     sub.add_parser("variants", help="report 002's variant table (see python -m kerasexp.variants --help)", add_help=False)
     b = sub.add_parser("bench", help="throughput benchmarks, printed as one JSON object")
-    b.add_argument("what", choices=["train"])
-    b.add_argument("--images", type=positive_int, default=12000, help="training images per measurement")
-    b.add_argument("--repeats", type=positive_int, default=3, help="alternating rounds; the median is reported")
-    b.add_argument("--batch-size", type=positive_int, default=128)
-    b.add_argument("--data-dir", default=None)
+    b.add_argument("what", choices=["train", "augment", "augment-train"])
+    b.add_argument("--images", type=positive_int, help="images per measurement (train: 12000; augment: 1024, cycled)")
+    b.add_argument("--repeats", type=positive_int, default=5,
+                   help="alternating rounds; medians of img/s and of per-round ratios are reported")
+    b.add_argument("--batch-size", type=positive_int, help="train: 128; augment: 64")
+    b.add_argument("--data-dir", default=None, help="train: Fashion-MNIST files; augment: an image folder (pbc96)")
+    b.add_argument("--experiment", default="studies/pbc96_augment.toml", help="augment-train: the model and data")
     s = sub.add_parser("study", help="run or join an Optuna study (start the same command on every worker)")
     s.add_argument("study", help="studies/NAME.toml: an experiment plus [study] and [search]")
     s.add_argument("--storage", help="database URL shared by the workers, e.g. postgresql://user:pw@host/db "
@@ -118,6 +125,9 @@ def build_parser() -> ArgumentParser:
     from kerasexp.cli_tools import add_parsers
 
     add_parsers(sub)  # dedup, predict, filters
+    from kerasexp.augment_preview import add_parser as add_preview_parser
+
+    add_preview_parser(sub)  # augment-preview
     return p
 
 

@@ -23,12 +23,15 @@ requires_fashion = pytest.mark.skipif(
 )
 
 
+def _present(path: Path | None, missing: str) -> Path:
+    if path is None:
+        pytest.skip(missing)
+    return path
+
+
 @pytest.fixture(scope="session")
 def fashion_path() -> Path:
-    path = fashion_dir()
-    if path is None:
-        pytest.skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist, or set KERASEXP_DATA)")
-    return path
+    return _present(fashion_dir(), "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist, or set KERASEXP_DATA)")
 
 
 @pytest.fixture(scope="session")
@@ -37,19 +40,20 @@ def fashion_2000(fashion_path):
     return fashion_mnist.load_fashion_mnist(fashion_path, seed=0, limit=2000)
 
 
-def pbc96_dir() -> Path | None:
-    """../shared/data/pbc96 beside the repository, or $KERASEXP_PBC96."""
-    explicit = os.environ.get("KERASEXP_PBC96")
-    path = Path(explicit) if explicit else Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pbc96"
+def _shared_dir(env: str, *parts: str) -> Path | None:
+    """$env, else ../shared/<parts> beside the repository; None where it is absent."""
+    explicit = os.environ.get(env)
+    path = Path(explicit) if explicit else Path(__file__).resolve().parents[1].parent.joinpath("shared", *parts)
     return path if path.is_dir() else None
+
+
+def pbc96_dir() -> Path | None:
+    return _shared_dir("KERASEXP_PBC96", "data", "pbc96")
 
 
 @pytest.fixture(scope="session")
 def pbc96_path() -> Path:
-    path = pbc96_dir()
-    if path is None:
-        pytest.skip("pbc96 blood-cell images not found (../shared/data/pbc96 or $KERASEXP_PBC96)")
-    return path
+    return _present(pbc96_dir(), "pbc96 blood-cell images not found (../shared/data/pbc96 or $KERASEXP_PBC96)")
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +65,4 @@ def pbc96_small(pbc96_path):
 
 
 def weights_dir() -> Path | None:
-    explicit = os.environ.get("KERASEXP_WEIGHTS")
-    path = Path(explicit) if explicit else Path(__file__).resolve().parents[1].parent / "shared" / "weights"
-    return path if path.is_dir() else None
+    return _shared_dir("KERASEXP_WEIGHTS", "weights")
