@@ -35,7 +35,7 @@ for w in "${what[@]}"; do
       exp=studies/pbc96_transfer.toml; out=reports/pbc96_transfer
       python -m kerasexp train $exp --out $out/recipe
       python -m kerasexp train $exp --set model.params.unfreeze=0 --out $out/unfreeze_0
-      python -m kerasexp train $exp --set model.params.head_batchnorm=true --set training.epochs=15 \
+      python -m kerasexp train $exp --set training.epochs=15 \
         --set augmentation.policy=flip_translate --set 'augmentation.params={translate=0.1}' --out $out/unfreeze_all
       python -m kerasexp train $exp --set model.params.unfreeze=15 --set model.params.norm_mode=frozen \
         --set model.params.head_batchnorm=true --set training.learning_rate=1e-3 --set training.schedule=constant \
