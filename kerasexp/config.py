@@ -199,12 +199,13 @@ def parse_override(text: str) -> tuple[list[str], object]:
     return key.strip().split("."), parsed
 
 
-def load_experiment(path: str | Path, overrides: list[str] = ()) -> Experiment:
+def read_toml(path: str | Path, overrides: list[str] = (), kind: str = "experiment") -> dict:
+    """A TOML file as a dict with `--set section.key=value` overrides applied."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"{path}: experiment file not found") from None
+        raise UserError(f"{path}: {kind} file not found") from None
     except tomllib.TOMLDecodeError as err:
         raise UserError(f"{path}: not valid TOML ({err})") from None
     for text in overrides:
@@ -215,7 +216,11 @@ def load_experiment(path: str | Path, overrides: list[str] = ()) -> Experiment:
             if not isinstance(table, dict):
                 raise UserError(f"--set {text!r}: {key} is not a section")
         table[keys[-1]] = value
-    return experiment_from_dict(raw, name=path.stem)
+    return raw
+
+
+def load_experiment(path: str | Path, overrides: list[str] = ()) -> Experiment:
+    return experiment_from_dict(read_toml(path, overrides), name=Path(path).stem)
 
 
 def to_dict(exp: Experiment) -> dict:

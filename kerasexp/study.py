@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import gc
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,19 +251,9 @@ class LowestTrial:
 
 
 def load_study_file(path: str | Path, overrides: list[str] = ()) -> StudyFile:
-    from kerasexp.config import parse_override
+    from kerasexp.config import read_toml
 
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: study file not found") from None
-    except tomllib.TOMLDecodeError as err:
-        raise UserError(f"{path}: not valid TOML ({err})") from None
-    for text in overrides:
-        keys, value = parse_override(text)
-        _set_path(raw, tuple(keys), value)
-    return study_from_dict(raw, name=path.stem)
+    return study_from_dict(read_toml(path, overrides, kind="study"), name=Path(path).stem)
 
 
 # ---------------------------------------------------------------- storage
