@@ -3,7 +3,7 @@ kerasexp's fast implementation, keras-cv's layer (the reference) and Keras' own 
 images and setting (report 003's magnitude 0.32, 5 ops an image), side by side in one process,
 alternating rounds; medians printed as one JSON object.
 
-`kerasexp bench augment-train --experiment studies/pbc96_augment.toml` times that experiment's
+`kerasexp bench augment-train --experiment studies/pbc96_augment_bench.toml` times that experiment's
 model training with and without report 003's full policy (RandAugment + saturation)."""
 
 from __future__ import annotations

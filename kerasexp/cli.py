@@ -105,7 +105,7 @@ def build_parser() -> ArgumentParser:
                    help="alternating rounds; medians of img/s and of per-round ratios are reported")
     b.add_argument("--batch-size", type=positive_int, help="train: 128; augment: 64")
     b.add_argument("--data-dir", default=None, help="train: Fashion-MNIST files; augment: an image folder (pbc96)")
-    b.add_argument("--experiment", default="studies/pbc96_augment.toml", help="augment-train: the model and data")
+    b.add_argument("--experiment", default="studies/pbc96_augment_bench.toml", help="augment-train: the model and data")
     s = sub.add_parser("study", help="run or join an Optuna study (start the same command on every worker)")
     s.add_argument("study", help="studies/NAME.toml: an experiment plus [study] and [search]")
     s.add_argument("--storage", help="database URL shared by the workers, e.g. postgresql://user:pw@host/db "

@@ -45,7 +45,8 @@ for w in "${what[@]}"; do
     study)  # report 003's Optuna search on a pbc96 subset, with and without pruning
       s=studies/pbc96_study.toml; out=reports/pbc96_study
       python -m kerasexp study $s --out $out/median
-      python -m kerasexp study $s --set study.pruner=none --study-name pbc96_study_nopruning --out $out/nopruning
+      python -m kerasexp study $s --set study.pruner=none --set 'study.pruner_params={}' --study-name pbc96_study_nopruning \
+        --out $out/nopruning
       python -m kerasexp study-report --storage sqlite:///$out/median/study.db --study-name pbc96_study \
         --out $out/median/report
       python -m kerasexp study-report --storage sqlite:///$out/nopruning/study.db --study-name pbc96_study_nopruning \
@@ -101,7 +102,7 @@ for w in "${what[@]}"; do
           --out $out/preview_$name.png
       done
       python -m kerasexp compare $out/{none,randaugment,randaugment_saturation,mixup,class_mixup} --out $out/summary \
-        --title "Augmentation policies on pbc96 (6,000-image subset at 64x64, 4-conv VGG-style CNN, 8 epochs)" ;;
+        --title "Augmentation policies on pbc96 (6,000-image stratified subset at 32x32, report 004 batch-norm CNN, 15 epochs)" ;;
     *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, bench, best, ladder, ladder_tuning, resnet_pooling, dedup, transfer, study)" >&2; exit 2 ;;
   esac
 done
