@@ -34,7 +34,9 @@ def cells(pbc96_small):
 @pytest.mark.parametrize("name", IMAGE_POLICIES)
 def test_policy_keeps_shapes_dtype_range_and_is_seeded_per_epoch(name, cells):
     x, y = cells
-    params = {"multicrop": {"threshold": 10**6}, "mixup": {"probability": 1.0}, "cutmix": {"probability": 1.0}}.get(name, {})
+    # every batch mixed: balanced counts make each class the rarest, 0.6 + 0.4 = 1.0 for class_mixup
+    params = {"multicrop": {"threshold": 10**6}, "mixup": {"probability": 1.0}, "cutmix": {"probability": 1.0},
+              "class_mixup": {"low": 0.6, "span": 0.4}}.get(name, {})
     policy = build_policy(AugmentationConfig(policy=name, params=params), class_counts=np.bincount(y, minlength=8))
     (a, la), (b, _) = epochs(policy, x, y)
     assert a.shape == x.shape and a.dtype == np.float32 and la.shape == (len(x), 8)
