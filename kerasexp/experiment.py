@@ -3,6 +3,7 @@ evaluate on the test split, report. `kerasexp train` and `kerasexp report` call 
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -128,9 +129,11 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
     meta = {"experiment": exp.name, "command": command_line(), "started": started,
             "data": data.source, "train_images": len(data.x_train), "val_images": len(data.x_val),
             "test_images": len(data.x_test), "data_notes": data.notes, "machine": machine_description()}
+    results = []
     if not k:
         progress = Progress(exp.training.epochs)
         model, result, probs = _train_one(exp, data, out_dir, exp.name, progress)
+        results.append(result)
         meta.update(params=model.count_params(), trainable_params=trainable_count(model),
                     epochs_run=result.epochs_run, train_seconds=result.seconds,
                     resumed_from=result.resumed_from,
@@ -142,6 +145,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
         fold_probs, fold_rows = [], []
         for i, fold in enumerate(fold_data(data, k, exp.dataset.seed), start=1):
             model, result, probs = _train_one(exp, fold, out_dir / f"fold_{i}", f"fold {i}/{k}", progress)
+            results.append(result)
             fold_probs.append(probs)
             fold_rows.append({"fold": i, **headline_metrics(data.y_test, probs),
                               "val_accuracy": result.last("val_accuracy"), "epochs_run": result.epochs_run,
@@ -158,7 +162,13 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
     meta["wall_seconds"] = time.perf_counter() - wall
     from kerasexp.io import write_json
 
-    write_json(out_dir / "run.json", meta)
+    previous = out_dir / "run.json"
+    if previous.exists() and all(r.resumed_from == r.epochs_run for r in results):
+        # a finished run loaded, not retrained: its record (command, start, wall time) stands
+        old = json.loads(previous.read_text())
+        meta.update({key: old[key] for key in ("command", "started", "machine", "resumed_from", "wall_seconds")
+                     if key in old})
+    write_json(previous, meta)
     return report_run(out_dir)
 
 

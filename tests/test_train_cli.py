@@ -67,6 +67,11 @@ def test_train_writes_the_run_folder_and_report_rebuilds_it(tmp_path, fashion_pa
     assert table.returncode == 0, table.stderr[-2000:]
     row = pd.read_csv(tmp_path / "cmp.csv").iloc[0]
     assert row["reference_test_acc"] == 0.5 and row["diff"] == pytest.approx(metrics["accuracy"] - 0.5)
+    record = json.loads((out / "run.json").read_text())
+    rerun = kerasexp("train", str(write_exp(tmp_path, fashion_path)), "--out", str(out))
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    kept = json.loads((out / "run.json").read_text())  # loaded, not retrained: its record stands
+    assert (kept["started"], kept["wall_seconds"]) == (record["started"], record["wall_seconds"])
 
 
 def test_a_killed_run_resumes_to_the_full_epochs(tmp_path, fashion_path):
