@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates reports/ from the experiment files. Runs one training at a time (2-core CPU).
-# Usage: bash reports/regenerate.sh [variants|choice|longtail|bench|best|ladder|ladder_tuning|resnet_pooling|dedup|transfer|study ...]
+# Usage: bash reports/regenerate.sh [variants|choice|longtail|bench|best|ladder|ladder_tuning|resnet_pooling|dedup|transfer|study|augment_bench|augment_pbc96|augment_fmnist ...]
 #        (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail bench best ladder ladder_tuning resnet_pooling dedup transfer study)
+what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail bench best ladder ladder_tuning resnet_pooling dedup transfer study augment_bench augment_pbc96 augment_fmnist)
 
 for w in "${what[@]}"; do
   case "$w" in
@@ -103,6 +103,6 @@ for w in "${what[@]}"; do
       done
       python -m kerasexp compare $out/{none,randaugment,randaugment_saturation,mixup,class_mixup} --out $out/summary \
         --title "Augmentation policies on pbc96 (6,000-image stratified subset at 32x32, report 004 batch-norm CNN, 15 epochs)" ;;
-    *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, bench, best, ladder, ladder_tuning, resnet_pooling, dedup, transfer, study)" >&2; exit 2 ;;
+    *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, bench, best, ladder, ladder_tuning, resnet_pooling, dedup, transfer, study, augment_bench, augment_pbc96, augment_fmnist)" >&2; exit 2 ;;
   esac
 done
