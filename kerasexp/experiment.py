@@ -92,6 +92,7 @@ def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, prog
     import keras
 
     from kerasexp.augment_policies import build_policy
+    from kerasexp.finetune import train_head_first
     from kerasexp.models import create_model
     from kerasexp.train import predict_proba, seed_everything, train
 
@@ -101,6 +102,9 @@ def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, prog
                          **with_train_stats(exp.model.params, data.x_train))
     augment = build_policy(exp.augmentation, seed=exp.training.seed,
                            class_counts=np.bincount(data.y_train, minlength=data.num_classes))
+    if exp.training.head_epochs:
+        train_head_first(model, data, exp.training, out_dir,
+                         [progress.callback(f"{label} head", exp.training.head_epochs)], augment=augment)
     result = train(model, data, exp.training, out_dir, [progress.callback(label, exp.training.epochs)], augment=augment)
     probs = predict_proba(model, data.x_test, tta=exp.evaluation.tta)
     return model, result, probs
@@ -131,7 +135,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
             "test_images": len(data.x_test), "data_notes": data.notes, "machine": machine_description()}
     results = []
     if not k:
-        progress = Progress(exp.training.epochs)
+        progress = Progress(exp.training.epochs + exp.training.head_epochs)
         model, result, probs = _train_one(exp, data, out_dir, exp.name, progress)
         results.append(result)
         meta.update(params=model.count_params(), trainable_params=trainable_count(model),
@@ -141,7 +145,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
         np.savez_compressed(out_dir / PREDICTIONS, probs=probs, y_true=data.y_test,
                             class_names=np.array(data.class_names))
     else:
-        progress = Progress(exp.training.epochs * k)
+        progress = Progress((exp.training.epochs + exp.training.head_epochs) * k)
         fold_probs, fold_rows = [], []
         for i, fold in enumerate(fold_data(data, k, exp.dataset.seed), start=1):
             model, result, probs = _train_one(exp, fold, out_dir / f"fold_{i}", f"fold {i}/{k}", progress)

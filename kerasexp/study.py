@@ -403,6 +403,7 @@ class Objective:
     def _train(self, trial, exp, data):
         from kerasexp.augment_policies import build_policy
         from kerasexp.distribute import strategy_scope
+        from kerasexp.finetune import train_head_first
         from kerasexp.models import create_model
         from kerasexp.train import seed_everything, train
 
@@ -411,6 +412,7 @@ class Objective:
         with strategy_scope(self.spec.study.distribute, self.spec.study.mixed_precision):
             model = create_model(exp.model.name, data.input_shape, data.num_classes, **exp.model.params)
             augment = build_policy(exp.augmentation, seed=exp.training.seed)
+            train_head_first(model, data, exp.training, augment=augment)
             result = train(model, data, exp.training, callbacks=[PruneOnEpoch(trial, metric)], augment=augment)
         values = result.history[metric]
         best = min(values) if metric.endswith("loss") else max(values)

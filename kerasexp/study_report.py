@@ -112,6 +112,7 @@ def retrain_best(spec, study, out: Path) -> dict:
     from kerasexp.config import to_toml
     from kerasexp.data import load_dataset
     from kerasexp.experiment import PREDICTIONS, report_run
+    from kerasexp.finetune import train_head_first
     from kerasexp.models import create_model
     from kerasexp.report import command_line, machine_description, timestamp
     from kerasexp.train import predict_proba, seed_everything, train
@@ -131,8 +132,9 @@ def retrain_best(spec, study, out: Path) -> dict:
     keras.backend.clear_session()
     seed_everything(exp.training.seed)
     model = create_model(exp.model.name, data.input_shape, data.num_classes, **exp.model.params)
-    result = train(model, merged, exp.training, out, augment=build_policy(exp.augmentation, seed=exp.training.seed),
-                   resume=False)
+    augment = build_policy(exp.augmentation, seed=exp.training.seed)
+    train_head_first(model, merged, exp.training, augment=augment)
+    result = train(model, merged, exp.training, out, augment=augment, resume=False)
     probs = predict_proba(model, data.x_test, tta=exp.evaluation.tta)
     np.savez_compressed(out / PREDICTIONS, probs=probs, y_true=data.y_test, class_names=np.array(data.class_names))
     write_json(out / "run.json", {

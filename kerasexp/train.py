@@ -50,6 +50,9 @@ class TrainConfig:
         round trips; callbacks still run every epoch).
       macro_f1: also log macro-F1 (train and validation); on automatically when `monitor`
         names it. Off by default: at batch 32 it costs a small CNN ~30% of its speed.
+      head_epochs, head_learning_rate: two-phase fine-tuning of a pretrained backbone
+        (kerasexp.finetune): first `head_epochs` with the backbone frozen at a constant
+        `head_learning_rate`, then this config's training with its unfrozen layers; 0 = off.
     """
 
     epochs: int = 15
@@ -78,6 +81,8 @@ class TrainConfig:
     jit_compile: str | bool = "auto"
     steps_per_execution: int = 1
     macro_f1: bool = False
+    head_epochs: int = 0
+    head_learning_rate: float = 1e-3
 
     def __post_init__(self):
         for key, table in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("loss", LOSSES)):
@@ -88,8 +93,11 @@ class TrainConfig:
                 raise UserError(f"training.{key} must be a positive integer, got {getattr(self, key)!r}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise UserError(f"training.label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if self.learning_rate <= 0:
-            raise UserError(f"training.learning_rate must be positive, got {self.learning_rate}")
+        if self.learning_rate <= 0 or self.head_learning_rate <= 0:
+            raise UserError(f"training.learning_rate and head_learning_rate must be positive, got "
+                            f"{self.learning_rate} and {self.head_learning_rate}")
+        if self.head_epochs < 0:
+            raise UserError(f"training.head_epochs must be 0 (off) or a positive integer, got {self.head_epochs!r}")
         if self.monitor.split("_", 1)[0] != "val" and self.monitor not in ("loss", "accuracy", "macro_f1"):
             raise UserError(f"training.monitor {self.monitor!r}: use a logged metric such as "
                             f"{', '.join(LOGGED_METRICS)}")

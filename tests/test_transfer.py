@@ -141,3 +141,35 @@ def test_train_cli_refuses_a_bad_transfer_config_before_writing_the_run(pbc96_pa
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1
         assert not out.exists()
+
+
+def test_two_phase_fine_tuning_trains_the_head_on_a_frozen_backbone_first(pbc96_small, tmp_path):
+    from dataclasses import replace
+
+    from kerasexp.finetune import HEAD_DIR, train_head_first
+    from kerasexp.train import TrainConfig, train
+
+    keras.utils.set_random_seed(0)
+    model = create_model("transfer", (96, 96, 3), 8, unfreeze=6, **{**SMALL, "weights": str(mobilenet_weights())})
+    base = _backbone(model)
+    opened, head = base.get_layer("conv_pw_13"), model.get_layer("probs")
+    flags = [layer.trainable for layer in base.layers]
+    data = replace(pbc96_small, x_train=pbc96_small.x_train[:64], y_train=pbc96_small.y_train[:64],
+                   x_val=pbc96_small.x_val[:32], y_val=pbc96_small.y_val[:32])
+    cfg = TrainConfig(epochs=1, batch_size=32, head_epochs=1, head_learning_rate=1e-2)
+    start = [opened.kernel.numpy().copy(), head.kernel.numpy().copy()]
+    phase_one = train_head_first(model, data, cfg, tmp_path)
+    assert phase_one.epochs_run == 1 and (tmp_path / HEAD_DIR / "history.csv").exists()
+    assert np.array_equal(opened.kernel.numpy(), start[0])  # backbone frozen in phase one
+    assert not np.array_equal(head.kernel.numpy(), start[1])  # the head learned
+    assert [layer.trainable for layer in base.layers] == flags  # unfrozen layers open again
+    train(model, data, cfg, tmp_path)
+    assert not np.array_equal(opened.kernel.numpy(), start[0])  # phase two trains them
+
+
+def test_two_phase_needs_a_backbone():
+    from kerasexp.finetune import train_head_first
+    from kerasexp.train import TrainConfig
+
+    with pytest.raises(UserError, match="head_epochs"):
+        train_head_first(create_model("baseline", (28, 28, 1), 10), None, TrainConfig(head_epochs=2))
