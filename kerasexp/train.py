@@ -162,18 +162,21 @@ def make_dataset(
     seed: int = 0,
     weights: np.ndarray | None = None,
     augment: Callable | None = None,
+    whole_batches: bool = False,
 ) -> tf.data.Dataset:
     """uint8 images and int labels -> batches of (float32 0-255 images, one-hot labels[, weights]).
 
     Casting and one-hot happen after batching (one vectorised op a batch); the shuffle order
     is seeded and changes every epoch. `augment(images, labels[, seed]) -> (images, labels)` runs on
     batches (training only); per-class `weights` become per-sample weights y @ w after it, so
-    mixed labels are weighted by their mix.
+    mixed labels are weighted by their mix. `whole_batches` drops a last short batch: under a
+    MirroredStrategy TF 2.21 fails on one split unevenly over the replicas (AddN shapes), so
+    there training and validation leave out the last len % batch_size images.
     """
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+    ds = ds.batch(batch_size, drop_remainder=whole_batches)
     ds = ds.map(
         lambda images, labels: (tf.cast(images, tf.float32), tf.one_hot(labels, num_classes)),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
@@ -298,10 +301,11 @@ def train(
     """
     keras.utils.set_random_seed(cfg.seed)
     weights = class_weights(data.y_train, data.num_classes, cfg.class_weight)
+    replicated = tf.distribute.get_strategy().num_replicas_in_sync > 1
     train_ds = make_dataset(data.x_train, data.y_train, data.num_classes, cfg.batch_size, True, cfg.seed,
-                            weights=weights, augment=augment)
-    val_ds = make_dataset(data.x_val, data.y_val, data.num_classes, cfg.batch_size)
-    steps_per_epoch = int(np.ceil(len(data.x_train) / cfg.batch_size))
+                            weights=weights, augment=augment, whole_batches=replicated)
+    val_ds = make_dataset(data.x_val, data.y_val, data.num_classes, cfg.batch_size, whole_batches=replicated)
+    steps_per_epoch = (np.floor if replicated else np.ceil)(len(data.x_train) / cfg.batch_size).astype(int).item()
     compile_model(model, cfg, steps_per_epoch)
 
     history_file = None
