@@ -173,14 +173,19 @@ def make_dataset(
     MirroredStrategy TF 2.21 fails on one split unevenly over the replicas (AddN shapes), so
     there training and validation leave out the last len % batch_size images.
     """
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    # Shuffle indices, not images: the order is the one shuffling the images with this seed
+    # gives, but the buffer holds n integers instead of a copy of the data; a batch is one gather.
+    order = tf.data.Dataset.range(len(x))
     if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=whole_batches)
-    ds = ds.map(
-        lambda images, labels: (tf.cast(images, tf.float32), tf.one_hot(labels, num_classes)),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
-    )
+        order = order.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
+
+    def gather_batch(indices, arrays):
+        images, labels = arrays
+        return tf.cast(tf.gather(images, indices), tf.float32), tf.one_hot(tf.gather(labels, indices), num_classes)
+
+    ds = tf.data.Dataset.zip(order.batch(batch_size, drop_remainder=whole_batches), arrays).map(
+        gather_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if augment is not None and getattr(augment, "takes_seed", False):
         # Stateless policies (kerasexp.augment_compose) get one seed pair a batch, new each epoch.
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2, drop_remainder=True)
