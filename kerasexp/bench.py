@@ -142,12 +142,16 @@ class _TrainTimer:
 
 def bench_train(images: int = 12000, repeats: int = 5, batch_size: int = 128, data_dir=None) -> dict:
     x, y, source = _images(images, data_dir)
-    rounds = {"kerasexp": [], "keras_fit": [], "torch": [], "matmul_gflop_s": []}
+    rounds = {"kerasexp": [], "keras_fit": [], "torch": [], "matmul_gflop_s": [], "cpu_share": []}
     for _ in range(repeats):  # alternate, so drifts in machine load hit all three alike
+        # CPU seconds this process got per wall second: well under the core count, other work
+        # shared the cores during the round (a slow round with a low share is the machine, not us).
+        cpu, wall = time.process_time(), time.perf_counter()
         rounds["kerasexp"].append(kerasexp_round(x, y, batch_size))
         rounds["keras_fit"].append(keras_fit_round(x, y, batch_size))
         rounds["torch"].append(torch_round(x, y, batch_size))
         rounds["matmul_gflop_s"].append(matmul_gflop_s())
+        rounds["cpu_share"].append((time.process_time() - cpu) / (time.perf_counter() - wall))
     has_torch = None not in rounds["torch"]
 
     def median_ratio(other):
@@ -162,7 +166,8 @@ def bench_train(images: int = 12000, repeats: int = 5, batch_size: int = 128, da
         "matmul_gflop_s": round(statistics.median(rounds["matmul_gflop_s"]), 1),
         "images": len(x), "batch_size": batch_size, "repeats": repeats, "epochs_per_round": EPOCHS,
         "data": source,
-        "rounds": {k: [None if v is None else round(v, 1) for v in vals] for k, vals in rounds.items()},
+        "rounds": {k: [None if v is None else round(v, 2 if k == "cpu_share" else 1) for v in vals]
+                   for k, vals in rounds.items()},
     }
 
 
