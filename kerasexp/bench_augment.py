@@ -38,12 +38,14 @@ def pipelines(x: np.ndarray, batch_size: int, seed: int = 0) -> dict:
     import keras_cv
     import tensorflow as tf
 
+    from kerasexp.image_policies import keras_cv_random_generator
     from kerasexp.randaugment import rand_augment
 
     def batches():
         return tf.data.Dataset.from_tensor_slices(x).repeat().batch(batch_size, drop_remainder=True).map(
             lambda b: tf.cast(b, tf.float32))
 
+    keras_cv_random_generator(seed)
     cv_layer = keras_cv.layers.RandAugment(value_range=(0, 255), magnitude=MAGNITUDE,
                                            augmentations_per_image=OPS_PER_IMAGE, seed=seed)
     keras_layer = keras.layers.RandAugment(value_range=(0, 255), num_ops=OPS_PER_IMAGE, factor=MAGNITUDE, seed=seed)

@@ -116,6 +116,15 @@ def randaugment(seed: int = 0, magnitude: float = 0.32, magnitude_stddev: float 
     return apply
 
 
+def keras_cv_random_generator(seed: int = 0) -> None:
+    """keras-cv layers take TF's global random generator, which TF refuses to create once op
+    determinism is on (our seeded runs); setting it first from the seed keeps them usable and seeded."""
+    try:
+        tf.random.get_global_generator()
+    except RuntimeError:  # "cannot be called if determinism is enabled": TF's public API has no query
+        tf.random.set_global_generator(tf.random.Generator.from_seed(seed))
+
+
 def randaugment_keras_cv(seed: int = 0, magnitude: float = 0.32, magnitude_stddev: float = 0.15,
                          augmentations_per_image: int = 5, rate: float = 10 / 11, geometric: bool = True):
     """keras-cv's own RandAugment layer, the reference (image by image: ~260 img/s at 96x96 on
@@ -125,6 +134,7 @@ def randaugment_keras_cv(seed: int = 0, magnitude: float = 0.32, magnitude_stdde
     check_params(magnitude, magnitude_stddev, augmentations_per_image, rate)
     import keras_cv
 
+    keras_cv_random_generator(seed)
     layer = keras_cv.layers.RandAugment(value_range=(0, 255), magnitude=magnitude, magnitude_stddev=magnitude_stddev,
                                         augmentations_per_image=augmentations_per_image, rate=rate,
                                         geometric=geometric, seed=seed)

@@ -112,3 +112,16 @@ def test_white_noise_test_set_is_seeded_and_has_the_asked_spread(cells):
 
 def test_every_policy_is_registered():
     assert set(IMAGE_POLICIES) <= set(POLICIES)
+
+
+def test_keras_cv_reference_policy_builds_after_a_seeded_run(cells):
+    """Seeded runs turn on TF op determinism, under which keras-cv cannot create its generator."""
+    from kerasexp.train import seed_everything
+
+    seed_everything(0)
+    x, y = cells
+    policy = build_policy(AugmentationConfig(policy="randaugment_keras_cv"), class_counts=np.bincount(y, minlength=8))
+    (a, la), = epochs(policy, x, y, n=1)
+    assert a.shape == x.shape and 0.0 <= a.min() and a.max() <= 255.0
+    assert not np.array_equal(a, x.astype(np.float32))
+    np.testing.assert_array_equal(la.argmax(1), y)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from kerasexp.image_policies import keras_cv_random_generator
 from kerasexp.randaugment import OPS, apply_op, rand_augment, rand_augment_batch
 
 
@@ -15,6 +16,8 @@ def cells(pbc96_small):
 @pytest.fixture(scope="module")
 def keras_cv_ops():
     keras_cv = pytest.importorskip("keras_cv")
+    tf.config.experimental.enable_op_determinism()  # as after any seeded run in this process
+    keras_cv_random_generator(7)
     layers = keras_cv.layers.RandAugment.get_standard_policy((0, 255), 0.32, 0.15, seed=7)
     return dict(zip(OPS, layers))
 
