@@ -8,6 +8,7 @@ model training with and without report 003's full policy (RandAugment + saturati
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import time
@@ -70,13 +71,17 @@ def throughput(iterator, batch_size: int, min_seconds: float, min_batches: int =
 def bench_augment(images: int = 1024, repeats: int = 3, batch_size: int = 64, data_dir=None,
                   min_seconds: float = 3.0) -> dict:
     x, source = _images(images, data_dir)
-    iterators = {name: iter(ds.prefetch(2)) for name, ds in pipelines(x, batch_size).items()}
-    for it in iterators.values():  # trace and fill each pipeline before timing
-        throughput(it, batch_size, 0.0, min_batches=3)
-    rounds = {name: [] for name in iterators}
+    datasets = pipelines(x, batch_size)
+    rounds = {name: [] for name in datasets}
     for _ in range(repeats):  # alternate, so drifts in machine load hit all three alike
-        for name, it in iterators.items():
+        for name, ds in datasets.items():
+            # one live pipeline at a time: an idle one's tf.data threads still took a third of the
+            # CPU from the one being timed (fast 3368 img/s beside the others, 6540 alone)
+            it = iter(ds.prefetch(2))
+            throughput(it, batch_size, 0.0, min_batches=3)  # trace and fill before timing
             rounds[name].append(throughput(it, batch_size, min_seconds))
+            del it
+            gc.collect()
     med = {k: statistics.median(v) for k, v in rounds.items()}
     return {
         "fast_img_s": round(med["fast"], 1),
