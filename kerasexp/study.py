@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,11 @@ class StudyConfig:
       distribute: "none", or "mirrored": tf.distribute.MirroredStrategy over all visible GPUs
         within each trial.
       mixed_precision: "auto" (mixed_float16 only on a GPU), "on" or "off".
+      trial_process: run each trial in a fresh child process of the worker. Keras/TF keep
+        graphs and functions of every trained model in the process (10-50 MB a trial here, also
+        with plain `fit`: keras-team/keras#20245), so a long study in one process grows; a child
+        gives everything back when it exits, at the cost of importing TF and loading the data
+        again per trial (seconds).
     """
 
     metric: str = "val_accuracy"
@@ -59,6 +65,7 @@ class StudyConfig:
     max_consecutive_failures: int = 5
     distribute: str = "none"
     mixed_precision: str = "auto"
+    trial_process: bool = False
 
     def __post_init__(self):
         if self.pruner not in PRUNERS:
@@ -175,7 +182,9 @@ class StudyFile:
         """Everything needed to rebuild this file (kept in the study, for study-report)."""
         from dataclasses import asdict
 
-        return {"name": self.name, "experiment": self.experiment, "study": asdict(self.study),
+        how = ("trial_process",)  # how a worker runs its trials, not what the study is: workers may differ
+        study = {k: v for k, v in asdict(self.study).items() if k not in how}
+        return {"name": self.name, "experiment": self.experiment, "study": study,
                 "search": {"params": {".".join(p.path): _spec(p) for p in self.params},
                            **({"head": asdict(self.head)} if self.head else {})}}
 
@@ -394,6 +403,7 @@ class Objective:
             raise TrialFailed(message) from None
         finally:
             trial.set_user_attr("seconds", time.perf_counter() - start)
+            trial.set_user_attr("pid", os.getpid())
             cleanup()
         self.consecutive_failures = 0
         trial.set_user_attr("best_epoch", epochs)
@@ -458,8 +468,6 @@ def run_study(spec: StudyFile, storage_url: str | None, n_trials: int | None = N
     """Run (or join) a study until it has n_trials finished trials over all its workers."""
     import optuna
     from optuna.storages import fail_stale_trials
-    from optuna.study import MaxTrialsCallback
-    from optuna.trial import TrialState
 
     from kerasexp.io import write_text
 
@@ -485,19 +493,13 @@ def run_study(spec: StudyFile, storage_url: str | None, n_trials: int | None = N
                         f"{spec.study.metric} would {spec.study.direction}")
     fail_stale_trials(study)
     log(f"study {study_name} in {mask_url(storage_url)}: {finished_count(study)}/{n_trials} trials finished")
-    objective = Objective(spec, log)
-
-    def announce(study, trial):
-        state = trial.state.name.lower()
-        value = f" {spec.study.metric} {trial.value:.4f}" if trial.value is not None else ""
-        extra = f" ({trial.user_attrs['error']})" if trial.state == TrialState.FAIL and "error" in trial.user_attrs else ""
-        log(f"trial {trial.number} {state}{value} after {trial.user_attrs.get('epochs_run', 0)} epochs, "
-            f"{trial.user_attrs.get('seconds', 0):.0f} s {trial.params}{extra}")
 
     if finished_count(study) < n_trials:
-        study.optimize(objective, callbacks=[announce, MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE,
-                                                                                           TrialState.PRUNED))],
-                       catch=(TrialFailed,), gc_after_trial=True)
+        if spec.study.trial_process:
+            _optimize_in_processes(spec, storage_url, study_name, n_trials, study, log)
+        else:
+            study.optimize(Objective(spec, log), callbacks=[_announcer(spec, log), _max_trials(n_trials)],
+                           catch=(TrialFailed,), gc_after_trial=True)
     fail_stale_trials(study)
     best = _best(study)
     summary = f"{finished_count(study)} trials finished" + (
@@ -507,6 +509,73 @@ def run_study(spec: StudyFile, storage_url: str | None, n_trials: int | None = N
         write_text(out_dir / "study.txt", f"storage {mask_url(storage_url)}\nstudy {study_name}\n{summary}\n")
     log(summary)
     return study
+
+
+def _announcer(spec: StudyFile, log):
+    from optuna.trial import TrialState
+
+    def announce(study, trial):
+        state = trial.state.name.lower()
+        value = f" {spec.study.metric} {trial.value:.4f}" if trial.value is not None else ""
+        extra = f" ({trial.user_attrs['error']})" if trial.state == TrialState.FAIL and "error" in trial.user_attrs else ""
+        log(f"trial {trial.number} {state}{value} after {trial.user_attrs.get('epochs_run', 0)} epochs, "
+            f"{trial.user_attrs.get('seconds', 0):.0f} s {trial.params}{extra}")
+
+    return announce
+
+
+def _max_trials(n_trials: int):
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    return MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
+
+
+def _optimize_in_processes(spec: StudyFile, storage_url: str, study_name: str, n_trials: int, study, log):
+    """One child process per trial until the study has n_trials finished (over all workers).
+    Spawned, not forked: the worker may hold TF's threads, which a fork does not copy safely."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    failures = 0
+    while finished_count(study) < n_trials:
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(target=_trial_process, args=(spec, storage_url, study_name, failures, send))
+        child.start()
+        send.close()  # the child holds the only sending end: its exit ends recv() below
+        try:
+            kind, value = receive.recv()
+        except EOFError:  # killed before it reported (out of memory?)
+            kind, value = "died", failures + 1
+        child.join()
+        receive.close()
+        if kind == "error":
+            raise UserError(value)
+        if kind == "died":
+            log(f"trial process died (exit code {child.exitcode}); its trial is marked failed once its "
+                f"heartbeat is {spec.study.grace_period} s stale, and retried")
+        failures = value
+        if failures >= spec.study.max_consecutive_failures:
+            raise UserError(f"{failures} trials in a row failed; see the trials' errors in the storage")
+
+
+def _trial_process(spec: StudyFile, storage_url: str, study_name: str, failures: int, send) -> None:
+    """Body of a trial's child process: one trial of the shared study; its result goes to the
+    storage, how it went (failures in a row, or a user error's message) to the worker."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url, spec.study),
+                              sampler=make_sampler(spec.study), pruner=make_pruner(spec.study))
+    objective = Objective(spec, print)
+    objective.consecutive_failures = failures
+    try:
+        study.optimize(objective, n_trials=1, callbacks=[_announcer(spec, print)], catch=(TrialFailed,))
+    except UserError as err:
+        send.send(("error", str(err)))
+    else:
+        send.send(("ok", objective.consecutive_failures))
+    send.close()
 
 
 def _best(study):

@@ -156,6 +156,28 @@ def test_a_failing_trial_is_recorded_and_the_study_goes_on(pbc96_path, tmp_path,
     assert "simulated out of memory" in study.trials[1].user_attrs["error"]
 
 
+def _rss_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024
+
+
+def test_trials_in_their_own_processes_keep_the_worker_memory_flat(pbc96_path, tmp_path):
+    """20 trials, each in a child process: the worker's memory stays flat (in one process Keras
+    keeps 10-50 MB of every trained model), every trial has its own process, none is lost."""
+    from kerasexp import study as study_module
+
+    spec = load_study_file(study_file(tmp_path, pbc96_path, limit=160, extra="trial_process = true"))
+    out = tmp_path / "s"
+    study_module.run_study(spec, None, n_trials=4, out_dir=out, log=lambda *_: None)
+    before = _rss_mb()
+    study = study_module.run_study(spec, None, n_trials=20, out_dir=out, log=lambda *_: None)
+    grown = _rss_mb() - before
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 20
+    pids = [t.user_attrs["pid"] for t in study.trials]
+    assert len(set(pids)) == 20 and os.getpid() not in pids
+    assert grown < 30, f"the worker grew {grown:.0f} MB over 16 trials"
+
+
 def test_bad_storage_and_study_names_are_one_line_errors_without_the_password(tmp_path, capsys):
     toml = ROOT / "studies" / "pbc96_study.toml"
     for argv, message in (
