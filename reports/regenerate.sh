@@ -35,12 +35,12 @@ for w in "${what[@]}"; do
       exp=studies/pbc96_transfer.toml; out=reports/pbc96_transfer
       python -m kerasexp train $exp --out $out/recipe
       python -m kerasexp train $exp --set model.params.unfreeze=0 --out $out/unfreeze_0
-      python -m kerasexp train $exp --set training.epochs=15 \
-        --set augmentation.policy=flip_translate --set 'augmentation.params={translate=0.1}' --out $out/unfreeze_all
       python -m kerasexp train $exp --set model.params.unfreeze=15 --set model.params.norm_mode=frozen \
-        --set model.params.head_batchnorm=true --set training.learning_rate=1e-3 --set training.schedule=constant \
-        --set training.warmup_epochs=0 --out $out/report003
-      python -m kerasexp compare $out/report003 $out/unfreeze_0 $out/unfreeze_all $out/recipe --out $out/summary \
+        --set training.learning_rate=1e-3 --set training.schedule=constant --set training.warmup_epochs=0 \
+        --set training.head_epochs=0 --set training.epochs=12 --set training.early_stopping_patience=4 \
+        --set augmentation.policy=randaugment --set 'augmentation.params={magnitude=0.32, augmentations_per_image=5}' \
+        --set evaluation.tta=none --out $out/report003
+      python -m kerasexp compare $out/report003 $out/unfreeze_0 $out/recipe --out $out/summary \
         --title "Report 003's transfer recipe on pbc96 (MobileNet 0.25, ImageNet weights): unfrozen layers and rates" ;;
     study)  # report 003's Optuna search on a pbc96 subset, with and without pruning
       s=studies/pbc96_study.toml; out=reports/pbc96_study
