@@ -10,11 +10,13 @@ of how fast the machine ran."""
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 
 import numpy as np
 
+from kerasexp.child import call_in_child
 from kerasexp.errors import UserError
 
 
@@ -140,18 +142,25 @@ class _TrainTimer:
         return Timer()
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (the torch rounds)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def bench_train(images: int = 12000, repeats: int = 5, batch_size: int = 128, data_dir=None) -> dict:
     x, y, source = _images(images, data_dir)
     rounds = {"kerasexp": [], "keras_fit": [], "torch": [], "matmul_gflop_s": [], "cpu_share": []}
     for _ in range(repeats):  # alternate, so drifts in machine load hit all three alike
         # CPU seconds this process got per wall second: well under the core count, other work
         # shared the cores during the round (a slow round with a low share is the machine, not us).
-        cpu, wall = time.process_time(), time.perf_counter()
+        cpu, wall = _cpu_seconds(), time.perf_counter()
         rounds["kerasexp"].append(kerasexp_round(x, y, batch_size))
         rounds["keras_fit"].append(keras_fit_round(x, y, batch_size))
-        rounds["torch"].append(torch_round(x, y, batch_size))
+        # its own process: torch's optimizers crash a process that has loaded TF (torch 2.14)
+        rounds["torch"].append(call_in_child(torch_round, x, y, batch_size))
         rounds["matmul_gflop_s"].append(matmul_gflop_s())
-        rounds["cpu_share"].append((time.process_time() - cpu) / (time.perf_counter() - wall))
+        rounds["cpu_share"].append((_cpu_seconds() - cpu) / (time.perf_counter() - wall))
     has_torch = None not in rounds["torch"]
 
     def median_ratio(other):

@@ -534,34 +534,26 @@ def _max_trials(n_trials: int):
 def _optimize_in_processes(spec: StudyFile, storage_url: str, study_name: str, n_trials: int, study, log):
     """One child process per trial until the study has n_trials finished (over all workers).
     Spawned, not forked: the worker may hold TF's threads, which a fork does not copy safely."""
-    import multiprocessing
+    from kerasexp.child import ChildDied, call_in_child
 
-    context = multiprocessing.get_context("spawn")
     failures = 0
     while finished_count(study) < n_trials:
-        receive, send = context.Pipe(duplex=False)
-        child = context.Process(target=_trial_process, args=(spec, storage_url, study_name, failures, send))
-        child.start()
-        send.close()  # the child holds the only sending end: its exit ends recv() below
         try:
-            kind, value = receive.recv()
-        except EOFError:  # killed before it reported (out of memory?)
+            kind, value = call_in_child(_trial_process, spec, storage_url, study_name, failures)
+        except ChildDied as err:  # killed before it reported (out of memory?)
+            log(f"{err}; its trial is marked failed once its heartbeat is {spec.study.grace_period} s "
+                "stale, and retried")
             kind, value = "died", failures + 1
-        child.join()
-        receive.close()
         if kind == "error":
             raise UserError(value)
-        if kind == "died":
-            log(f"trial process died (exit code {child.exitcode}); its trial is marked failed once its "
-                f"heartbeat is {spec.study.grace_period} s stale, and retried")
         failures = value
         if failures >= spec.study.max_consecutive_failures:
             raise UserError(f"{failures} trials in a row failed; see the trials' errors in the storage")
 
 
-def _trial_process(spec: StudyFile, storage_url: str, study_name: str, failures: int, send) -> None:
+def _trial_process(spec: StudyFile, storage_url: str, study_name: str, failures: int) -> tuple:
     """Body of a trial's child process: one trial of the shared study; its result goes to the
-    storage, how it went (failures in a row, or a user error's message) to the worker."""
+    storage, how it went (failures in a row, or a user error's message) back to the worker."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -572,10 +564,8 @@ def _trial_process(spec: StudyFile, storage_url: str, study_name: str, failures:
     try:
         study.optimize(objective, n_trials=1, callbacks=[_announcer(spec, print)], catch=(TrialFailed,))
     except UserError as err:
-        send.send(("error", str(err)))
-    else:
-        send.send(("ok", objective.consecutive_failures))
-    send.close()
+        return "error", str(err)
+    return "ok", objective.consecutive_failures
 
 
 def _best(study):
