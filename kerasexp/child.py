@@ -13,10 +13,16 @@ class ChildDied(RuntimeError):
     """The child exited without a result (killed, out of memory, crashed)."""
 
 
-def call_in_child(fn, *args):
-    """fn(*args) in a spawned process (no fork: this process may hold TF's threads); `fn` and
-    its arguments must be picklable, i.e. defined at a module's top level."""
-    context = multiprocessing.get_context("spawn")
+def call_in_child(fn, *args, preload: tuple[str, ...] = ()):
+    """fn(*args) in a fresh process; `fn` and its arguments must be picklable, i.e. defined at a
+    module's top level. Never a fork of this process (it may hold TF's threads): a spawned
+    interpreter, or with `preload` a fork of a forkserver that imported those modules once
+    (TensorFlow takes 5-10 s to import; a study pays that once instead of every trial)."""
+    if preload:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(preload))
+    else:
+        context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_run, args=(fn, args, send))
     child.start()
