@@ -43,7 +43,7 @@ def add_parsers(sub) -> None:
     p.add_argument("run_dir")
     p.add_argument("images", help="folder of images")
     p.add_argument("--out", required=True, help="CSV: one row an image")
-    p.add_argument("--tta", choices=["none", "flip"], default=None, help="default: the run's evaluation.tta")
+    p.add_argument("--tta", default=None, help="none, flip or dihedral (default: the run's evaluation.tta)")
     p.add_argument("--id-column", default="image")
     p.add_argument("--label-column", default="label")
     p.add_argument("--probabilities", action="store_true", help="add one probability column a class")

@@ -31,6 +31,7 @@ def run_row(run_dir: Path) -> dict:
         "class_weight": t["class_weight"] if isinstance(t["class_weight"], str) else "given",
         "schedule": t["schedule"],
         "kfold": config["evaluation"]["kfold"] or "",
+        "tta": config["evaluation"].get("tta", "none"),
         "test_acc": metrics["accuracy"],
         "test_macro_f1": metrics["macro_f1"],
         "test_loss": metrics.get("loss"),

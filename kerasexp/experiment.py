@@ -15,6 +15,7 @@ from kerasexp.data import ImageData, load_dataset
 from kerasexp.errors import UserError
 from kerasexp.io import write_text
 from kerasexp.models.normalization import with_train_stats
+from kerasexp.train import check_tta
 
 PREDICTIONS = "predictions.npz"
 
@@ -126,6 +127,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
 
         data = replace(data, x_test=add_white_noise(data.x_test, exp.evaluation.test_noise_std, exp.dataset.seed))
     check_model_builds(exp, data)
+    check_tta(exp.evaluation.tta, data.input_shape)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "config.toml", to_toml(exp))
     started, wall = timestamp(), time.perf_counter()

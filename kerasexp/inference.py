@@ -70,12 +70,13 @@ def predict_folder(run_dir: str | Path, images: str | Path, out: str | Path, tta
     import keras
 
     import kerasexp.models  # noqa: F401  (registers custom layers for loading)
-    from kerasexp.train import predict_proba
+    from kerasexp.train import check_tta, predict_proba
 
     run_dir = Path(run_dir)
     names = run_class_names(run_dir)
     if tta is None and (run_dir / "config.toml").exists():
         tta = tomllib.loads((run_dir / "config.toml").read_text()).get("evaluation", {}).get("tta", "none")
+    check_tta(tta or "none")
     files = list_images(images)
     probs, x, models = None, None, run_models(run_dir)
     for path in models:

@@ -361,14 +361,35 @@ def train(
     return TrainResult(hist, seconds, len(hist.get("loss", [])), steps_per_epoch, asdict(cfg), resumed_from)
 
 
+def _view(quarter_turns: int, mirror: bool) -> Callable:
+    def view(batch):
+        batch = tf.image.rot90(batch, quarter_turns) if quarter_turns else batch
+        return tf.reverse(batch, axis=[2]) if mirror else batch
+    return view
+
+
+# Test-time augmentation: the views of each test image whose predictions are averaged.
+TTA_VIEWS = {
+    "none": (_view(0, False),),
+    "flip": (_view(0, False), _view(0, True)),  # report 001
+    "dihedral": tuple(_view(k, m) for k in range(4) for m in (False, True)),  # no up or right (cells)
+}
+
+
+def check_tta(tta: str, image_shape: tuple | None = None) -> None:
+    """A known name; quarter turns keep the shape of square images only."""
+    if tta not in TTA_VIEWS:
+        raise UserError(f"unknown test-time augmentation {tta!r}; choose {', '.join(TTA_VIEWS)}")
+    if tta == "dihedral" and image_shape is not None and image_shape[0] != image_shape[1]:
+        raise UserError(f"evaluation.tta = \"dihedral\" turns images by 90 degrees and needs square images, "
+                        f"not {image_shape[0]}x{image_shape[1]}; use \"flip\"")
+
+
 def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 512, tta: str = "none") -> np.ndarray:
-    """Class probabilities for uint8 images, through the same cast as training.
-    `tta="flip"` averages each image's prediction with its mirror image's (report 001)."""
+    """Class probabilities for uint8 images, through the same cast as training, averaged over the
+    views of TTA_VIEWS[tta]: "flip" adds each image's mirror (report 001), "dihedral" its eight
+    quarter turns and mirrors (for images without orientation: cells, textures, satellites)."""
+    check_tta(tta, x.shape[1:3])
     ds = tf.data.Dataset.from_tensor_slices(x).batch(batch_size).map(lambda b: tf.cast(b, tf.float32))
-    probs = model.predict(ds, verbose=0)
-    if tta == "flip":
-        flipped = model.predict(ds.map(lambda b: tf.reverse(b, axis=[2])), verbose=0)
-        probs = (probs + flipped) / 2.0
-    elif tta != "none":
-        raise UserError(f"unknown test-time augmentation {tta!r}; choose none or flip")
-    return probs
+    views = TTA_VIEWS[tta]
+    return sum(model.predict(ds.map(view), verbose=0) for view in views) / len(views)

@@ -9,7 +9,8 @@ from kerasexp.data.longtail import long_tail_counts, long_tail_indices
 from kerasexp.evaluate import ensemble, fold_summary
 from kerasexp.experiment import fold_data
 from kerasexp.models import create_model
-from kerasexp.train import TrainConfig, predict_proba, seed_everything, train
+from kerasexp.errors import UserError
+from kerasexp.train import TrainConfig, check_tta, predict_proba, seed_everything, train
 
 
 def small(data, n_train=800, n_val=400):
@@ -69,6 +70,23 @@ def test_tta_averages_the_flipped_predictions(fashion_2000):
     mirrored = predict_proba(model, x[:, :, ::-1])
     np.testing.assert_allclose(predict_proba(model, x, tta="flip"), (plain + mirrored) / 2, atol=1e-6)
     assert not np.allclose(plain, mirrored)
+
+
+def test_dihedral_tta_averages_the_eight_quarter_turns_and_mirrors(fashion_2000):
+    seed_everything(0)
+    model = create_model("baseline", (28, 28, 1), 10)
+    x = fashion_2000.x_test[:16]
+    views = [np.rot90(x, k, axes=(1, 2)) for k in range(4)]
+    views += [v[:, :, ::-1] for v in views]
+    expected = np.mean([predict_proba(model, np.ascontiguousarray(v)) for v in views], axis=0)
+    np.testing.assert_allclose(predict_proba(model, x, tta="dihedral"), expected, atol=1e-6)
+    assert not np.allclose(expected, predict_proba(model, x, tta="flip"), atol=1e-4)
+
+
+def test_dihedral_tta_refuses_images_that_are_not_square():
+    with pytest.raises(UserError, match="square.*32x48"):
+        check_tta("dihedral", (32, 48, 3))
+    check_tta("flip", (32, 48, 3))
 
 
 def test_fold_summary_has_mean_and_std():

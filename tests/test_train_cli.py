@@ -67,6 +67,7 @@ def test_train_writes_the_run_folder_and_report_rebuilds_it(tmp_path, fashion_pa
     assert table.returncode == 0, table.stderr[-2000:]
     row = pd.read_csv(tmp_path / "cmp.csv").iloc[0]
     assert row["reference_test_acc"] == 0.5 and row["diff"] == pytest.approx(metrics["accuracy"] - 0.5)
+    assert row["tta"] == "flip"
     record = json.loads((out / "run.json").read_text())
     rerun = kerasexp("train", str(write_exp(tmp_path, fashion_path)), "--out", str(out))
     assert rerun.returncode == 0, rerun.stderr[-2000:]
