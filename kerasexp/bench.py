@@ -1,6 +1,7 @@
 """`kerasexp bench train`: training images per second of the Annex-1 baseline through
 kerasexp's loop, a plain `model.fit` on numpy arrays, and the same model in a PyTorch eager
-loop, measured side by side in one process, alternating rounds, printed as one JSON object.
+loop, measured side by side in one process, alternating rounds (each loop first in turn),
+printed as one JSON object.
 
 This machine's speed drifts by tens of percent within minutes, so each round times several
 epochs of all three back to back and the ratios are medians of per-round ratios (the three of
@@ -34,7 +35,7 @@ def _images(n: int, data_dir=None, seed: int = 0):
     return rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, n), "synthetic"
 
 
-EPOCHS = 3  # a round: the first epoch (tracing, warm-up) is not timed, the median of the rest is
+EPOCHS = 4  # a round: the first epoch (tracing, warm-up) is not timed, the median of the rest is
 
 
 def kerasexp_round(x, y, batch_size: int, epochs: int = EPOCHS) -> float:
@@ -151,14 +152,16 @@ def _cpu_seconds() -> float:
 def bench_train(images: int = 12000, repeats: int = 5, batch_size: int = 128, data_dir=None) -> dict:
     x, y, source = _images(images, data_dir)
     rounds = {"kerasexp": [], "keras_fit": [], "torch": [], "matmul_gflop_s": [], "cpu_share": []}
-    for _ in range(repeats):  # alternate, so drifts in machine load hit all three alike
+    loops = {"kerasexp": kerasexp_round, "keras_fit": keras_fit_round,
+             # its own process: torch's optimizers crash a process that has loaded TF (torch 2.14)
+             "torch": lambda *args: call_in_child(torch_round, *args)}
+    order = list(loops)
+    for r in range(repeats):  # alternate, so drifts in machine load hit all three alike
         # CPU seconds this process got per wall second: well under the core count, other work
         # shared the cores during the round (a slow round with a low share is the machine, not us).
         cpu, wall = _cpu_seconds(), time.perf_counter()
-        rounds["kerasexp"].append(kerasexp_round(x, y, batch_size))
-        rounds["keras_fit"].append(keras_fit_round(x, y, batch_size))
-        # its own process: torch's optimizers crash a process that has loaded TF (torch 2.14)
-        rounds["torch"].append(call_in_child(torch_round, x, y, batch_size))
+        for name in order[r % len(order):] + order[:r % len(order)]:  # each goes first in turn
+            rounds[name].append(loops[name](x, y, batch_size))
         rounds["matmul_gflop_s"].append(matmul_gflop_s())
         rounds["cpu_share"].append((_cpu_seconds() - cpu) / (time.perf_counter() - wall))
     has_torch = None not in rounds["torch"]
