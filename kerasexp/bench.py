@@ -1,7 +1,7 @@
 """`kerasexp bench train`: training images per second of the Annex-1 baseline through
 kerasexp's loop, a plain `model.fit` on numpy arrays, and the same model in a PyTorch eager
-loop, measured side by side in one process, alternating rounds (each loop first in turn),
-printed as one JSON object.
+loop, measured side by side in one run (the PyTorch rounds in a child process), alternating
+rounds with each loop first in turn, printed as one JSON object.
 
 This machine's speed drifts by tens of percent within minutes, so each round times several
 epochs of all three back to back and the ratios are medians of per-round ratios (the three of

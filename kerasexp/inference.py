@@ -76,13 +76,14 @@ def predict_folder(run_dir: str | Path, images: str | Path, out: str | Path, tta
     names = run_class_names(run_dir)
     if tta is None and (run_dir / "config.toml").exists():
         tta = tomllib.loads((run_dir / "config.toml").read_text()).get("evaluation", {}).get("tta", "none")
-    check_tta(tta or "none")
+    tta = tta or "none"
+    check_tta(tta)
     files = list_images(images)
     probs, x, models = None, None, run_models(run_dir)
     for path in models:
         model = keras.saving.load_model(path, compile=False)
         x = load_for_model(files, model.input_shape[1:]) if x is None else x
-        p = predict_proba(model, x, tta=tta or "none")
+        p = predict_proba(model, x, tta=tta)
         probs = p if probs is None else probs + p
         keras.backend.clear_session()
     probs = probs / len(models)

@@ -6,10 +6,10 @@ import pytest
 from sklearn.metrics import f1_score
 
 from kerasexp.data.longtail import long_tail_counts, long_tail_indices
+from kerasexp.errors import UserError
 from kerasexp.evaluate import ensemble, fold_summary
 from kerasexp.experiment import fold_data
 from kerasexp.models import create_model
-from kerasexp.errors import UserError
 from kerasexp.train import TrainConfig, check_tta, predict_proba, seed_everything, train
 
 
