@@ -1,11 +1,20 @@
 """kerasexp: Keras 3 image-classification experiments, reproducible from one command."""
 
 import os
+import platform
 
 # TensorFlow's C++ chatter (start-up lines, and an E-level "NodeDef mentions attribute
 # use_unbounded_threadpool" line for every tf.data map) hides our progress lines; real failures
 # still surface as Python exceptions. Users can set it lower.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# TensorFlow turns its oneDNN kernels on by default only on x86 CPUs with AVX-512 VNNI/BF16 or
+# AMX; on others (this project's AVX2 EPYC) it runs Eigen's, which train every model we build
+# slower (`kerasexp bench kernels`, reports/bench_kernels.md). oneDNN's results are as deterministic under
+# `enable_op_determinism` as Eigen's (same seed, same weights), though not bit-equal to them.
+# It only takes effect if set before TensorFlow is imported; set it to 0 to keep Eigen.
+if platform.machine() in ("x86_64", "AMD64"):
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"
 

@@ -124,8 +124,18 @@ def machine_description() -> dict:
     return {
         "cpu": cpu, "cores": os.cpu_count(), "gpus": gpus or "none",
         "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-        "os": platform.platform(),
+        "onednn": onednn_enabled(), "os": platform.platform(),
     }
+
+
+def onednn_enabled() -> bool | None:
+    """Whether TF runs its oneDNN CPU kernels (kerasexp/__init__.py): results differ from Eigen's
+    in the last bits, so a report says which produced it (None: TF does not tell)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def command_line() -> str:
