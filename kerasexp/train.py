@@ -196,7 +196,20 @@ def make_dataset(
     if weights is not None:
         w = tf.constant(weights, tf.float32)
         ds = ds.map(lambda images, labels: (images, labels, tf.linalg.matvec(labels, w)))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(PIPELINE_OPTIONS)
+
+
+def _pipeline_options() -> tf.data.Options:
+    """tf.data's autotuner off: on 2 cores its background tuning stalled whole epochs of the
+    training steps (a core idle, 2,300 instead of 4,300 img/s for the Annex-1 baseline, in about
+    one epoch of three; `kerasexp bench train`). Without it the AUTOTUNE'd maps run one call per
+    core and prefetch a batch ahead, which keeps these in-memory pipelines ahead of the model."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
+
+
+PIPELINE_OPTIONS = _pipeline_options()
 
 
 def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> keras.Model:
