@@ -34,6 +34,18 @@ def test_same_seed_same_numbers_other_seed_other_numbers(fashion_2000):
     assert runs[0] != runs[2]
 
 
+def test_steps_per_execution_changes_speed_not_numbers(fashion_2000):
+    """The default runs 8 steps per graph call; the weights and history equal one step a call,
+    including a last call with fewer steps (2000 images at batch 64: 32 steps, 4 x 8)."""
+    runs = [_fit(fashion_2000, epochs=2, batch_size=64, steps_per_execution=k, schedule="step", step_every=1)
+            for k in (1, 8, 5)]  # 5: 32 steps = 6 x 5 + 2
+    assert TrainConfig().steps_per_execution == 8
+    for model, result in runs[1:]:
+        assert result.history == runs[0][1].history
+        for a, b in zip(model.get_weights(), runs[0][0].get_weights()):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_pipeline_shuffles_per_epoch_casts_and_one_hots():
     x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
     y = np.arange(10) % 3
