@@ -150,6 +150,9 @@ def _cpu_seconds() -> float:
 
 
 def bench_train(images: int = 12000, repeats: int = 5, batch_size: int = 128, data_dir=None) -> dict:
+    from kerasexp.report import onednn_enabled
+    from kerasexp.train import TrainConfig
+
     x, y, source = _images(images, data_dir)
     rounds = {"kerasexp": [], "keras_fit": [], "torch": [], "matmul_gflop_s": [], "cpu_share": []}
     loops = {"kerasexp": kerasexp_round, "keras_fit": keras_fit_round,
@@ -177,6 +180,8 @@ def bench_train(images: int = 12000, repeats: int = 5, batch_size: int = 128, da
         "ratio_vs_torch": median_ratio("torch") if has_torch else None,
         "matmul_gflop_s": round(statistics.median(rounds["matmul_gflop_s"]), 1),
         "images": len(x), "batch_size": batch_size, "repeats": repeats, "epochs_per_round": EPOCHS,
+        # both Keras loops run in this process, on the same kernels (oneDNN: kerasexp/__init__.py)
+        "onednn": onednn_enabled(), "kerasexp_steps_per_execution": TrainConfig().steps_per_execution,
         "data": source,
         "rounds": {k: [None if v is None else round(v, 2 if k == "cpu_share" else 1) for v in vals]
                    for k, vals in rounds.items()},
@@ -193,4 +198,8 @@ def main(what: str, args) -> int:
         from kerasexp.bench_augment import main as bench_augment_main
 
         return bench_augment_main(args)
-    raise UserError(f"unknown benchmark {what!r}; choose train or augment")
+    if what == "kernels":
+        from kerasexp.bench_kernels import main as bench_kernels_main
+
+        return bench_kernels_main(args)
+    raise UserError(f"unknown benchmark {what!r}; choose train, augment, augment-train or kernels")

@@ -56,7 +56,7 @@ def cmd_bench(args) -> int:
     return bench.main(args.what, args)
 
 
-BENCH_DEFAULTS = {"train": (12000, 128), "augment": (1024, 64), "augment-train": (4096, 64)}  # --images, --batch-size
+BENCH_DEFAULTS = {"train": (12000, 128), "augment": (1024, 64), "augment-train": (4096, 64), "kernels": (0, 0)}  # --images, --batch-size
 
 
 def cmd_study(args) -> int:
@@ -99,13 +99,14 @@ def build_parser() -> ArgumentParser:
     c.add_argument("--title", default="")
     sub.add_parser("variants", help="report 002's variant table (see python -m kerasexp.variants --help)", add_help=False)
     b = sub.add_parser("bench", help="throughput benchmarks, printed as one JSON object")
-    b.add_argument("what", choices=["train", "augment", "augment-train"])
+    b.add_argument("what", choices=["train", "augment", "augment-train", "kernels"])
     b.add_argument("--images", type=positive_int, help="images per measurement (train: 12000; augment: 1024, cycled)")
     b.add_argument("--repeats", type=positive_int, default=5,
                    help="alternating rounds; medians of img/s and of per-round ratios are reported")
     b.add_argument("--batch-size", type=positive_int, help="train: 128; augment: 64")
     b.add_argument("--data-dir", default=None, help="train: Fashion-MNIST files; augment: an image folder (pbc96)")
     b.add_argument("--experiment", default="studies/pbc96_augment_bench.toml", help="augment-train: the model and data")
+    b.add_argument("--models", help="kernels: comma-separated (default: baseline,ladder_both,ladder_resnet,mobilenet_finetune)")
     s = sub.add_parser("study", help="run or join an Optuna study (start the same command on every worker)")
     s.add_argument("study", help="studies/NAME.toml: an experiment plus [study] and [search]")
     s.add_argument("--storage", help="database URL shared by the workers, e.g. postgresql://user:pw@host/db "

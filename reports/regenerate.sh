@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates reports/ from the experiment files. Runs one training at a time (2-core CPU).
-# Usage: bash reports/regenerate.sh [variants|choice|longtail|bench|best|ladder|ladder_tuning|resnet_pooling|dedup|transfer|study|augment_bench|augment_pbc96|augment_fmnist ...]
+# Usage: bash reports/regenerate.sh [variants|choice|longtail|bench|kernels|best|ladder|ladder_tuning|resnet_pooling|dedup|transfer|study|augment_bench|augment_pbc96|augment_fmnist ...]
 #        (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail bench best ladder ladder_tuning resnet_pooling dedup transfer study augment_bench augment_pbc96 augment_fmnist)
+what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail bench kernels best ladder ladder_tuning resnet_pooling dedup transfer study augment_bench augment_pbc96 augment_fmnist)
 
 for w in "${what[@]}"; do
   case "$w" in
@@ -29,6 +29,12 @@ for w in "${what[@]}"; do
         echo; echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
         echo; echo '```json'; echo "$json"; echo '```'; } > reports/bench_train.md.tmp
       mv reports/bench_train.md.tmp reports/bench_train.md ;;
+    kernels)  # oneDNN vs Eigen kernels, the choice kerasexp/__init__.py makes
+      json=$(python -m kerasexp bench kernels --repeats 3)
+      { echo "# kerasexp bench kernels"; echo; echo "Command: \`python -m kerasexp bench kernels --repeats 3\` ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+        echo; echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
+        echo; echo '```json'; echo "$json"; echo '```'; } > reports/bench_kernels.md.tmp
+      mv reports/bench_kernels.md.tmp reports/bench_kernels.md ;;
     best)
       python -m kerasexp train studies/fmnist_best.toml --out reports/fmnist_best ;;
     transfer)  # report 003 on pbc96: MobileNet 0.25 with ImageNet weights (../shared/weights)
@@ -103,6 +109,6 @@ for w in "${what[@]}"; do
       done
       python -m kerasexp compare $out/{none,randaugment,randaugment_saturation,mixup,class_mixup} --out $out/summary \
         --title "Augmentation policies on pbc96 (6,000-image stratified subset at 32x32, report 004 batch-norm CNN, 15 epochs)" ;;
-    *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, bench, best, ladder, ladder_tuning, resnet_pooling, dedup, transfer, study, augment_bench, augment_pbc96, augment_fmnist)" >&2; exit 2 ;;
+    *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, bench, kernels, best, ladder, ladder_tuning, resnet_pooling, dedup, transfer, study, augment_bench, augment_pbc96, augment_fmnist)" >&2; exit 2 ;;
   esac
 done
