@@ -27,9 +27,11 @@ KERNEL_MODELS = {
 }
 
 
-def kernel_round(models: list[str], blocks: int = 3) -> dict:
-    """In a fresh process: img/s of each model's training step (median of `blocks` timed runs
-    of its steps, after one untimed step that traces), and whether oneDNN was on."""
+def kernel_round(onednn: str, models: list[str], blocks: int = 3) -> dict:
+    """In a fresh process, with TF_ENABLE_ONEDNN_OPTS=`onednn` set before TF is imported: img/s
+    of each model's training step (median of `blocks` timed runs of its steps, after one untimed
+    step that traces), and whether oneDNN was on."""
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = onednn
     from kerasexp import import_tensorflow_quietly
 
     tf = import_tensorflow_quietly()
@@ -69,18 +71,6 @@ def kernel_round(models: list[str], blocks: int = 3) -> dict:
     return result
 
 
-def _in_child_with(onednn: str, models: list[str]) -> dict:
-    saved = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
-    os.environ["TF_ENABLE_ONEDNN_OPTS"] = onednn  # a spawned child starts with this environment
-    try:
-        return call_in_child(kernel_round, models)
-    finally:
-        if saved is None:
-            del os.environ["TF_ENABLE_ONEDNN_OPTS"]
-        else:
-            os.environ["TF_ENABLE_ONEDNN_OPTS"] = saved
-
-
 def bench_kernels(models: list[str] | None = None, repeats: int = 3) -> dict:
     models = list(models or KERNEL_MODELS)
     unknown = [m for m in models if m not in KERNEL_MODELS]
@@ -90,7 +80,7 @@ def bench_kernels(models: list[str] | None = None, repeats: int = 3) -> dict:
     settings = [("onednn", "1"), ("eigen", "0")]
     for r in range(repeats):
         for label, value in settings[r % 2:] + settings[:r % 2]:  # each goes first in turn
-            rounds[label].append(_in_child_with(value, models))
+            rounds[label].append(call_in_child(kernel_round, value, models))
     took = [rd["onednn"] for rd in rounds["onednn"]], [rd["onednn"] for rd in rounds["eigen"]]
     if False in took[0] or True in took[1]:
         raise RuntimeError(f"TF_ENABLE_ONEDNN_OPTS did not take effect in the child processes: {took}")
@@ -106,6 +96,6 @@ def bench_kernels(models: list[str] | None = None, repeats: int = 3) -> dict:
 
 
 def main(args) -> int:
-    models = [m.strip() for m in args.models.split(",")] if args.models else None
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
     print(json.dumps(bench_kernels(models, args.repeats)))
     return 0

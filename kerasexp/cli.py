@@ -51,12 +51,12 @@ def cmd_variants(args, rest) -> int:
 def cmd_bench(args) -> int:
     from kerasexp import bench
 
-    images, batch_size = BENCH_DEFAULTS[args.what]
+    images, batch_size = BENCH_DEFAULTS.get(args.what, (None, None))
     args.images, args.batch_size = args.images or images, args.batch_size or batch_size
     return bench.main(args.what, args)
 
 
-BENCH_DEFAULTS = {"train": (12000, 128), "augment": (1024, 64), "augment-train": (4096, 64), "kernels": (0, 0)}  # --images, --batch-size
+BENCH_DEFAULTS = {"train": (12000, 128), "augment": (1024, 64), "augment-train": (4096, 64)}  # --images, --batch-size
 
 
 def cmd_study(args) -> int:
