@@ -63,7 +63,7 @@ def cmd_study(args) -> int:
     from kerasexp.study import load_study_file, run_study
 
     spec = load_study_file(args.study, args.set or [])
-    run_study(spec, args.storage, args.n_trials, args.study_name, args.out)
+    run_study(spec, args.storage, args.n_trials, args.study_name, args.out, create_only=args.create_only)
     return 0
 
 
@@ -115,6 +115,8 @@ def build_parser() -> ArgumentParser:
     s.add_argument("--study-name", help="default: the file's name")
     s.add_argument("--out", help="study folder (default runs/studies/NAME): the SQLite file lives here")
     s.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)")
+    s.add_argument("--create-only", action="store_true",
+                   help="create the study (and the storage's tables) and exit: prepare it before the workers start")
     sr = sub.add_parser("study-report", help="a study's trials, plots, and its best configuration retrained")
     sr.add_argument("--storage", required=True)
     sr.add_argument("--study-name", required=True)

@@ -69,3 +69,28 @@ def _jsonable(obj):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike, what: str, fix: str):
+    """Hold an exclusive lock on `path` for the block, or raise a one-line UserError naming the
+    holder's pid. The operating system frees it when the process dies (fcntl), so a SIGKILL never
+    leaves a stale lock; the file stays and only records the last holder's pid."""
+    import fcntl
+
+    from kerasexp.errors import UserError
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise UserError(f"{what} is in use by another process (pid {holder}); {fix}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield path
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

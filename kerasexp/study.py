@@ -14,6 +14,7 @@ the one loop; many workers share a study through PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import os
@@ -292,12 +293,80 @@ def default_storage(out_dir: Path) -> str:
     return f"sqlite:///{(out_dir / 'study.db').resolve()}"
 
 
-def open_storage(url: str, cfg: StudyConfig | None = None):
-    """RDBStorage with heartbeat and retry of failed trials; a bad URL, a missing driver or an
-    unreachable server is a one-line UserError that never shows the password."""
+# One key for every kerasexp study: creating Optuna's schema or a study is rare and quick.
+SETUP_LOCK_KEY = 0x6B65726173657870  # "kerasexp"
+
+
+@contextlib.contextmanager
+def storage_errors(url: str):
+    """Turn a bad URL, a missing driver or an unreachable server into a one-line UserError that
+    never shows the password."""
+    import sqlalchemy.exc
+
+    try:
+        yield
+    except ImportError as err:  # optuna and SQLAlchemy raise or wrap a missing driver as ImportError
+        name = err.name or getattr(err.__cause__, "name", None) or "psycopg"
+        raise UserError(f"storage {mask_url(url)}: its database driver {name!r} is not installed; "
+                        "pip install 'kerasexp[postgres]' (psycopg)") from None
+    except (sqlalchemy.exc.SQLAlchemyError, ValueError, OSError) as err:
+        first = scrub(str(getattr(err, "orig", None) or err), url).strip().splitlines()
+        raise UserError(f"cannot open storage {mask_url(url)}: {first[0] if first else type(err).__name__}; "
+                        "check that the server runs and the URL is right") from None
+
+
+@contextlib.contextmanager
+def setup_lock(url: str):
+    """Serialise creating Optuna's tables and a study over every worker of a PostgreSQL database:
+    Optuna creates its schema on first use, and workers doing that at once fail with a unique-key
+    violation (optuna#1092). A session advisory lock, which PostgreSQL frees if the worker dies.
+    SQLite needs none: one worker holds its file (see worker_lock)."""
+    if not url.startswith("postgres"):
+        yield
+        return
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    engine = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+def worker_lock(url: str):
+    """One worker per SQLite file (SQLite serialises writers, and Optuna's heartbeat and retry of a
+    killed worker's trial need a server): a second worker is refused in one line that points to
+    PostgreSQL. Other storages take any number of workers."""
+    path = _sqlite_path(url)
+    if path is None:
+        return contextlib.nullcontext()
+    from kerasexp.io import exclusive_lock
+
+    return exclusive_lock(path.with_name(path.name + ".lock"), f"SQLite study storage {path}",
+                          "SQLite takes one worker: wait for it, or run several workers on PostgreSQL "
+                          "(--storage postgresql://user:password@host/db)")
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    return Path(database).resolve() if database and database != ":memory:" else None
+
+
+def _rdb_storage(url: str, cfg: StudyConfig | None):
     import warnings
 
-    import sqlalchemy.exc
     from optuna.exceptions import ExperimentalWarning
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
@@ -309,15 +378,36 @@ def open_storage(url: str, cfg: StudyConfig | None = None):
     engine = {"connect_args": {"connect_timeout": 10}} if url.startswith("postgres") else {}
     if url.startswith("sqlite"):
         engine = {"connect_args": {"timeout": 60}}
-    try:
-        return RDBStorage(url, engine_kwargs=engine, **kwargs)
-    except ModuleNotFoundError as err:
-        raise UserError(f"storage {mask_url(url)}: its database driver {err.name!r} is not installed; "
-                        "pip install 'kerasexp[postgres]' (psycopg)") from None
-    except (sqlalchemy.exc.SQLAlchemyError, ValueError, OSError) as err:
-        first = scrub(str(getattr(err, "orig", None) or err), url).strip().splitlines()
-        raise UserError(f"cannot open storage {mask_url(url)}: {first[0] if first else type(err).__name__}; "
-                        "check that the server runs and the URL is right") from None
+    return RDBStorage(url, engine_kwargs=engine, **kwargs)
+
+
+def open_storage(url: str, cfg: StudyConfig | None = None):
+    """RDBStorage with heartbeat and retry of failed trials; safe while other workers create the
+    schema; errors in one line."""
+    with storage_errors(url), setup_lock(url):
+        return _rdb_storage(url, cfg)
+
+
+def open_study(spec: StudyFile, url: str, study_name: str):
+    """Create the study, or join it: safe when many workers start at once on an empty database (no
+    worker fails, the study is created once). Refuses a study made from another study file."""
+    import optuna
+
+    with storage_errors(url), setup_lock(url):
+        storage = _rdb_storage(url, spec.study)
+        study = optuna.create_study(study_name=study_name, storage=storage, direction=spec.study.direction,
+                                    sampler=make_sampler(spec.study), pruner=make_pruner(spec.study),
+                                    load_if_exists=True)
+        saved = study.user_attrs.get("study_file")
+        if saved is None:
+            study.set_user_attr("study_file", spec.as_dict())
+    if saved is not None and saved != _jsonable(spec.as_dict()):
+        raise UserError(f"study {study_name!r} in {mask_url(url)} was made from another study file; "
+                        "pass another --study-name, or the same file")
+    if study.direction.name.lower() != spec.study.direction:
+        raise UserError(f"study {study_name!r} {study.direction.name.lower()}s; this file's metric "
+                        f"{spec.study.metric} would {spec.study.direction}")
+    return storage, study
 
 
 def load_existing_study(storage, url: str, study_name: str):
@@ -464,12 +554,11 @@ def finished_count(study) -> int:
 
 
 def run_study(spec: StudyFile, storage_url: str | None, n_trials: int | None = None,
-              study_name: str | None = None, out_dir: str | Path | None = None, log=print):
-    """Run (or join) a study until it has n_trials finished trials over all its workers."""
+              study_name: str | None = None, out_dir: str | Path | None = None, log=print,
+              create_only: bool = False):
+    """Run (or join) a study until it has n_trials finished trials over all its workers; with
+    create_only, create the study (and the storage's tables) and return before any trial."""
     import optuna
-    from optuna.storages import fail_stale_trials
-
-    from kerasexp.io import write_text
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study_name = study_name or spec.name
@@ -478,19 +567,20 @@ def run_study(spec: StudyFile, storage_url: str | None, n_trials: int | None = N
         out_dir.mkdir(parents=True, exist_ok=True)
         storage_url = default_storage(out_dir)
     n_trials = n_trials or spec.study.n_trials
-    storage = open_storage(storage_url, spec.study)
-    study = optuna.create_study(study_name=study_name, storage=storage, direction=spec.study.direction,
-                                sampler=make_sampler(spec.study), pruner=make_pruner(spec.study),
-                                load_if_exists=True)
-    saved = study.user_attrs.get("study_file")
-    if saved is None:
-        study.set_user_attr("study_file", spec.as_dict())
-    elif saved != _jsonable(spec.as_dict()):
-        raise UserError(f"study {study_name!r} in {mask_url(storage_url)} was made from another study file; "
-                        "pass another --study-name, or the same file")
-    if study.direction.name.lower() != spec.study.direction:
-        raise UserError(f"study {study_name!r} {study.direction.name.lower()}s; this file's metric "
-                        f"{spec.study.metric} would {spec.study.direction}")
+    with worker_lock(storage_url):
+        return _run_study(spec, storage_url, n_trials, study_name, out_dir, create_only, log)
+
+
+def _run_study(spec, storage_url, n_trials, study_name, out_dir, create_only, log):
+    from optuna.storages import fail_stale_trials
+
+    from kerasexp.io import write_text
+
+    _, study = open_study(spec, storage_url, study_name)
+    if create_only:
+        log(f"study {study_name} ready in {mask_url(storage_url)}: {finished_count(study)} trials finished; "
+            "start the workers")
+        return study
     fail_stale_trials(study)
     log(f"study {study_name} in {mask_url(storage_url)}: {finished_count(study)}/{n_trials} trials finished")
 

@@ -3,6 +3,7 @@ killed workers, memory across trials, bad input, MirroredStrategy."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ from optuna.trial import TrialState
 from kerasexp.cli import main
 from kerasexp.errors import UserError
 from kerasexp.study import load_study_file, mask_url
+from conftest import requires_fashion
 
 PG_URL = os.environ.get("KERASEXP_TEST_PG_URL")
 requires_pg = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL (.ci/run starts one and sets KERASEXP_TEST_PG_URL)")
@@ -198,8 +200,8 @@ def test_bad_storage_and_study_names_are_one_line_errors_without_the_password(tm
 
 # ---------------------------------------------------------------- several workers on PostgreSQL
 
-def _worker(toml: Path, name: str, n: int, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "kerasexp", "study", str(toml), "--storage", PG_URL,
+def _worker(toml: Path, name: str, n: int, log: Path, storage: str | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "kerasexp", "study", str(toml), "--storage", storage or PG_URL,
                              "--study-name", name, "--n-trials", str(n)],
                             stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT)
 
@@ -223,6 +225,97 @@ def test_two_workers_share_one_postgres_study(pbc96_path, tmp_path):
     assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == len(trials)  # no trial drawn twice
     logs = "".join((tmp_path / f"w{i}.log").read_text() for i in range(2))
     assert "kerasexp:***@" in logs and "kerasexp:kerasexp@" not in logs  # the password is never printed
+
+
+@contextlib.contextmanager
+def fresh_database():
+    """A new, empty PostgreSQL database on the test server (its role needs CREATEDB, which .ci/run
+    grants), dropped afterwards: the state of a machine where nobody has used Optuna yet."""
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+
+    admin = sqlalchemy.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"kerasexp_fresh_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    except sqlalchemy.exc.ProgrammingError as err:
+        admin.dispose()
+        pytest.skip(f"the test role cannot create databases (ALTER ROLE ... CREATEDB): {err.orig}")
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def fmnist_study_file(tmp_path, limit=1000) -> Path:
+    """A tiny real study: the Annex-1 baseline on 1,000 Fashion-MNIST images, one epoch a trial."""
+    path = tmp_path / "fmnist_tiny.toml"
+    path.write_text(textwrap.dedent(f"""
+        [dataset]
+        name = "fashion_mnist"
+        limit = {limit}
+        [model]
+        name = "baseline"
+        [training]
+        epochs = 1
+        batch_size = 64
+        [study]
+        pruner = "none"
+        n_startup_trials = 2
+        [search.params]
+        "training.learning_rate" = {{ low = 1e-4, high = 1e-2, log = true }}
+    """))
+    return path
+
+
+@requires_pg
+@requires_fashion
+@pytest.mark.slow
+def test_workers_started_together_on_a_fresh_database_all_succeed(tmp_path):
+    """optuna#1092: workers that create Optuna's schema at once crashed with a unique-key violation.
+    Five rounds, each on a new empty database: 4 workers started at the same instant, 4 trials."""
+    toml = fmnist_study_file(tmp_path)
+    for round_ in range(5):
+        with fresh_database() as url:
+            logs = [tmp_path / f"r{round_}w{i}.log" for i in range(4)]
+            workers = [_worker(toml, "race", 4, log, storage=url) for log in logs]
+            codes = [w.wait(timeout=300) for w in workers]
+            assert codes == [0] * 4, "\n".join(log.read_text()[-600:] for log in logs)
+            assert [s.study_name for s in optuna.get_all_study_summaries(url)] == ["race"]  # created once
+            trials = optuna.load_study(study_name="race", storage=url).trials
+            assert sorted(t.number for t in trials) == list(range(len(trials)))
+            assert 4 <= len(_finished(trials)) == len(trials) <= 7  # none failed, none left running
+            assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == len(trials)
+
+
+@requires_pg
+@requires_fashion
+def test_create_only_prepares_a_study_on_a_fresh_database(tmp_path, capsys):
+    toml = fmnist_study_file(tmp_path)
+    with fresh_database() as url:
+        assert main(["study", str(toml), "--storage", url, "--study-name", "prepared", "--create-only"]) == 0
+        study = optuna.load_study(study_name="prepared", storage=url)
+        assert study.trials == [] and study.user_attrs["study_file"]["name"] == "fmnist_tiny"
+    assert "study prepared ready" in capsys.readouterr().out
+
+
+def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(tmp_path, capsys):
+    from kerasexp.study import worker_lock
+
+    toml = fmnist_study_file(tmp_path)
+    out = tmp_path / "s"
+    url = f"sqlite:///{out / 'study.db'}"
+    with worker_lock(url):  # a first worker holds the file
+        with pytest.raises(SystemExit) as exit_info:
+            main(["study", str(toml), "--out", str(out), "--n-trials", "1"])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and len(err.splitlines()) == 1, err
+    assert f"pid {os.getpid()}" in err and "PostgreSQL" in err
+    assert not (out / "study.db").exists()  # refused before touching the storage
+    assert main(["study", str(toml), "--out", str(out), "--create-only"]) == 0  # free again
 
 
 @requires_pg
