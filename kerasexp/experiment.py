@@ -10,52 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasexp.config import Experiment, to_toml
+from kerasexp.config import Experiment
 from kerasexp.data import ImageData, load_dataset
 from kerasexp.errors import UserError
+from kerasexp import rundir
 from kerasexp.io import write_text
 from kerasexp.models.normalization import with_train_stats
-from kerasexp.train import check_tta
-
-PREDICTIONS = "predictions.npz"
-
-
-def _with_defaults(text: str) -> str:
-    """A saved config.toml re-resolved, so keys added to the config since it was written read as
-    their defaults (an older run folder stays resumable); as saved if it no longer parses."""
-    import tomllib
-
-    from kerasexp.config import experiment_from_dict
-
-    try:
-        return to_toml(experiment_from_dict(tomllib.loads(text)))
-    except (UserError, tomllib.TOMLDecodeError):
-        return text
-
-
-def check_run_dir(out_dir: Path, exp: Experiment) -> None:
-    """A run directory belongs to one resolved config: resuming another is refused, by key."""
-    saved = out_dir / "config.toml"
-    if not saved.exists():
-        return
-    old, new = _with_defaults(saved.read_text()).splitlines(), to_toml(exp).splitlines()
-    if old != new:
-        section, diff = "", None
-        for a, b in zip(old, new):
-            if a.startswith("["):
-                section = a.strip("[]")
-            if a != b:
-                diff = f"{section}.{a.split(' = ')[0]}: {a.split(' = ', 1)[-1]} -> {b.split(' = ', 1)[-1]}"
-                break
-        raise UserError(
-            f"{out_dir} holds a run of a different config ({diff or 'keys differ'}); "
-            "pass another --out, or delete that folder to start over"
-        )
-
+from kerasexp.evaluation.predict import check_tta
 
 def validate(exp: Experiment) -> None:
     """Names and parameters that only the registries know, checked before any data is read."""
-    from kerasexp.augment_policies import build_policy
+    from kerasexp.augment.policies import build_policy
     from kerasexp.models import check_model
 
     check_model(exp.model.name, exp.model.params)
@@ -90,46 +55,33 @@ def fold_data(data: ImageData, k: int, seed: int) -> list[ImageData]:
 
 
 def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, progress):
-    import keras
+    from kerasexp.evaluation.predict import predict_proba
+    from kerasexp.training.session import train_experiment
 
-    from kerasexp.augment_policies import build_policy
-    from kerasexp.finetune import train_head_first
-    from kerasexp.models import create_model
-    from kerasexp.train import predict_proba, seed_everything, train
-
-    keras.backend.clear_session()
-    seed_everything(exp.training.seed)
-    model = create_model(exp.model.name, data.input_shape, data.num_classes,
-                         **with_train_stats(exp.model.params, data.x_train))
-    augment = build_policy(exp.augmentation, seed=exp.training.seed,
-                           class_counts=np.bincount(data.y_train, minlength=data.num_classes))
-    if exp.training.head_epochs:
-        train_head_first(model, data, exp.training, out_dir,
-                         [progress.callback(f"{label} head", exp.training.head_epochs)], augment=augment)
-    result = train(model, data, exp.training, out_dir, [progress.callback(label, exp.training.epochs)], augment=augment)
-    probs = predict_proba(model, data.x_test, tta=exp.evaluation.tta)
-    return model, result, probs
+    model, result = train_experiment(exp, data, out_dir, progress=progress, label=label)
+    return model, result, predict_proba(model, data.x_test, tta=exp.evaluation.tta)
 
 
 def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
     """Train and evaluate `exp` into `out_dir` (resuming what is already there)."""
-    from kerasexp.evaluate import ensemble, fold_summary, headline_metrics
+    from kerasexp.evaluation.metrics import ensemble, fold_summary, headline_metrics
     from kerasexp.io import write_csv
-    from kerasexp.progress import Progress
-    from kerasexp.report import command_line, machine_description, markdown_table, timestamp
+    from kerasexp.training.progress import Progress
+    from kerasexp.provenance import command_line, machine_description, timestamp
+    from kerasexp.evaluation.report import markdown_table
 
     out_dir = Path(out_dir)
     validate(exp)
-    check_run_dir(out_dir, exp)
+    rundir.check_same_config(out_dir, exp)
     data = load_dataset(exp.dataset)
     if exp.evaluation.test_noise_std:  # report 003's local test set: white noise on the test images
-        from kerasexp.image_policies import add_white_noise
+        from kerasexp.augment.image_policies import add_white_noise
 
         data = replace(data, x_test=add_white_noise(data.x_test, exp.evaluation.test_noise_std, exp.dataset.seed))
     check_model_builds(exp, data)
     check_tta(exp.evaluation.tta, data.input_shape)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_text(out_dir / "config.toml", to_toml(exp))
+    rundir.write_config(out_dir, exp)
     started, wall = timestamp(), time.perf_counter()
     k = exp.evaluation.kfold
     meta = {"experiment": exp.name, "command": command_line(), "started": started,
@@ -144,13 +96,13 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
                     epochs_run=result.epochs_run, train_seconds=result.seconds,
                     resumed_from=result.resumed_from,
                     final={k_: v[-1] for k_, v in result.history.items()})
-        np.savez_compressed(out_dir / PREDICTIONS, probs=probs, y_true=data.y_test,
+        np.savez_compressed(out_dir / rundir.PREDICTIONS, probs=probs, y_true=data.y_test,
                             class_names=np.array(data.class_names))
     else:
         progress = Progress((exp.training.epochs + exp.training.head_epochs) * k)
         fold_probs, fold_rows = [], []
         for i, fold in enumerate(fold_data(data, k, exp.dataset.seed), start=1):
-            model, result, probs = _train_one(exp, fold, out_dir / f"fold_{i}", f"fold {i}/{k}", progress)
+            model, result, probs = _train_one(exp, fold, rundir.fold_dir(out_dir, i), f"fold {i}/{k}", progress)
             results.append(result)
             fold_probs.append(probs)
             fold_rows.append({"fold": i, **headline_metrics(data.y_test, probs),
@@ -159,16 +111,16 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
         kept = [p for i, p in enumerate(fold_probs, start=1) if i not in exp.evaluation.drop_folds]
         probs = ensemble(kept, exp.evaluation.ensemble)
         summary = fold_summary(fold_rows)
-        write_csv(out_dir / "folds.csv", summary)
-        write_text(out_dir / "folds.md", markdown_table(summary))
+        write_csv(out_dir / f"{rundir.FOLDS_TABLE}.csv", summary)
+        write_text(out_dir / f"{rundir.FOLDS_TABLE}.md", markdown_table(summary))
         meta.update(params=model.count_params(), folds=fold_rows,
                     ensemble={"method": exp.evaluation.ensemble, "dropped": exp.evaluation.drop_folds})
-        np.savez_compressed(out_dir / PREDICTIONS, probs=probs, y_true=data.y_test,
+        np.savez_compressed(out_dir / rundir.PREDICTIONS, probs=probs, y_true=data.y_test,
                             class_names=np.array(data.class_names), fold_probs=np.stack(fold_probs))
     meta["wall_seconds"] = time.perf_counter() - wall
     from kerasexp.io import write_json
 
-    previous = out_dir / "run.json"
+    previous = out_dir / rundir.RECORD
     if previous.exists() and all(r.resumed_from == r.epochs_run for r in results):
         # a finished run loaded, not retrained: its record (command, start, wall time) stands
         old = json.loads(previous.read_text())
@@ -180,31 +132,28 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
 
 def report_run(run_dir: str | Path) -> dict:
     """(Re)build metrics.json, per_class, confusion matrix and curves from a finished run."""
-    import json
-
     import pandas as pd
 
-    from kerasexp.evaluate import headline_metrics
+    from kerasexp.evaluation.metrics import headline_metrics
     from kerasexp.io import save_figure, write_json
-    from kerasexp.report import per_class_table, plot_curves, write_classification_report
+    from kerasexp.evaluation.report import per_class_table, plot_curves, write_classification_report
 
     run_dir = Path(run_dir)
-    pred_file = run_dir / PREDICTIONS
+    pred_file = run_dir / rundir.PREDICTIONS
     if not pred_file.exists():
-        raise UserError(f"{run_dir}: no {PREDICTIONS}; is this a finished `kerasexp train` run folder?")
+        raise UserError(f"{run_dir}: no {rundir.PREDICTIONS}; is this a finished `kerasexp train` run folder?")
     saved = np.load(pred_file)
     probs, y_true, names = saved["probs"], saved["y_true"], [str(n) for n in saved["class_names"]]
     y_pred = probs.argmax(axis=1)
-    meta = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else {}
+    meta = rundir.read_record(run_dir)
     title = f"{meta.get('experiment', run_dir.name)}: test set"
     write_classification_report(run_dir, y_true, y_pred, names, title)
     metrics = {**headline_metrics(y_true, probs),
                "per_class": per_class_table(y_true, y_pred, names).set_index("class").to_dict("index"),
                "run": meta}
-    histories = sorted(run_dir.glob("history.csv")) or sorted(run_dir.glob("fold_*/history.csv"))
-    for hist in histories:
+    for hist in rundir.history_files(run_dir):
         frame = pd.read_csv(hist)
-        save_figure(hist.parent / "curves.png", plot_curves({c: frame[c].tolist() for c in frame.columns},
+        save_figure(hist.parent / rundir.CURVES, plot_curves({c: frame[c].tolist() for c in frame.columns},
                                                             f"{meta.get('experiment', '')} {hist.parent.name}"))
-    write_json(run_dir / "metrics.json", metrics)
+    write_json(run_dir / rundir.METRICS, metrics)
     return metrics

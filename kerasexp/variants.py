@@ -93,16 +93,16 @@ def run_variants(args) -> dict:
     from kerasexp import import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    import keras
     import numpy as np
     import pandas as pd
 
+    from kerasexp.config import Experiment, ModelConfig, TrainConfig
+    from kerasexp.evaluation.predict import predict_proba
+    from kerasexp.evaluation.report import markdown_table, plot_curves, write_classification_report
     from kerasexp.io import save_figure, write_csv, write_json, write_text
-    from kerasexp.models import create_model
-    from kerasexp.progress import Progress, format_seconds
-    from kerasexp.report import (command_line, machine_description, markdown_table, plot_curves,
-                                 timestamp, write_classification_report)
-    from kerasexp.train import TrainConfig, predict_proba, seed_everything, train
+    from kerasexp.provenance import command_line, machine_description, timestamp
+    from kerasexp.training.progress import Progress, format_seconds
+    from kerasexp.training.session import train_experiment
 
     # Each variant ends with the weights of its best validation epoch (a checkpoint's choice):
     # at a constant rate the last epoch's validation accuracy jitters by about half a point.
@@ -119,11 +119,9 @@ def run_variants(args) -> dict:
             variant = VARIANTS[name]
             cfg = replace(base_cfg, optimizer=variant.optimizer, learning_rate=variant.learning_rate,
                           momentum=variant.momentum)
-            keras.backend.clear_session()
-            seed_everything(args.seed)
-            model = create_model(variant.model, data.input_shape, data.num_classes)
-            label = f"{i}/{len(names)} {name}"
-            result = train(model, data, cfg, staging / name, [progress.callback(label, cfg.epochs)], resume=False)
+            exp = Experiment(model=ModelConfig(variant.model), training=cfg, name=name)
+            model, result = train_experiment(exp, data, staging / name, progress=progress,
+                                             label=f"{i}/{len(names)} {name}", resume=False)
             probs[name] = predict_proba(model, data.x_test)
             test_acc = float(np.mean(probs[name].argmax(1) == data.y_test))
             save_figure(staging / name / "curves.png", plot_curves(result.history, f"{name}: {variant.description}"))

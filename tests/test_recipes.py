@@ -7,10 +7,12 @@ from sklearn.metrics import f1_score
 
 from kerasexp.data.longtail import long_tail_counts, long_tail_indices
 from kerasexp.errors import UserError
-from kerasexp.evaluate import ensemble, fold_summary
+from kerasexp.evaluation.metrics import ensemble, fold_summary
 from kerasexp.experiment import fold_data
 from kerasexp.models import create_model
-from kerasexp.train import TrainConfig, check_tta, predict_proba, seed_everything, train
+from kerasexp.config import TrainConfig
+from kerasexp.evaluation.predict import check_tta, predict_proba
+from kerasexp.training.loop import seed_everything, train
 
 
 def small(data, n_train=800, n_val=400):

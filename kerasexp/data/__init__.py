@@ -12,6 +12,7 @@ from kerasexp.data.folders import load_image_folder
 from kerasexp.data.longtail import long_tail_indices
 from kerasexp.data.pool import split_pool
 from kerasexp.errors import UserError
+from kerasexp.registry import Registry
 
 
 def _fashion_mnist(cfg) -> ImageData:
@@ -51,8 +52,8 @@ def _cifar100(cfg) -> ImageData:
     return split_pool(load_cifar100_pool(cfg.data_dir), cfg)
 
 
-DATASETS = {"fashion_mnist": _fashion_mnist, "image_folder": _image_folder, "npz": _npz, "image_csv": _image_csv,
-            "cifar100": _cifar100}
+DATASETS = Registry("dataset", {"fashion_mnist": _fashion_mnist, "image_folder": _image_folder, "npz": _npz,
+                                 "image_csv": _image_csv, "cifar100": _cifar100})
 # Loaders that apply dataset.classes / other_min_count / drop_list themselves, before splitting.
 POOLED = {"npz", "image_csv", "cifar100"}
 
@@ -72,10 +73,7 @@ def resize_data(data: ImageData, size: int) -> ImageData:
 
 def load_dataset(cfg) -> ImageData:
     """Load `cfg.name` (a DatasetConfig); make its training split long-tailed if asked."""
-    try:
-        loader = DATASETS[cfg.name]
-    except KeyError:
-        raise UserError(f"unknown dataset {cfg.name!r}; choose one of: {', '.join(DATASETS)}") from None
+    loader = DATASETS[cfg.name]
     if cfg.drop_list and cfg.name not in POOLED | {"image_folder"}:
         raise UserError(f"dataset.drop_list is not supported for {cfg.name}; use it with {', '.join(sorted(POOLED))}"
                         ", image_folder")

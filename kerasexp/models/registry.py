@@ -1,32 +1,21 @@
-"""Model registry: a dict from name to builder, filled by a decorator (timm's idea, ten lines)."""
+"""Model registry: a kerasexp.registry.Registry from name to builder, filled by @register_model."""
 
 from __future__ import annotations
 
 import inspect
-from typing import Callable
-
 import keras
 
 from kerasexp.errors import UserError
+from kerasexp.registry import Registry
 
-MODELS: dict[str, Callable[..., keras.Model]] = {}
+MODELS = Registry("model")
+register_model = MODELS.register
 _FIXED = ("input_shape", "num_classes")
-
-
-def register_model(name: str):
-    def decorator(builder):
-        if name in MODELS:
-            raise ValueError(f"model {name!r} registered twice")
-        MODELS[name] = builder
-        return builder
-
-    return decorator
 
 
 def check_model(name: str, params: dict) -> None:
     """An unknown name or builder parameter is a UserError listing what is allowed."""
-    if name not in MODELS:
-        raise UserError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
+    MODELS.check(name)
     accepted = inspect.signature(MODELS[name]).parameters
     for key in params:
         if key not in accepted or key in _FIXED:

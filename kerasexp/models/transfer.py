@@ -16,6 +16,7 @@ import keras
 from keras import layers
 
 from kerasexp.errors import UserError
+from kerasexp.registry import Registry
 from kerasexp.models.registry import register_model
 
 NORMALISATION = (layers.BatchNormalization, layers.LayerNormalization, layers.GroupNormalization)
@@ -36,7 +37,7 @@ def _app(name: str) -> Callable[..., keras.Model]:
     return getattr(keras.applications, name)
 
 
-BACKBONES: dict[str, Backbone] = {
+BACKBONES = Registry("backbone", {
     "MobileNet": Backbone(_app("MobileNet"), "tf"),
     "MobileNetV2": Backbone(_app("MobileNetV2"), "tf"),
     "MobileNetV3Small": Backbone(_app("MobileNetV3Small"), "none", {"include_preprocessing": True}),
@@ -51,7 +52,7 @@ BACKBONES: dict[str, Backbone] = {
     "ResNet50": Backbone(_app("ResNet50"), "caffe"),
     "ResNet50V2": Backbone(_app("ResNet50V2"), "tf"),
     "DenseNet121": Backbone(_app("DenseNet121"), "torch"),
-}
+})
 
 
 @keras.saving.register_keras_serializable(package="kerasexp")
@@ -112,8 +113,6 @@ def _weights_argument(weights: str | None) -> str | None:
 
 def build_backbone(name: str, input_shape, weights: str | None = "imagenet", **params) -> keras.Model:
     """The named backbone without its top; a weights file that does not fit it is a UserError."""
-    if name not in BACKBONES:
-        raise UserError(f"unknown backbone {name!r}; choose one of: {', '.join(BACKBONES)}")
     spec = BACKBONES[name]
     weights = _weights_argument(weights)
     try:

@@ -1,0 +1,1 @@
+"""Throughput benchmarks: one timing harness (timing.py), and a thin caller per bench."""

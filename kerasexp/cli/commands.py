@@ -1,0 +1,163 @@
+"""`kerasexp` command: train | report | variants | bench | study | study-report. Same verbs for every experiment."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from kerasexp import import_tensorflow_quietly
+from kerasexp.errors import ArgumentParser, exit_on_user_error, positive_int
+
+
+def cmd_train(args) -> int:
+    from kerasexp.config import load_experiment
+
+    exp = load_experiment(args.experiment, args.set or [])
+    out = Path(args.out or Path("runs") / exp.name)
+    from kerasexp.experiment import run_experiment
+    from kerasexp.evaluation.report import markdown_table
+
+    metrics = run_experiment(exp, out)
+    import pandas as pd
+
+    headline = {k: metrics[k] for k in ("accuracy", "macro_f1", "precision", "recall", "loss")}
+    print(markdown_table(pd.DataFrame([headline])))
+    print(f"wrote {out}/")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from kerasexp.experiment import report_run
+
+    metrics = report_run(args.run_dir)
+    print(f"accuracy {metrics['accuracy']:.4f}  macro_f1 {metrics['macro_f1']:.4f}  -> {args.run_dir}/")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from kerasexp.evaluation.compare import compare
+    from kerasexp.evaluation.report import markdown_table
+
+    print(markdown_table(compare(args.run_dirs, args.out, args.title)))
+    return 0
+
+
+def cmd_variants(args, rest) -> int:
+    from kerasexp import variants
+
+    return variants.main(rest)
+
+
+def cmd_bench(args) -> int:
+    images, batch_size = BENCH_DEFAULTS.get(args.what, (None, None))
+    args.images, args.batch_size = args.images or images, args.batch_size or batch_size
+    return BENCHES[args.what](args)
+
+
+BENCH_DEFAULTS = {"train": (12000, 128), "augment": (1024, 64), "augment-train": (4096, 64)}  # --images, --batch-size
+
+
+def _bench(module: str):
+    def run(args) -> int:
+        import importlib
+
+        return importlib.import_module(f"kerasexp.bench.{module}").main(args)
+
+    return run
+
+
+BENCHES = {"train": _bench("train"), "augment": _bench("augment"), "augment-train": _bench("augment"),
+           "kernels": _bench("kernels")}
+
+
+def cmd_study(args) -> int:
+    from kerasexp.study.config import load_study_file
+    from kerasexp.study.run import run_study
+
+    spec = load_study_file(args.study, args.set or [])
+    run_study(spec, args.storage, args.n_trials, args.study_name, args.out, create_only=args.create_only)
+    return 0
+
+
+def cmd_study_report(args) -> int:
+    from kerasexp.study.report import study_report
+
+    summary = study_report(args.storage, args.study_name, args.out, retrain=not args.no_retrain)
+    print(f"best {summary['metric']} {summary['best_value']} (trial {summary['best_trial']}); "
+          f"{summary.get('test', {})} -> {args.out}/")
+    return 0
+
+
+def cmd_study_compare(args) -> int:
+    from kerasexp.evaluation.report import markdown_table
+    from kerasexp.study.report import study_compare
+
+    print(markdown_table(study_compare(args.report_dirs, args.out)))
+    return 0
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="kerasexp", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    t = sub.add_parser("train", help="run one experiment file")
+    t.add_argument("experiment", help="studies/NAME.toml")
+    t.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)")
+    t.add_argument("--out", help="run folder (default runs/NAME); rerunning resumes it")
+    r = sub.add_parser("report", help="rebuild tables and figures of a finished run")
+    r.add_argument("run_dir")
+    c = sub.add_parser("compare", help="one table of finished runs beside their reports' figures")
+    c.add_argument("run_dirs", nargs="+")
+    c.add_argument("--out", required=True, help="reports/NAME (writes NAME.csv and NAME.md)")
+    c.add_argument("--title", default="")
+    sub.add_parser("variants", help="report 002's variant table (see python -m kerasexp.variants --help)", add_help=False)
+    b = sub.add_parser("bench", help="throughput benchmarks, printed as one JSON object")
+    b.add_argument("what", choices=list(BENCHES))
+    b.add_argument("--images", type=positive_int, help="images per measurement (train: 12000; augment: 1024, cycled)")
+    b.add_argument("--repeats", type=positive_int, default=5,
+                   help="alternating rounds; medians of img/s and of per-round ratios are reported")
+    b.add_argument("--batch-size", type=positive_int, help="train: 128; augment: 64")
+    b.add_argument("--data-dir", default=None, help="train: Fashion-MNIST files; augment: an image folder (pbc96)")
+    b.add_argument("--experiment", default="studies/pbc96_augment_bench.toml", help="augment-train: the model and data")
+    b.add_argument("--models", help="kernels: comma-separated (default: baseline,ladder_both,ladder_resnet,mobilenet_finetune)")
+    s = sub.add_parser("study", help="run or join an Optuna study (start the same command on every worker)")
+    s.add_argument("study", help="studies/NAME.toml: an experiment plus [study] and [search]")
+    s.add_argument("--storage", help="database URL shared by the workers, e.g. postgresql://user:pw@host/db "
+                   "(default: sqlite file in --out, one process)")
+    s.add_argument("--n-trials", type=positive_int, help="finished trials the study stops at (all workers)")
+    s.add_argument("--study-name", help="default: the file's name")
+    s.add_argument("--out", help="study folder (default runs/studies/NAME): the SQLite file lives here")
+    s.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)")
+    s.add_argument("--create-only", action="store_true",
+                   help="create the study (and the storage's tables) and exit: prepare it before the workers start")
+    sr = sub.add_parser("study-report", help="a study's trials, plots, and its best configuration retrained")
+    sr.add_argument("--storage", required=True)
+    sr.add_argument("--study-name", required=True)
+    sr.add_argument("--out", required=True)
+    sr.add_argument("--no-retrain", action="store_true", help="tables and plots only")
+    sc = sub.add_parser("study-compare", help="study reports side by side (e.g. with and without pruning)")
+    sc.add_argument("report_dirs", nargs="+")
+    sc.add_argument("--out", required=True, help="reports/NAME (writes NAME.csv and NAME.md)")
+    from kerasexp.cli.tools import add_parsers
+
+    add_parsers(sub)  # dedup, predict, filters
+    from kerasexp.cli.preview import add_parser as add_preview_parser
+
+    add_preview_parser(sub)  # augment-preview
+    return p
+
+
+@exit_on_user_error
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["variants"]:
+        return cmd_variants(None, argv[1:])
+    args = build_parser().parse_args(argv)
+    import_tensorflow_quietly()
+    if getattr(args, "tool", None):
+        return args.tool(args)
+    return {"train": cmd_train, "report": cmd_report, "compare": cmd_compare, "bench": cmd_bench,
+            "study": cmd_study, "study-report": cmd_study_report, "study-compare": cmd_study_compare}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

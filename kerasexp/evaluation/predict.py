@@ -1,0 +1,47 @@
+"""Predictions for uint8 images, averaged over test-time augmentation views (TTA_VIEWS)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from kerasexp.errors import UserError
+from kerasexp.registry import Registry
+
+
+def _view(quarter_turns: int, mirror: bool) -> Callable:
+    def view(batch):
+        import tensorflow as tf
+
+        batch = tf.image.rot90(batch, quarter_turns) if quarter_turns else batch
+        return tf.reverse(batch, axis=[2]) if mirror else batch
+    return view
+
+
+# Test-time augmentation: the views of each test image whose predictions are averaged.
+TTA_VIEWS = Registry("test-time augmentation", {
+    "none": (_view(0, False),),
+    "flip": (_view(0, False), _view(0, True)),  # report 001
+    "dihedral": tuple(_view(k, m) for k in range(4) for m in (False, True)),  # no up or right (cells)
+})
+
+
+def check_tta(tta: str, image_shape: tuple | None = None) -> None:
+    """A known name; quarter turns keep the shape of square images only."""
+    TTA_VIEWS.check(tta)
+    if tta == "dihedral" and image_shape is not None and image_shape[0] != image_shape[1]:
+        raise UserError(f"evaluation.tta = \"dihedral\" turns images by 90 degrees and needs square images, "
+                        f"not {image_shape[0]}x{image_shape[1]}; use \"flip\"")
+
+
+def predict_proba(model, x: np.ndarray, batch_size: int = 512, tta: str = "none") -> np.ndarray:
+    """Class probabilities for uint8 images, through the same cast as training, averaged over the
+    views of TTA_VIEWS[tta]: "flip" adds each image's mirror (report 001), "dihedral" its eight
+    quarter turns and mirrors (for images without orientation: cells, textures, satellites)."""
+    import tensorflow as tf
+
+    check_tta(tta, x.shape[1:3])
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(batch_size).map(lambda b: tf.cast(b, tf.float32))
+    views = TTA_VIEWS[tta]
+    return sum(model.predict(ds.map(view), verbose=0) for view in views) / len(views)

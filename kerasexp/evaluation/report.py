@@ -1,0 +1,102 @@
+"""Tables and figures from predictions and histories: per-class precision/recall/F1,
+confusion matrices and training curves. scikit-learn computes, we lay out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import classification_report, confusion_matrix  # noqa: E402
+
+from kerasexp.io import save_figure, write_csv, write_text  # noqa: E402
+
+
+def per_class_table(y_true, y_pred, class_names: list[str]) -> pd.DataFrame:
+    """Precision, recall (sensitivity), F1 and support per class, then macro and weighted averages."""
+    labels = list(range(len(class_names)))
+    rep = classification_report(
+        y_true, y_pred, labels=labels, target_names=class_names, output_dict=True, zero_division=0
+    )
+    rows = [{"class": name, **rep[name]} for name in class_names]
+    rows += [{"class": avg, **rep[avg]} for avg in ("macro avg", "weighted avg")]
+    frame = pd.DataFrame(rows).rename(columns={"f1-score": "f1"})
+    frame["support"] = frame["support"].astype(int)
+    return frame[["class", "precision", "recall", "f1", "support"]]
+
+
+def confusion_frame(y_true, y_pred, class_names: list[str]) -> pd.DataFrame:
+    """Rows are true classes, columns predicted classes."""
+    cm = confusion_matrix(y_true, y_pred, labels=list(range(len(class_names))))
+    return pd.DataFrame(cm, index=pd.Index(class_names, name="true \\ predicted"), columns=class_names)
+
+
+def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4f", formats: dict[str, str] | None = None) -> str:
+    """A GitHub-flavoured markdown table (no extra dependency); `formats` overrides per column."""
+    formats = {"seconds": ".1f", "minutes": ".1f", **(formats or {})}
+
+    def cell(column, value):
+        if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+            return ""
+        if isinstance(value, (float, np.floating)):
+            return format(value, formats.get(column, floatfmt))
+        return str(value)
+
+    columns = [str(c) for c in frame.columns]
+    header = "| " + " | ".join(columns) + " |"
+    rule = "|" + "|".join("---" for _ in columns) + "|"
+    body = ["| " + " | ".join(cell(c, v) for c, v in zip(columns, row)) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def plot_confusion_matrix(cm: pd.DataFrame, title: str = ""):
+    n = len(cm)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * n, 0.6 + 0.55 * n))
+    values = cm.to_numpy()
+    ax.imshow(values, cmap="Blues")
+    ax.set_xticks(range(n), cm.columns, rotation=45, ha="right")
+    ax.set_yticks(range(n), cm.index)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    threshold = values.max() / 2 if values.size else 0
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(values[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if values[i, j] > threshold else "black")
+    ax.set_title(title)
+    return fig
+
+
+def plot_curves(history: dict[str, list[float]], title: str = ""):
+    """Loss and accuracy, training vs validation, one panel each."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        for key, style in ((metric, "-"), (f"val_{metric}", "--")):
+            if key in history:
+                ax.plot(epochs, history[key], style, marker="o", markersize=3, label=key)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    return fig
+
+
+def write_classification_report(out_dir: str | Path, y_true, y_pred, class_names, title: str = "") -> dict:
+    """per_class.csv/.md and confusion_matrix.csv/.png in `out_dir`; returns the headline metrics."""
+    out_dir = Path(out_dir)
+    table = per_class_table(y_true, y_pred, class_names)
+    write_csv(out_dir / "per_class.csv", table)
+    accuracy = float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+    write_text(out_dir / "per_class.md", f"# {title}\n\naccuracy {accuracy:.4f}\n\n" + markdown_table(table))
+    cm = confusion_frame(y_true, y_pred, class_names)
+    write_csv(out_dir / "confusion_matrix.csv", cm, index=True)
+    save_figure(out_dir / "confusion_matrix.png", plot_confusion_matrix(cm, title))
+    macro = table.set_index("class").loc["macro avg"]
+    return {"accuracy": accuracy, "macro_f1": float(macro["f1"]),
+            "macro_precision": float(macro["precision"]), "macro_recall": float(macro["recall"])}

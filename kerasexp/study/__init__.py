@@ -1,0 +1,2 @@
+"""Optuna studies: study files (config.py), storage (storage.py), workers and trials (run.py),
+reports (report.py)."""

@@ -1,0 +1,212 @@
+"""`kerasexp study-report`: a finished study's trials table, best parameters and Optuna's plots,
+then the best configuration retrained on train+validation and evaluated once on the test split
+(the same per-class table and confusion matrix as every run). `study-compare` puts several
+study reports side by side (e.g. with and without pruning)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kerasexp.errors import UserError
+from kerasexp.io import save_figure, write_csv, write_json, write_text
+
+PLOTS = {
+    "history.png": "plot_optimization_history",
+    "importances.png": "plot_param_importances",
+    "parallel_coordinate.png": "plot_parallel_coordinate",
+    "intermediate_values.png": "plot_intermediate_values",
+}
+
+
+def spec_from_study(study):
+    """The study file a study was made from (kept in its user attributes by `kerasexp study`)."""
+    from kerasexp.study.config import study_from_dict
+
+    saved = study.user_attrs.get("study_file")
+    if saved is None:
+        raise UserError(f"study {study.study_name!r} was not made by `kerasexp study` (no study_file attribute)")
+    raw = {**saved["experiment"], "study": saved["study"], "search": saved["search"]}
+    return study_from_dict(raw, saved["name"])
+
+
+def study_summary(study, spec) -> dict:
+    """Counts, epochs run and epochs pruning saved, best value: what a pruning comparison needs."""
+    from optuna.trial import TrialState
+
+    from kerasexp.study.config import LowestTrial
+
+    trials = study.get_trials(deepcopy=False)
+    max_epochs = spec.trial_experiment(LowestTrial()).training.epochs
+    pruned = [t for t in trials if t.state == TrialState.PRUNED]
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    best = _best(study)
+    epochs = [t.user_attrs.get("epochs_run", 0) for t in finished]
+    seconds = [t.user_attrs.get("seconds", 0.0) for t in finished]
+    return {
+        "study": study.study_name, "metric": spec.study.metric, "pruner": spec.study.pruner,
+        "trials": len(trials), "complete": sum(t.state == TrialState.COMPLETE for t in trials),
+        "pruned": len(pruned), "failed": sum(t.state == TrialState.FAIL for t in trials),
+        "epochs_per_trial": max_epochs, "epochs_run": int(sum(epochs)),
+        "epochs_saved_by_pruning": int(sum(max_epochs - t.user_attrs.get("epochs_run", 0) for t in pruned)),
+        "trial_minutes": round(sum(seconds) / 60, 2),
+        "best_value": None if best is None else best.value,
+        "best_trial": None if best is None else best.number,
+        "best_params": {} if best is None else best.params,
+        "top5_mean": _top_mean(study, 5),
+    }
+
+
+def _top_mean(study, k: int):
+    from optuna.trial import TrialState
+
+    values = sorted((t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))),
+                    reverse=study.direction.name == "MAXIMIZE")
+    return float(np.mean(values[:k])) if values else None
+
+
+def _best(study):
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+def write_plots(study, out: Path) -> list[str]:
+    """Optuna's matplotlib plots; a plot Optuna cannot draw yet (too few trials) is skipped."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import optuna.visualization.matplotlib as vis
+
+    written = []
+    for filename, name in PLOTS.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ax = getattr(vis, name)(study)
+        except (ValueError, RuntimeError, ZeroDivisionError) as err:
+            print(f"skipped {filename}: {err}")
+            continue
+        fig = (ax.flat[0] if isinstance(ax, np.ndarray) else ax).get_figure()
+        fig.set_size_inches(9, 5.5)
+        save_figure(out / filename, fig)
+        written.append(filename)
+    return written
+
+
+def retrain_best(spec, study, out: Path) -> dict:
+    """Train the best trial's experiment on train+validation for its best epoch count, then
+    evaluate once on the test split (run folder: predictions, per-class table, confusion matrix)."""
+    import optuna
+
+    from kerasexp import rundir
+    from kerasexp.data import load_dataset
+    from kerasexp.evaluation.predict import predict_proba
+    from kerasexp.experiment import report_run
+    from kerasexp.provenance import command_line, machine_description, timestamp
+    from kerasexp.training.session import train_experiment
+
+    best = _best(study)
+    if best is None:
+        raise UserError(f"study {study.study_name!r} has no complete trial to retrain")
+    exp = spec.trial_experiment(optuna.trial.FixedTrial(best.params))
+    epochs = int(best.user_attrs.get("best_epoch", exp.training.epochs))
+    exp.training = replace(exp.training, epochs=epochs, early_stopping_patience=0, restore_best=False)
+    data = load_dataset(exp.dataset)
+    merged = replace(data, x_train=np.concatenate([data.x_train, data.x_val]),
+                     y_train=np.concatenate([data.y_train, data.y_val]))
+    out.mkdir(parents=True, exist_ok=True)
+    rundir.write_config(out, exp)
+    started, wall = timestamp(), time.perf_counter()
+    model, result = train_experiment(exp, merged, out, resume=False)
+    probs = predict_proba(model, data.x_test, tta=exp.evaluation.tta)
+    np.savez_compressed(out / rundir.PREDICTIONS, probs=probs, y_true=data.y_test, class_names=np.array(data.class_names))
+    write_json(out / rundir.RECORD, {
+        "experiment": f"{study.study_name} best (trial {best.number})", "command": command_line(),
+        "started": started, "data": data.source, "train_images": len(merged.x_train),
+        "val_images": 0, "test_images": len(data.x_test), "data_notes": data.notes,
+        "note": "trained on train+validation for the best trial's best epoch count; the validation "
+                "columns in history.csv are measured on images it trained on",
+        "machine": machine_description(), "params": model.count_params(), "epochs_run": result.epochs_run,
+        "train_seconds": result.seconds, "wall_seconds": time.perf_counter() - wall})
+    return report_run(out)
+
+
+def study_report(storage_url: str, study_name: str, out: str | Path, retrain: bool = True) -> dict:
+    from kerasexp.provenance import command_line, machine_description
+    from kerasexp.study.storage import load_existing_study, mask_url, open_storage
+
+    out = Path(out)
+    storage = open_storage(storage_url)
+    study = load_existing_study(storage, storage_url, study_name)
+    spec = spec_from_study(study)
+    out.mkdir(parents=True, exist_ok=True)
+    trials = study.trials_dataframe()
+    write_csv(out / "trials.csv", trials)
+    summary = {**study_summary(study, spec), "storage": mask_url(storage_url),
+               "command": command_line(), "machine": machine_description()}
+    best = _best(study)
+    if best is not None:
+        import optuna
+
+        best_exp = spec.trial_experiment(optuna.trial.FixedTrial(best.params))
+        from kerasexp.config import to_toml
+
+        write_text(out / "best_config.toml", to_toml(best_exp))
+    summary["plots"] = write_plots(study, out)
+    if retrain and best is not None:
+        metrics = retrain_best(spec, study, out / "best")
+        summary["test"] = {k: metrics[k] for k in ("accuracy", "macro_f1", "precision", "recall")}
+    write_json(out / "summary.json", summary)
+    write_text(out / "summary.md", summary_markdown(summary))
+    return summary
+
+
+def summary_markdown(s: dict) -> str:
+    lines = [f"# Study {s['study']}", "",
+             f"Made by `{s['command']}` from storage `{s['storage']}`; machine: {s['machine'].get('cpu')}, "
+             f"{s['machine'].get('cores')} cores, GPU: {s['machine'].get('gpus')}.", "",
+             f"- trials: {s['trials']} ({s['complete']} complete, {s['pruned']} pruned, {s['failed']} failed); "
+             f"pruner: {s['pruner']}",
+             f"- epochs run: {s['epochs_run']} of at most {s['epochs_per_trial']} a trial; "
+             f"epochs saved by pruning: {s['epochs_saved_by_pruning']}; trial time {s['trial_minutes']} min",
+             f"- best {s['metric']}: {s['best_value']} (trial {s['best_trial']}); mean of the top 5: {s['top5_mean']}",
+             f"- best parameters: `{json.dumps(s['best_params'])}`"]
+    if "test" in s:
+        t = s["test"]
+        lines.append(f"- best configuration retrained on train+validation, test split: accuracy "
+                     f"{t['accuracy']:.4f}, macro-F1 {t['macro_f1']:.4f} (best/per_class.md, best/confusion_matrix.png)")
+    lines += ["", "Plots: " + ", ".join(s["plots"]), "", "trials.csv: every trial, its parameters, state and value."]
+    return "\n".join(lines) + "\n"
+
+
+COMPARE_COLUMNS = ("study", "pruner", "trials", "complete", "pruned", "epochs_run", "epochs_saved_by_pruning",
+                   "trial_minutes", "best_value", "top5_mean")
+
+
+def study_compare(report_dirs: list[str], out: str | Path) -> pd.DataFrame:
+    """Studies side by side from their summary.json (written by study-report)."""
+    rows = []
+    for d in report_dirs:
+        f = Path(d) / "summary.json"
+        if not f.exists():
+            raise UserError(f"{d}: no summary.json; run `kerasexp study-report ... --out {d}` first")
+        s = json.loads(f.read_text())
+        rows.append({k: s.get(k) for k in COMPARE_COLUMNS} | {"test_accuracy": s.get("test", {}).get("accuracy")})
+    table = pd.DataFrame(rows)
+    from kerasexp.provenance import command_line
+    from kerasexp.evaluation.report import markdown_table
+
+    out = Path(out)
+    write_csv(out.with_suffix(".csv"), table)
+    write_text(out.with_suffix(".md"), f"# {out.stem}\n\nMade by `{command_line()}` from "
+               f"{', '.join(report_dirs)} (each folder's summary.json).\n\n{markdown_table(table)}\n")
+    return table

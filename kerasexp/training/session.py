@@ -1,0 +1,51 @@
+"""THE one path from an experiment to a trained model: seed -> model (built with the training
+split's statistics) -> augmentation policy (built with its class counts) -> optional head-only
+phase -> train. Single runs, k-fold folds, study trials (in or out of process), study-report's
+retrain, the benches and the variants table all call train_experiment, so one config trains the
+same way wherever it runs; nothing else calls create_model, build_policy and train in sequence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from kerasexp.config import Experiment
+from kerasexp.data.dataset import ImageData
+from kerasexp.training.loop import TrainResult
+
+
+def train_experiment(exp: Experiment, data: ImageData, out_dir: str | Path | None = None, *,
+                     callbacks=(), progress=None, label: str | None = None, resume: bool = True,
+                     distribute: str = "none", mixed_precision: str = "auto") -> tuple[keras.Model, TrainResult]:
+    """Train `exp` on `data` (its train split; validation on its val split) and return the model
+    and the loop's result.
+
+    out_dir: the run folder (history, checkpoints, backup: a rerun resumes; None keeps nothing).
+    callbacks: extra Keras callbacks of the main phase (a study's pruning callback, a bench timer).
+    progress, label: a kerasexp.training.progress.Progress printing one line an epoch as `label`.
+    distribute, mixed_precision: a study's scaling settings (kerasexp.training.distribute).
+    """
+    from kerasexp.augment.policies import build_policy
+    from kerasexp.models import create_model
+    from kerasexp.models.normalization import with_train_stats
+    from kerasexp.training.distribute import strategy_scope
+    from kerasexp.training.finetune import train_head_first
+    from kerasexp.training.loop import seed_everything, train
+
+    cfg = exp.training
+    label = label or exp.name
+    keras.backend.clear_session()
+    seed_everything(cfg.seed)
+    with strategy_scope(distribute, mixed_precision):
+        model = create_model(exp.model.name, data.input_shape, data.num_classes,
+                             **with_train_stats(exp.model.params, data.x_train))
+        augment = build_policy(exp.augmentation, seed=cfg.seed,
+                               class_counts=np.bincount(data.y_train, minlength=data.num_classes))
+        if cfg.head_epochs:
+            head_callbacks = [progress.callback(f"{label} head", cfg.head_epochs)] if progress else []
+            train_head_first(model, data, cfg, out_dir if resume else None, head_callbacks, augment=augment)
+        main_callbacks = [progress.callback(label, cfg.epochs)] if progress else []
+        result = train(model, data, cfg, out_dir, [*main_callbacks, *callbacks], augment=augment, resume=resume)
+    return model, result

@@ -1,0 +1,155 @@
+"""`kerasexp train | report | compare` end to end on real data, a SIGKILLed run resumed, and
+a run folder of another config refused."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+TINY = """
+[dataset]
+name = "fashion_mnist"
+limit = {limit}
+data_dir = "{data_dir}"
+
+[model]
+name = "baseline"
+
+[training]
+epochs = {epochs}
+batch_size = 32
+schedule = "step"
+step_every = 2
+
+[evaluation]
+kfold = {kfold}
+tta = "flip"
+
+[reference]
+source = "a test"
+test_accuracy = 0.5
+"""
+
+
+def kerasexp(*args):
+    return subprocess.run([sys.executable, "-m", "kerasexp", *args], capture_output=True, text=True)
+
+
+def write_exp(tmp_path, fashion_path, epochs=2, limit=1000, kfold=0, name="tiny.toml"):
+    path = tmp_path / name
+    path.write_text(TINY.format(epochs=epochs, limit=limit, kfold=kfold, data_dir=fashion_path))
+    return path
+
+
+def test_train_writes_the_run_folder_and_report_rebuilds_it(tmp_path, fashion_path):
+    out = tmp_path / "run"
+    proc = kerasexp("train", str(write_exp(tmp_path, fashion_path)), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("config.toml", "history.csv", "metrics.json", "per_class.csv", "per_class.md",
+                 "confusion_matrix.csv", "confusion_matrix.png", "curves.png", "best.keras", "run.json"):
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) >= {"accuracy", "macro_f1", "loss", "per_class"}
+    assert set(metrics["per_class"]["Trouser"]) == {"precision", "recall", "f1", "support"}
+    assert len(pd.read_csv(out / "history.csv")) == 2
+    (out / "per_class.csv").unlink()
+    (out / "confusion_matrix.png").unlink()
+    again = kerasexp("report", str(out))
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert (out / "per_class.csv").exists() and (out / "confusion_matrix.png").exists()
+    assert json.loads((out / "metrics.json").read_text())["accuracy"] == metrics["accuracy"]
+    table = kerasexp("compare", str(out), "--out", str(tmp_path / "cmp"))
+    assert table.returncode == 0, table.stderr[-2000:]
+    row = pd.read_csv(tmp_path / "cmp.csv").iloc[0]
+    assert row["reference_test_acc"] == 0.5 and row["diff"] == pytest.approx(metrics["accuracy"] - 0.5)
+    assert row["tta"] == "flip"
+    record = json.loads((out / "run.json").read_text())
+    rerun = kerasexp("train", str(write_exp(tmp_path, fashion_path)), "--out", str(out))
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    kept = json.loads((out / "run.json").read_text())  # loaded, not retrained: its record stands
+    assert (kept["started"], kept["wall_seconds"]) == (record["started"], record["wall_seconds"])
+
+
+def test_a_killed_run_resumes_to_the_full_epochs(tmp_path, fashion_path):
+    exp = write_exp(tmp_path, fashion_path, epochs=6, limit=3000)
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "kerasexp", "train", str(exp), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    history = out / "history.csv"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if history.exists() and len(history.read_text().strip().splitlines()) >= 3:  # 2 epochs done
+            break
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(pd.read_csv(history))
+    assert 2 <= done_before < 6, "the run should be killed mid-training"
+    assert not (out / "metrics.json").exists()
+
+    resumed = kerasexp("train", str(exp), "--out", str(out))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    hist = pd.read_csv(history)
+    assert hist["epoch"].tolist() == [0, 1, 2, 3, 4, 5]
+    run = json.loads((out / "run.json").read_text())
+    assert run["resumed_from"] >= 2 and run["epochs_run"] == 6
+    # The optimizer's step counter survived: step decay (every 2 epochs) is where it should be.
+    assert hist["learning_rate"].tolist() == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4])
+
+
+def test_a_run_folder_of_another_config_is_not_resumed(tmp_path, fashion_path):
+    out = tmp_path / "run"
+    assert kerasexp("train", str(write_exp(tmp_path, fashion_path, epochs=1)), "--out", str(out)).returncode == 0
+    proc = kerasexp("train", str(write_exp(tmp_path, fashion_path, epochs=2)), "--out", str(out))
+    assert proc.returncode == 2
+    line = proc.stderr.strip().splitlines()[-1]
+    assert "different config" in line and "training.epochs: 1 -> 2" in line
+
+
+def test_kfold_run_writes_fold_table(tmp_path, fashion_path):
+    out = tmp_path / "kf"
+    proc = kerasexp("train", str(write_exp(tmp_path, fashion_path, epochs=1, limit=1000, kfold=3)),
+                    "--set", "evaluation.drop_folds=[2]", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    folds = pd.read_csv(out / "folds.csv")
+    assert folds["fold"].astype(str).tolist() == ["1", "2", "3", "mean", "std", "mean ± std"]
+    assert all((out / f"fold_{i}" / "history.csv").exists() for i in (1, 2, 3))
+    run = json.loads((out / "run.json").read_text())
+    assert run["ensemble"] == {"method": "mean", "dropped": [2]}
+
+
+@pytest.mark.parametrize("text,match", [
+    ("[training]\nepoch = 3\n", "unknown key training.epoch"),
+    ('[training]\noptimizer = "adamax"\n', "unknown optimizer 'adamax'"),
+    ('[model]\nname = "nope"\n', "unknown model 'nope'"),
+    ('[training]\nloss = "hinge"\n', "unknown loss 'hinge'"),
+    ("[training]\nepochs = 1.5\n", "training.epochs = 1.5 has the wrong type"),
+    ('[model]\nname = "vgg"\nparams = { convs_per_block = [1, 2] }\n', "needs one count per width"),
+    ('[augmentation]\npolicy = "flip_translate"\nparams = { rotate = 3 }\n', "unexpected keyword argument 'rotate'"),
+])
+def test_typos_in_an_experiment_file(tmp_path, text, match):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    proc = kerasexp("train", str(path), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and match in lines[0], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists(), "a refused experiment must write nothing"
+
+
+def test_bench_train_prints_one_json_object():
+    proc = kerasexp("bench", "train", "--images", "512", "--repeats", "1", "--batch-size", "128")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert {"kerasexp_img_s", "keras_fit_img_s", "torch_img_s", "ratio_vs_keras_fit", "ratio_vs_torch"} <= set(result)
+    for key in ("kerasexp_img_s", "keras_fit_img_s", "ratio_vs_keras_fit", "matmul_gflop_s"):
+        assert result[key] > 0, key
+    assert all(len(v) == 1 for v in result["rounds"].values())
+    # process CPU seconds per wall second: positive, at most the cores the process may use
+    assert 0 < result["rounds"]["cpu_share"][0] <= len(os.sched_getaffinity(0)) + 0.05
