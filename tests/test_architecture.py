@@ -48,7 +48,7 @@ def test_the_readme_layout_lists_every_module_and_nothing_else():
 
 def test_tests_mirror_the_package():
     for folder in (ROOT / "tests").iterdir():
-        if folder.is_dir() and folder.name != "__pycache__" and folder.name != "data_sample":
+        if folder.is_dir() and folder.name != "__pycache__" and folder.name != "assets":
             assert (PACKAGE / folder.name / "__init__.py").exists(), f"tests/{folder.name}/ mirrors no subpackage"
 
 

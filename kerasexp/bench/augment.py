@@ -19,6 +19,8 @@ import numpy as np
 from kerasexp.bench.timing import EpochTimer, alternate
 
 MAGNITUDE, OPS_PER_IMAGE = 0.32, 5
+BATCH_SIZE = 64  # report 003's
+DEFAULTS = {"augment": (1024, BATCH_SIZE), "augment-train": (4096, BATCH_SIZE)}  # --images, --batch-size
 
 
 def _images(n: int, data_dir=None, size: int = 96, seed: int = 0):
@@ -70,7 +72,7 @@ def throughput(iterator, batch_size: int, min_seconds: float, min_batches: int =
     return count * batch_size / (time.perf_counter() - start)
 
 
-def bench_augment(images: int = 1024, repeats: int = 3, batch_size: int = 64, data_dir=None,
+def bench_augment(images: int = 1024, repeats: int = 3, batch_size: int = BATCH_SIZE, data_dir=None,
                   min_seconds: float = 3.0) -> dict:
     x, source = _images(images, data_dir)
     datasets = pipelines(x, batch_size)

@@ -34,6 +34,7 @@ def _images(n: int, data_dir=None, seed: int = 0):
     return rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, n), "synthetic"
 
 
+DEFAULTS = {"train": (12000, None)}  # --images, --batch-size (None: the training default, TrainConfig's)
 EPOCHS = 4  # a round: the first epoch (tracing, warm-up) is not timed, the median of the rest is
 
 
@@ -114,10 +115,12 @@ def matmul_gflop_s(n: int = 1024, repeats: int = 20) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
-def bench_train(images: int = 12000, repeats: int = 5, batch_size: int = 128, data_dir=None) -> dict:
+def bench_train(images: int = 12000, repeats: int = 5, batch_size: int | None = None, data_dir=None) -> dict:
     from kerasexp.bench.timing import alternate
     from kerasexp.config import TrainConfig
     from kerasexp.provenance import onednn_enabled
+
+    batch_size = batch_size or TrainConfig.batch_size
 
     x, y, source = _images(images, data_dir)
     rounds = alternate({
@@ -145,6 +148,9 @@ def bench_train(images: int = 12000, repeats: int = 5, batch_size: int = 128, da
 
 
 def main(args) -> int:
+    from kerasexp.config import TrainConfig
+
+    args.batch_size = args.batch_size or TrainConfig.batch_size
     if args.images < 2 * args.batch_size:
         raise UserError("--images must be at least twice --batch-size")
     print(json.dumps(bench_train(args.images, args.repeats, args.batch_size, args.data_dir)))

@@ -49,25 +49,16 @@ def cmd_variants(args, rest) -> int:
 
 
 def cmd_bench(args) -> int:
-    images, batch_size = BENCH_DEFAULTS.get(args.what, (None, None))
+    import importlib
+
+    module = importlib.import_module(f"kerasexp.bench.{BENCHES[args.what]}")
+    images, batch_size = getattr(module, "DEFAULTS", {}).get(args.what, (None, None))
     args.images, args.batch_size = args.images or images, args.batch_size or batch_size
-    return BENCHES[args.what](args)
+    return module.main(args)
 
 
-BENCH_DEFAULTS = {"train": (12000, 128), "augment": (1024, 64), "augment-train": (4096, 64)}  # --images, --batch-size
-
-
-def _bench(module: str):
-    def run(args) -> int:
-        import importlib
-
-        return importlib.import_module(f"kerasexp.bench.{module}").main(args)
-
-    return run
-
-
-BENCHES = {"train": _bench("train"), "augment": _bench("augment"), "augment-train": _bench("augment"),
-           "kernels": _bench("kernels")}
+# bench name -> its module in kerasexp.bench (each module's DEFAULTS: --images, --batch-size)
+BENCHES = {"train": "train", "augment": "augment", "augment-train": "augment", "kernels": "kernels"}
 
 
 def cmd_study(args) -> int:

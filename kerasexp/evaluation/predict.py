@@ -35,7 +35,10 @@ def check_tta(tta: str, image_shape: tuple | None = None) -> None:
                         f"not {image_shape[0]}x{image_shape[1]}; use \"flip\"")
 
 
-def predict_proba(model, x: np.ndarray, batch_size: int = 512, tta: str = "none") -> np.ndarray:
+PREDICT_BATCH_SIZE = 512  # inference only: no gradients, so larger batches than training fit and run faster
+
+
+def predict_proba(model, x: np.ndarray, batch_size: int = PREDICT_BATCH_SIZE, tta: str = "none") -> np.ndarray:
     """Class probabilities for uint8 images, through the same cast as training, averaged over the
     views of TTA_VIEWS[tta]: "flip" adds each image's mirror (report 001), "dihedral" its eight
     quarter turns and mirrors (for images without orientation: cells, textures, satellites)."""

@@ -25,8 +25,6 @@ from kerasexp.study.config import load_study_file
 from kerasexp.study.storage import mask_url
 from conftest import requires_fashion
 
-PG_URL = os.environ.get("KERASEXP_TEST_PG_URL")
-requires_pg = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL (.ci/run starts one and sets KERASEXP_TEST_PG_URL)")
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -202,8 +200,8 @@ def test_bad_storage_and_study_names_are_one_line_errors_without_the_password(tm
 
 # ---------------------------------------------------------------- several workers on PostgreSQL
 
-def _worker(toml: Path, name: str, n: int, log: Path, storage: str | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "kerasexp", "study", str(toml), "--storage", storage or PG_URL,
+def _worker(toml: Path, name: str, n: int, log: Path, storage: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "kerasexp", "study", str(toml), "--storage", storage,
                              "--study-name", name, "--n-trials", str(n)],
                             stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT)
 
@@ -212,14 +210,13 @@ def _finished(trials) -> list:
     return [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
 
 
-@requires_pg
-def test_two_workers_share_one_postgres_study(pbc96_path, tmp_path):
+def test_two_workers_share_one_postgres_study(pg_url, pbc96_path, tmp_path):
     toml = study_file(tmp_path, pbc96_path, limit=160)
     name = f"two-workers-{uuid.uuid4().hex[:8]}"
-    workers = [_worker(toml, name, 6, tmp_path / f"w{i}.log") for i in range(2)]
+    workers = [_worker(toml, name, 6, tmp_path / f"w{i}.log", pg_url) for i in range(2)]
     for w in workers:
         assert w.wait(timeout=300) == 0, (tmp_path / "w0.log").read_text()[-2000:]
-    trials = optuna.load_study(study_name=name, storage=PG_URL).trials
+    trials = optuna.load_study(study_name=name, storage=pg_url).trials
     numbers = [t.number for t in trials]
     assert sorted(numbers) == list(range(len(trials)))  # no lost or duplicated trial number
     assert 6 <= len(_finished(trials)) <= 7  # a worker may finish the trial it had started
@@ -230,13 +227,13 @@ def test_two_workers_share_one_postgres_study(pbc96_path, tmp_path):
 
 
 @contextlib.contextmanager
-def fresh_database():
+def fresh_database(pg_url: str):
     """A new, empty PostgreSQL database on the test server (its role needs CREATEDB, which .ci/run
     grants), dropped afterwards: the state of a machine where nobody has used Optuna yet."""
     import sqlalchemy
     from sqlalchemy.engine import make_url
 
-    admin = sqlalchemy.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = sqlalchemy.create_engine(pg_url, isolation_level="AUTOCOMMIT")
     name = f"kerasexp_fresh_{uuid.uuid4().hex[:10]}"
     try:
         with admin.connect() as conn:
@@ -245,7 +242,7 @@ def fresh_database():
         admin.dispose()
         pytest.skip(f"the test role cannot create databases (ALTER ROLE ... CREATEDB): {err.orig}")
     try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -273,15 +270,14 @@ def fmnist_study_file(tmp_path, limit=1000) -> Path:
     return path
 
 
-@requires_pg
 @requires_fashion
 @pytest.mark.slow
-def test_workers_started_together_on_a_fresh_database_all_succeed(tmp_path):
+def test_workers_started_together_on_a_fresh_database_all_succeed(pg_url, tmp_path):
     """optuna#1092: workers that create Optuna's schema at once crashed with a unique-key violation.
     Five rounds, each on a new empty database: 4 workers started at the same instant, 4 trials."""
     toml = fmnist_study_file(tmp_path)
     for round_ in range(5):
-        with fresh_database() as url:
+        with fresh_database(pg_url) as url:
             logs = [tmp_path / f"r{round_}w{i}.log" for i in range(4)]
             workers = [_worker(toml, "race", 4, log, storage=url) for log in logs]
             codes = [w.wait(timeout=300) for w in workers]
@@ -293,11 +289,10 @@ def test_workers_started_together_on_a_fresh_database_all_succeed(tmp_path):
             assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == len(trials)
 
 
-@requires_pg
 @requires_fashion
-def test_create_only_prepares_a_study_on_a_fresh_database(tmp_path, capsys):
+def test_create_only_prepares_a_study_on_a_fresh_database(pg_url, tmp_path, capsys):
     toml = fmnist_study_file(tmp_path)
-    with fresh_database() as url:
+    with fresh_database(pg_url) as url:
         assert main(["study", str(toml), "--storage", url, "--study-name", "prepared", "--create-only"]) == 0
         study = optuna.load_study(study_name="prepared", storage=url)
         assert study.trials == [] and study.user_attrs["study_file"]["name"] == "fmnist_tiny"
@@ -320,18 +315,17 @@ def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(tmp_path, cap
     assert main(["study", str(toml), "--out", str(out), "--create-only"]) == 0  # free again
 
 
-@requires_pg
-def test_a_killed_worker_trial_is_failed_and_retried(pbc96_path, tmp_path):
+def test_a_killed_worker_trial_is_failed_and_retried(pg_url, pbc96_path, tmp_path):
     toml = study_file(tmp_path, pbc96_path, epochs=4, limit=400,
                       extra="heartbeat_interval = 1\ngrace_period = 3")
     name = f"killed-{uuid.uuid4().hex[:8]}"
-    victim = _worker(toml, name, 3, tmp_path / "victim.log")
+    victim = _worker(toml, name, 3, tmp_path / "victim.log", pg_url)
     storage = None
     deadline = time.time() + 120
     while time.time() < deadline:  # wait until the victim is inside a trial's training
         time.sleep(0.5)
         try:
-            storage = storage or optuna.storages.RDBStorage(PG_URL)
+            storage = storage or optuna.storages.RDBStorage(pg_url)
             study = optuna.load_study(study_name=name, storage=storage)
         except KeyError:
             continue
@@ -344,9 +338,9 @@ def test_a_killed_worker_trial_is_failed_and_retried(pbc96_path, tmp_path):
     killed_number = running[0].number
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
-    survivor = _worker(toml, name, 3, tmp_path / "survivor.log")
+    survivor = _worker(toml, name, 3, tmp_path / "survivor.log", pg_url)
     assert survivor.wait(timeout=300) == 0, (tmp_path / "survivor.log").read_text()[-2000:]
-    trials = optuna.load_study(study_name=name, storage=PG_URL).trials
+    trials = optuna.load_study(study_name=name, storage=pg_url).trials
     killed = next(t for t in trials if t.number == killed_number)
     assert killed.state == TrialState.FAIL
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed_number]
