@@ -152,7 +152,8 @@ def test_train_cli_refuses_a_bad_transfer_config_before_writing_the_run(pbc96_pa
 def test_two_phase_fine_tuning_trains_the_head_on_a_frozen_backbone_first(pbc96_small, tmp_path):
     from dataclasses import replace
 
-    from kerasexp.training.finetune import HEAD_DIR, train_head_first
+    from kerasexp.rundir import HEAD as HEAD_DIR
+    from kerasexp.training.finetune import train_head_first
     from kerasexp.config import TrainConfig
     from kerasexp.training.loop import train
 

@@ -20,7 +20,7 @@ def _onednn_in_fresh_process(env_value):
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     if env_value is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = env_value
-    code = ("import os, json, kerasexp; from kerasexp.evaluation.report import onednn_enabled; "
+    code = ("import os, json, kerasexp; from kerasexp.provenance import onednn_enabled; "
             "print(json.dumps([os.environ.get('TF_ENABLE_ONEDNN_OPTS'), onednn_enabled()]))")
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
