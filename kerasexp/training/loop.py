@@ -63,40 +63,78 @@ def make_dataset(
     weights: np.ndarray | None = None,
     augment: Callable | None = None,
     whole_batches: bool = False,
+    epoch: int | Callable[[], int] = 0,
 ) -> tf.data.Dataset:
     """uint8 images and int labels -> batches of (float32 0-255 images, one-hot labels[, weights]).
 
-    Casting and one-hot happen after batching (one vectorised op a batch); the shuffle order
-    is seeded and changes every epoch. `augment(images, labels[, seed]) -> (images, labels)` runs on
-    batches (training only); per-class `weights` become per-sample weights y @ w after it, so
-    mixed labels are weighted by their mix. `whole_batches` drops a last short batch: under a
-    MirroredStrategy TF 2.21 fails on one split unevenly over the replicas (AddN shapes), so
-    there training and validation leave out the last len % batch_size images.
+    One pass over the images a iteration, for the epoch `epoch` (an int, or a function the loop
+    points at its epoch counter, read each time an iteration starts). With `shuffle` the order is a
+    permutation seeded by (seed, epoch), and each batch's augmentation seed is (seed, epoch) folded
+    with the batch's number: functions of where the batch is in the run, never of how many epochs
+    this process ran before, so a run resumed at epoch k sees exactly the batches an uninterrupted
+    run sees from epoch k on. Casting and one-hot happen after batching (one vectorised op a
+    batch). `augment(images, labels[, seed]) -> (images, labels)` runs on batches; per-class
+    `weights` become per-sample weights y @ w after it, so mixed labels are weighted by their mix.
+    `whole_batches` drops a last short batch: under a MirroredStrategy TF 2.21 fails on one split
+    unevenly over the replicas (AddN shapes), so there training and validation leave out the last
+    len % batch_size images.
     """
-    # Shuffle indices, not images: the order is the one shuffling the images with this seed
-    # gives, but the buffer holds n integers instead of a copy of the data; a batch is one gather.
-    order = tf.data.Dataset.range(len(x))
-    if shuffle:
-        order = order.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    n = len(x)
+    seed = tf.constant(seed, tf.int64)
+
+    def epoch_batches(epoch):
+        key = tf.stack([seed, epoch])
+        # Shuffle indices, not images: a batch is one gather, the data is never copied.
+        order = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            order = tf.gather(order, tf.argsort(tf.random.stateless_uniform([n], seed=key)))
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=whole_batches)
+        return batches.enumerate().map(lambda i, indices: (indices, tf.random.experimental.stateless_fold_in(key, i)))
+
+    if callable(epoch):
+        def current_epoch(_):
+            value = tf.py_function(lambda: np.int64(epoch()), [], tf.int64)
+            value.set_shape([])
+            return value
+
+        epochs = tf.data.Dataset.range(1).map(current_epoch)
+    else:
+        epochs = tf.data.Dataset.from_tensors(tf.constant(epoch, tf.int64))
     arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
 
-    def gather_batch(indices, arrays):
-        images, labels = arrays
-        return tf.cast(tf.gather(images, indices), tf.float32), tf.one_hot(tf.gather(labels, indices), num_classes)
+    def gather_batch(batch, arrays):
+        (indices, batch_seed), (images, labels) = batch, arrays
+        images = tf.cast(tf.gather(images, indices), tf.float32)
+        return images, tf.one_hot(tf.gather(labels, indices), num_classes), batch_seed
 
-    ds = tf.data.Dataset.zip(order.batch(batch_size, drop_remainder=whole_batches), arrays).map(
+    batches = n // batch_size if whole_batches else -(-n // batch_size)
+    ds = tf.data.Dataset.zip(epochs.flat_map(epoch_batches), arrays).map(
         gather_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(batches))  # Keras knows an epoch's steps up front
     if augment is not None and getattr(augment, "takes_seed", False):
-        # Stateless policies (kerasexp.augment.compose) get one seed pair a batch, new each epoch.
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2, drop_remainder=True)
-        ds = tf.data.Dataset.zip(ds, seeds).map(lambda batch, s: augment(*batch, s),
-                                                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    elif augment is not None:
+        # Stateless policies (kerasexp.augment.compose) get the batch's seed.
         ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    elif augment is not None:
+        ds = ds.map(lambda images, labels, _: augment(images, labels), num_parallel_calls=tf.data.AUTOTUNE,
+                    deterministic=True)
+    else:
+        ds = ds.map(lambda images, labels, _: (images, labels))
     if weights is not None:
         w = tf.constant(weights, tf.float32)
         ds = ds.map(lambda images, labels: (images, labels, tf.linalg.matvec(labels, w)))
     return ds.prefetch(tf.data.AUTOTUNE).with_options(PIPELINE_OPTIONS)
+
+
+class EpochCounter(keras.callbacks.Callback):
+    """Writes the epoch the loop is in to `box[0]`, for the training pipeline to read when an
+    epoch's pass starts (the pipeline holds the box, not this callback: a callback holds the model)."""
+
+    def __init__(self, box: list):
+        super().__init__()
+        self.box = box
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.box[0] = epoch
 
 
 def _pipeline_options() -> tf.data.Options:
@@ -137,22 +175,18 @@ def metrics_for(cfg: TrainConfig) -> list:
 
 
 class HistoryFile(keras.callbacks.Callback):
-    """history.csv with one row an epoch, rewritten atomically after each; on a resume it keeps
-    the rows of the epochs already done (and drops any epoch the backup did not reach)."""
+    """history.csv with one row an epoch, rewritten atomically after each; on a resume at epoch k
+    it keeps the first k rows (and drops any epoch the backup did not reach)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, initial_epoch: int = 0):
         super().__init__()
         self.path = Path(path)
+        self.initial_epoch = initial_epoch
         self.rows: list[dict] = []
+        if initial_epoch and self.path.exists():
+            import pandas as pd
 
-    def on_train_begin(self, logs=None):
-        import pandas as pd
-
-        initial = self.model._initial_epoch or 0
-        self.rows = []
-        if initial and self.path.exists():
-            self.rows = pd.read_csv(self.path).head(initial).to_dict("records")
-        self.initial_epoch = initial
+            self.rows = pd.read_csv(self.path).head(initial_epoch).to_dict("records")
 
     def on_epoch_begin(self, epoch, logs=None):
         self.learning_rate = float(self.model.optimizer.learning_rate)  # the rate this epoch trains at
@@ -179,13 +213,9 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         super().__init__()
         self.path = Path(path)
         self.monitor = monitor
-        self.mode = "min" if monitor.endswith("loss") else "max"
         self.history = history
-        self.best = None
-
-    def on_train_begin(self, logs=None):
-        past = [r[self.monitor] for r in (self.history.rows if self.history else []) if self.monitor in r]
-        self.best = (min(past) if self.mode == "min" else max(past)) if past and self.path.exists() else None
+        past = [r[monitor] for r in (history.rows if history else []) if monitor in r]
+        self.best = best_value(past, monitor) if past and self.path.exists() else None
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -193,11 +223,125 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             raise UserError(
                 f"monitor {self.monitor!r} is not logged; logged: {', '.join(sorted(logs or {}))}"
             )
-        better = self.best is None or (value > self.best if self.mode == "max" else value < self.best)
-        if better:
+        if self.best is None or improves(value, self.best, self.monitor):
             self.best = value
             with atomic_path(self.path) as tmp:
                 self.model.save(tmp)
+
+
+def improves(value: float, best: float, monitor: str) -> bool:
+    return value < best if monitor.endswith("loss") else value > best
+
+
+def best_value(values, monitor: str) -> float:
+    return min(values) if monitor.endswith("loss") else max(values)
+
+
+class BestEpoch(keras.callbacks.Callback):
+    """Early stopping and "end with the best epoch's weights", over a resumed run's earlier epochs
+    too (Keras' EarlyStopping forgets them): stops after `patience` epochs without a better
+    `monitor` (0: never) and keeps the best epoch's weights in memory; on a resume the earlier
+    epochs come from the history and their best weights from the checkpoint."""
+
+    def __init__(self, monitor: str, patience: int = 0, past: list[dict] = (), checkpoint: Path | None = None):
+        super().__init__()
+        self.monitor, self.patience, self.checkpoint = monitor, patience, checkpoint
+        values = [r[monitor] for r in past]
+        self.best = best_value(values, monitor) if values else None
+        self.best_epoch = values.index(self.best) if values else -1
+        self.epochs_seen = len(values)
+        self.weights = None  # in memory when the best epoch ran in this process
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = float((logs or {})[self.monitor])
+        self.epochs_seen = epoch + 1
+        if self.best is None or improves(value, self.best, self.monitor):
+            self.best, self.best_epoch, self.weights = value, epoch, self.model.get_weights()
+        elif self.stale():
+            self.model.stop_training = True
+
+    def stale(self) -> bool:
+        return bool(self.patience) and self.best_epoch >= 0 and self.epochs_seen - 1 - self.best_epoch >= self.patience
+
+    def restore(self, model) -> None:
+        """Put the best epoch's weights into `model` (from memory, else the checkpoint)."""
+        if self.weights is not None:
+            model.set_weights(self.weights)
+        elif self.best_epoch >= 0 and self.checkpoint is not None and self.checkpoint.exists():
+            model.set_weights(keras.saving.load_model(self.checkpoint, compile=False).get_weights())
+
+
+def rng_states(model) -> list[list[int]]:
+    """The states of the model's random generators (Dropout and other layers' SeedGenerators):
+    Keras does not save them with the weights, and an exact resume needs them."""
+    return [v.numpy().tolist() for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def set_rng_states(model, states: list) -> None:
+    variables = [v for v in model.variables if v.path.endswith("seed_generator_state")]
+    if len(variables) != len(states):
+        raise ValueError(f"{len(states)} random-generator states saved, the model has {len(variables)}")
+    for variable, state in zip(variables, states):
+        variable.assign(np.asarray(state, dtype=variable.dtype))
+
+
+class EpochBackup(keras.callbacks.Callback):
+    """The last finished epochs, for resuming a killed run exactly where it stopped: weights with
+    the optimizer's state, the layers' random-generator states and the epoch number. Each epoch
+    writes epoch_K.weights.h5, then epoch_K.json (the marker that the backup is whole), both via a
+    temporary name and a rename; the newest two are kept, so a damaged file falls back to the one
+    before (or to a fresh start), with a one-line warning instead of a traceback."""
+
+    KEEP = 2
+
+    def __init__(self, folder: str | Path):
+        super().__init__()
+        self.folder = Path(folder)
+
+    def markers(self) -> list[tuple[int, Path]]:
+        found = []
+        for path in self.folder.glob("epoch_*.json"):
+            number = path.stem.split("_", 1)[1]
+            if number.isdigit():
+                found.append((int(number), path))
+        return sorted(found, reverse=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.folder / f"epoch_{done}.weights.h5", suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp)
+        write_json(self.folder / f"epoch_{done}.json", {"epoch": done, "rng": rng_states(self.model)})
+        for number, marker in self.markers()[self.KEEP:]:
+            marker.unlink(missing_ok=True)
+            (self.folder / f"epoch_{number}.weights.h5").unlink(missing_ok=True)
+
+    def restore(self, model, warn=None) -> int:
+        """Load the newest whole backup into `model` and return its epoch count; 0 (and `model` as
+        it was) when there is none or none loads."""
+        import sys
+
+        warn = warn or (lambda text: print(f"kerasexp: warning: {text}", file=sys.stderr))
+        markers = self.markers()
+        if not markers:
+            return 0
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        variables = [*model.variables, *(model.optimizer.variables if model.optimizer else [])]
+        saved = [v.numpy() for v in variables]
+        for number, marker in markers:
+            try:
+                meta = json.loads(marker.read_text())
+                model.load_weights(self.folder / f"epoch_{number}.weights.h5")
+                set_rng_states(model, meta["rng"])
+                return int(meta["epoch"])
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                warn(f"backup of epoch {number} in {self.folder} is damaged ({first[:120]}); trying an earlier one")
+                for variable, value in zip(variables, saved):
+                    variable.assign(value)
+        warn(f"no usable backup in {self.folder}: this run restarts from its first epoch")
+        return 0
 
 
 def train(
@@ -212,65 +356,86 @@ def train(
     """Compile `model` from `cfg` and fit it on data's train split, validating on its val split.
 
     With `out_dir`, history.csv has one row an epoch and best.keras the best `monitor`.
-    With `resume` too, the run is resumable: backup/ holds the last finished epoch (weights,
-    optimizer state, epoch number), history.csv one row an epoch, best.keras the best
-    `monitor`, final.weights.h5 and done.json the finished run. Calling again with the same
-    out_dir continues a killed run from its last finished epoch; a finished run is loaded,
-    not retrained. Seed (seed_everything) before building the model so its initial weights are
-    seeded too.
+    With `resume` too, the run is resumable: backup/ holds the last finished epochs (weights,
+    optimizer and random-generator states, epoch number), final.weights.h5 and done.json the
+    finished run. Calling again with the same out_dir continues a killed run from its last
+    finished epoch and ends where the uninterrupted run ends, bit for bit on CPU; a finished run
+    is loaded, not retrained. Seed (seed_everything) before building the model so its initial
+    weights are seeded too.
     """
     keras.utils.set_random_seed(cfg.seed)
     weights = class_weights(data.y_train, data.num_classes, cfg.class_weight)
     replicated = tf.distribute.get_strategy().num_replicas_in_sync > 1
-    train_ds = make_dataset(data.x_train, data.y_train, data.num_classes, cfg.batch_size, True, cfg.seed,
-                            weights=weights, augment=augment, whole_batches=replicated)
-    val_ds = make_dataset(data.x_val, data.y_val, data.num_classes, cfg.batch_size, whole_batches=replicated)
     steps_per_epoch = (np.floor if replicated else np.ceil)(len(data.x_train) / cfg.batch_size).astype(int).item()
     compile_model(model, cfg, steps_per_epoch)
 
-    history_file = None
-    all_callbacks = []
+    initial, backup, history_file, all_callbacks = 0, None, None, []
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        done = out_dir / rundir.DONE
-        if resume and done.exists() and (out_dir / rundir.FINAL_WEIGHTS).exists():
-            model.load_weights(out_dir / rundir.FINAL_WEIGHTS)
-            saved = json.loads(done.read_text())
-            return TrainResult(saved["history"], saved["seconds"], saved["epochs_run"], steps_per_epoch,
-                               asdict(cfg), resumed_from=saved["epochs_run"])
-        history_file = HistoryFile(out_dir / rundir.HISTORY)
-        # Order matters: the backup restores the epoch counter that the others read.
         if resume:
-            all_callbacks.append(keras.callbacks.BackupAndRestore(str(out_dir / rundir.BACKUP), delete_checkpoint=False))
+            finished = load_finished(model, out_dir, steps_per_epoch, cfg)
+            if finished is not None:
+                return finished
+            backup = EpochBackup(out_dir / rundir.BACKUP)
+            initial = backup.restore(model)
+        history_file = HistoryFile(out_dir / rundir.HISTORY, initial)
         all_callbacks += [history_file, AtomicCheckpoint(out_dir / rundir.BEST_MODEL, cfg.monitor, history_file)]
-    stopper = None
+    best = None
     if cfg.early_stopping_patience or cfg.restore_best:
-        stopper = keras.callbacks.EarlyStopping(
-            monitor=cfg.monitor, patience=cfg.early_stopping_patience or cfg.epochs + 1, mode=cfg.monitor_mode,
-            restore_best_weights=True,
-        )
-        all_callbacks.append(stopper)
+        best = BestEpoch(cfg.monitor, cfg.early_stopping_patience, history_file.rows if history_file else [],
+                         out_dir / rundir.BEST_MODEL if out_dir is not None else None)
+        all_callbacks.append(best)
     if cfg.schedule == "plateau":
         all_callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss", factor=cfg.plateau_factor, patience=cfg.plateau_patience))
+    if backup is not None:
+        all_callbacks.append(backup)  # after the history and the checkpoint: a backup's epoch is in both
     all_callbacks += list(callbacks)
 
+    epoch_box = [initial]
+    counter = EpochCounter(epoch_box)  # first: the pipeline reads the box when the epoch's pass starts
+    train_ds = make_dataset(data.x_train, data.y_train, data.num_classes, cfg.batch_size, True, cfg.seed,
+                            weights=weights, augment=augment, whole_batches=replicated, epoch=lambda: epoch_box[0])
+    val_ds = make_dataset(data.x_val, data.y_val, data.num_classes, cfg.batch_size, whole_batches=replicated)
     start = time.perf_counter()
-    history = model.fit(
-        train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=all_callbacks, shuffle=False, verbose=0
-    )
+    history = None
+    if initial < cfg.epochs and not (best is not None and best.stale()):
+        history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=initial,
+                            callbacks=[counter, *all_callbacks], shuffle=False, verbose=0)
     seconds = time.perf_counter() - start
-    if stopper is not None and stopper.best_weights is not None:
-        model.set_weights(stopper.best_weights)  # also when patience never ran out
+    if best is not None:
+        best.restore(model)  # also when patience never ran out
     if history_file is not None:
         hist = history_file.history()
-        resumed_from = history_file.initial_epoch
         if resume:
             with atomic_path(out_dir / rundir.FINAL_WEIGHTS, suffix=".weights.h5") as tmp:
                 model.save_weights(tmp)
-            write_json(done, {"history": hist, "seconds": seconds, "epochs_run": len(hist.get("loss", []))})
+            write_json(out_dir / rundir.DONE, {"history": hist, "seconds": seconds, "epochs_run": len(hist.get("loss", [])),
+                                               "rng": rng_states(model)})
     else:
         hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-        resumed_from = 0
-    return TrainResult(hist, seconds, len(hist.get("loss", [])), steps_per_epoch, asdict(cfg), resumed_from)
+    return TrainResult(hist, seconds, len(hist.get("loss", [])), steps_per_epoch, asdict(cfg), initial)
+
+
+def load_finished(model, out_dir: Path, steps_per_epoch: int, cfg: TrainConfig) -> TrainResult | None:
+    """A finished training in out_dir loaded into `model` (None when there is none, or when its
+    final weights are damaged: then the run resumes from its backup, with a warning)."""
+    import sys
+
+    done = out_dir / rundir.DONE
+    if not (done.exists() and (out_dir / rundir.FINAL_WEIGHTS).exists()):
+        return None
+    try:
+        saved = json.loads(done.read_text())
+        model.load_weights(out_dir / rundir.FINAL_WEIGHTS)
+        if "rng" in saved:
+            set_rng_states(model, saved["rng"])
+    except (OSError, ValueError, KeyError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        print(f"kerasexp: warning: the finished run's weights in {out_dir} are damaged ({first[:120]}); "
+              "resuming from its backup", file=sys.stderr)
+        done.unlink(missing_ok=True)
+        return None
+    return TrainResult(saved["history"], saved["seconds"], saved["epochs_run"], steps_per_epoch,
+                       asdict(cfg), resumed_from=saved["epochs_run"])

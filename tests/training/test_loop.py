@@ -51,13 +51,13 @@ def test_steps_per_execution_changes_speed_not_numbers(fashion_2000):
 def test_pipeline_shuffles_per_epoch_casts_and_one_hots():
     x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
     y = np.arange(10) % 3
-    ds = make_dataset(x, y, num_classes=3, batch_size=10, shuffle=True, seed=1)
-    first, second = [next(iter(ds)) for _ in range(2)]
-    images, labels = first
+    batches = [next(iter(make_dataset(x, y, num_classes=3, batch_size=10, shuffle=True, seed=1, epoch=e)))
+               for e in range(3)]  # one batch an epoch
+    images, labels = batches[0]
     assert images.dtype.name == "float32" and labels.shape == (10, 3)
     np.testing.assert_array_equal(labels.numpy().argmax(1), images.numpy().reshape(-1).astype(int) % 3)
-    epochs = [tuple(b[0].numpy().reshape(-1)) for b in (next(iter(ds)) for _ in range(3))]
-    assert len(set(epochs)) > 1, "order should change between epochs"
+    epochs = [tuple(b[0].numpy().reshape(-1)) for b in batches]
+    assert len(batches) == 3 and len(set(epochs)) > 1, "order should change between epochs"
 
 
 def test_unknown_optimizer_is_a_user_error():

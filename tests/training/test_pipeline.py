@@ -11,18 +11,28 @@ from kerasexp.config import TrainConfig
 from kerasexp.training.loop import make_dataset, seed_everything, train
 
 
-def test_index_shuffle_gives_the_order_of_shuffling_the_images():
-    """Shuffling indices instead of images keeps every seeded run's batches (and numbers)."""
+def test_each_epochs_order_depends_on_the_seed_and_the_epoch_only():
+    """A run resumed at epoch k gets exactly the batches of the uninterrupted run's epoch k on:
+    the order is a permutation seeded by (seed, epoch), never by what ran before."""
     x = np.random.default_rng(0).integers(0, 256, (300, 2, 2, 1), dtype=np.uint8)
     y = np.arange(300) % 7
-    ours = make_dataset(x, y, 7, batch_size=64, shuffle=True, seed=3)
-    images = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(300, seed=3, reshuffle_each_iteration=True)
-    for epoch in range(2):  # a new order each epoch, the same one both ways
-        expected = np.concatenate([b[0].numpy() for b in images.batch(64)])
-        got = np.concatenate([b[0].numpy() for b in ours])
-        np.testing.assert_array_equal(got, expected.astype("float32"))
-    labels = np.concatenate([b[1].numpy() for b in ours]).argmax(1)
-    np.testing.assert_array_equal(labels, np.concatenate([b[1].numpy() for b in images.batch(64)]))
+
+    def images(ds):
+        return np.concatenate([b[0].numpy() for b in ds])
+
+    counter = {"epoch": 0}
+    running = make_dataset(x, y, 7, batch_size=64, shuffle=True, seed=3, epoch=lambda: counter["epoch"])
+    passes = []
+    for epoch in range(3):  # what the loop does: the same dataset, a new pass an epoch
+        counter["epoch"] = epoch
+        passes.append(images(running))
+    for epoch in (1, 2):  # a process that starts at a later epoch
+        np.testing.assert_array_equal(passes[epoch], images(make_dataset(x, y, 7, 64, True, seed=3, epoch=epoch)))
+    first, second = passes[0], passes[1]
+    for epoch in (first, second):  # every image once an epoch
+        assert sorted(map(bytes, epoch.astype(np.uint8))) == sorted(map(bytes, x))
+    other_seed = images(make_dataset(x, y, 7, batch_size=64, shuffle=True, seed=4))
+    assert not np.array_equal(first, second) and not np.array_equal(first, other_seed)
 
 
 def test_train_keeps_no_reference_to_the_model(fashion_2000):

@@ -1,0 +1,128 @@
+"""Exact resume: a run stopped after any finished epoch (SIGINT here; SIGKILL in
+tests/test_experiment.py) and rerun ends bit for bit where the uninterrupted run ends: the same
+history, predictions and test metrics. Plain, augmented (RandAugment, mixup), k-fold and
+head-first runs; a damaged backup falls back with a one-line warning."""
+
+import json
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerasexp.config import load_experiment
+from kerasexp.experiment import run_experiment
+from kerasexp.training import loop
+
+FMNIST = """
+[dataset]
+name = "fashion_mnist"
+limit = 1000
+data_dir = "{data}"
+[model]
+name = "baseline"
+[training]
+epochs = 3
+batch_size = 64
+schedule = "cosine"
+restore_best = true
+{extra}
+"""
+
+PBC96 = """
+[dataset]
+name = "image_folder"
+data_dir = "{data}"
+image_size = 32
+limit = 400
+[model]
+name = "baseline"
+[training]
+epochs = 3
+batch_size = 32
+{extra}
+"""
+
+
+def experiment(tmp_path, template, data, extra=""):
+    path = tmp_path / "exp.toml"
+    path.write_text(textwrap.dedent(template.format(data=data, extra=textwrap.dedent(extra))))
+    return load_experiment(path)
+
+
+def interrupted_after(monkeypatch, backups: int):
+    """Ctrl-C right after the `backups`-th epoch backup of the process (what SIGINT does there)."""
+    real = loop.EpochBackup.on_epoch_end
+    count = {"n": 0}
+
+    def on_epoch_end(self, epoch, logs=None):
+        real(self, epoch, logs)
+        count["n"] += 1
+        if count["n"] == backups:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop.EpochBackup, "on_epoch_end", on_epoch_end)
+
+
+def assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=1, histories=("history.csv",)):
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    expected = run_experiment(exp, whole)
+    with monkeypatch.context() as patch:
+        interrupted_after(patch, backups)
+        with pytest.raises(KeyboardInterrupt):
+            run_experiment(exp, stopped)
+    assert not (stopped / "metrics.json").exists()
+    done = sum(len(pd.read_csv(stopped / name)) for name in histories if (stopped / name).exists())
+    assert done == backups  # stopped where asked, mid-run
+    got = run_experiment(exp, stopped)
+    for name in histories:
+        pd.testing.assert_frame_equal(pd.read_csv(stopped / name), pd.read_csv(whole / name))
+    np.testing.assert_array_equal(np.load(stopped / "predictions.npz")["probs"], np.load(whole / "predictions.npz")["probs"])
+    assert {k: v for k, v in got.items() if k != "run"} == {k: v for k, v in expected.items() if k != "run"}
+
+
+def test_a_plain_run_resumes_exactly(tmp_path, monkeypatch, fashion_path):
+    assert_resume_is_exact(tmp_path, monkeypatch, experiment(tmp_path, FMNIST, fashion_path))
+
+
+@pytest.mark.slow
+def test_an_augmented_run_resumes_exactly(tmp_path, monkeypatch, pbc96_path):
+    exp = experiment(tmp_path, PBC96, pbc96_path, """
+        [augmentation]
+        policy = ["randaugment", "mixup"]
+        params = { mixup = { probability = 0.5 } }
+    """)
+    assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=2)
+
+
+@pytest.mark.slow
+def test_a_kfold_run_resumes_exactly(tmp_path, monkeypatch, fashion_path):
+    exp = experiment(tmp_path, FMNIST, fashion_path, "[evaluation]\nkfold = 2")
+    # stopped in fold 2's first epoch: fold 1 is loaded, fold 2 resumes
+    assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=4,
+                           histories=("fold_1/history.csv", "fold_2/history.csv"))
+
+
+def test_a_damaged_backup_falls_back_with_a_one_line_warning(tmp_path, monkeypatch, fashion_path, capsys):
+    exp = experiment(tmp_path, FMNIST, fashion_path)
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    run_experiment(exp, whole)
+    with monkeypatch.context() as patch:
+        interrupted_after(patch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            run_experiment(exp, stopped)
+    newest = stopped / "backup" / "epoch_2.weights.h5"
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])  # truncated
+    capsys.readouterr()
+    run_experiment(exp, stopped)  # resumes from epoch 1's backup: the same end
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "backup of epoch 2" in warnings[0] and "damaged" in warnings[0]
+    pd.testing.assert_frame_equal(pd.read_csv(stopped / "history.csv"), pd.read_csv(whole / "history.csv"))
+    for path in (stopped / "backup").glob("*"):  # nothing usable at all: a fresh start, still no traceback
+        path.write_bytes(b"garbage")
+    (stopped / "done.json").unlink()
+    run_experiment(exp, stopped)
+    assert "restarts from its first epoch" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_csv(stopped / "history.csv"), pd.read_csv(whole / "history.csv"))
+    assert json.loads((stopped / "metrics.json").read_text())["accuracy"] == \
+        json.loads((whole / "metrics.json").read_text())["accuracy"]
