@@ -18,6 +18,11 @@ if platform.machine() in ("x86_64", "AMD64"):
 
 __version__ = "0.1.0"
 
+# Bumped by every change that alters a run's numbers (same config, same seed, other results), so
+# `kerasexp reports check` can tell a report that today's code would reproduce from an older one.
+# 2: each epoch's order and augmentation seeds depend on (seed, epoch, batch) only (exact resume).
+RESULTS_VERSION = 2
+
 
 def import_tensorflow_quietly():
     """Import TensorFlow and probe its devices with the process's stderr muted: its C++ start-up

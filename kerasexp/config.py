@@ -41,6 +41,8 @@ class DatasetConfig:
       other_min_count: merge classes with fewer images than this into one "Other" class (report 001).
       csv: for image_csv, the CSV of file name and label (files in data_dir).
       drop_list: a CSV with an `id` column (what `kerasexp dedup` writes) of images to leave out.
+      skip_broken: leave out image files that do not decode whole (truncated, corrupt) and list
+        them in the run's record, instead of stopping with an error naming the first.
     """
 
     name: str = "fashion_mnist"
@@ -55,6 +57,17 @@ class DatasetConfig:
     other_min_count: int = 0
     csv: str = ""
     drop_list: str = ""
+    skip_broken: bool = False
+
+    def __post_init__(self):
+        for key in ("val_fraction", "test_fraction"):
+            if not 0.0 <= getattr(self, key) < 1.0:
+                raise UserError(f"dataset.{key} = {getattr(self, key)} must be in [0, 1), e.g. 0.2")
+        for key in ("image_size", "limit", "other_min_count"):
+            if getattr(self, key) < 0:
+                raise UserError(f"dataset.{key} = {getattr(self, key)} must be 0 (off) or a positive integer")
+        if self.long_tail_ratio < 0:
+            raise UserError(f"dataset.long_tail_ratio = {self.long_tail_ratio} must be 0 (off) or above 1")
 
 
 @dataclass
@@ -299,6 +312,12 @@ def read_toml(path: str | Path, overrides: list[str] = (), kind: str = "experime
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: {kind} file not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder; give the {kind} file in it, e.g. studies/NAME.toml") from None
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not UTF-8 text (byte {err.start}); save the {kind} file as UTF-8") from None
+    except OSError as err:
+        raise UserError(f"{path}: cannot read the {kind} file ({err.strerror})") from None
     except tomllib.TOMLDecodeError as err:
         raise UserError(f"{path}: not valid TOML ({err})") from None
     for text in overrides:

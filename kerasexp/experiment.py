@@ -63,16 +63,15 @@ def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, prog
 
 
 def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
-    """Train and evaluate `exp` into `out_dir` (resuming what is already there)."""
-    from kerasexp.evaluation.metrics import ensemble, fold_summary, headline_metrics
-    from kerasexp.io import write_csv
-    from kerasexp.training.progress import Progress
-    from kerasexp.provenance import command_line, machine_description, timestamp
-    from kerasexp.evaluation.report import markdown_table
-
+    """Train and evaluate `exp` into `out_dir` (resuming what is already there), after every check
+    that can refuse it: nothing is written for a refused experiment."""
     out_dir = Path(out_dir)
+    rundir.check_out_dir(out_dir)
     validate(exp)
     rundir.check_same_config(out_dir, exp)
+    if rundir.is_finished(out_dir):  # loaded, not retrained (committed reports keep no weights)
+        with rundir.writer_lock(out_dir):
+            return report_run(out_dir)
     data = load_dataset(exp.dataset)
     if exp.evaluation.test_noise_std:  # report 003's local test set: white noise on the test images
         from kerasexp.augment.image_policies import add_white_noise
@@ -80,13 +79,24 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
         data = replace(data, x_test=add_white_noise(data.x_test, exp.evaluation.test_noise_std, exp.dataset.seed))
     check_model_builds(exp, data)
     check_tta(exp.evaluation.tta, data.input_shape)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with rundir.writer_lock(out_dir):  # one writer per run folder
+        return _train_and_report(exp, data, out_dir)
+
+
+def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path) -> dict:
+    from kerasexp.evaluation.metrics import ensemble, fold_summary, headline_metrics
+    from kerasexp.evaluation.report import markdown_table
+    from kerasexp.io import write_csv
+    from kerasexp.provenance import command_line, machine_description, timestamp
+    from kerasexp.training.progress import Progress
+
     rundir.write_config(out_dir, exp)
     started, wall = timestamp(), time.perf_counter()
     k = exp.evaluation.kfold
     meta = {"experiment": exp.name, "command": command_line(), "started": started,
             "data": data.source, "train_images": len(data.x_train), "val_images": len(data.x_val),
-            "test_images": len(data.x_test), "data_notes": data.notes, "machine": machine_description()}
+            "test_images": len(data.x_test), "data_notes": data.notes, "machine": machine_description(),
+            "steps_per_execution": exp.training.steps_per_execution}
     results = []
     if not k:
         progress = Progress(exp.training.epochs + exp.training.head_epochs)

@@ -12,24 +12,73 @@ from pathlib import Path
 
 
 def machine_description() -> dict:
-    """What a reader needs to weigh a wall time: CPU, cores, library versions."""
-    import keras
+    """What a reader needs to weigh a wall time and rerun a figure: the code (version, commit),
+    the CPU and its flags, the kernels and threads TF ran with, the GPU, the libraries."""
     import tensorflow as tf
 
-    cpu = platform.processor()
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    return {
+        **cpu_description(), "cores": os.cpu_count(), "gpus": gpus or "none",
+        "onednn": onednn_enabled(),
+        "tf_threads": {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                       "inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
+        **code_version(), "python": platform.python_version(), **library_versions(), "os": platform.platform(),
+    }
+
+
+LIBRARIES = ("tensorflow", "keras", "keras-cv", "optuna", "numpy", "scikit-learn")
+
+
+def library_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def cpu_description() -> dict:
+    """The CPU model and the instruction-set flags that decide which kernels TF runs."""
+    model, flags = None, set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model is None:
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
                 break
     except OSError:
         pass
-    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    return {
-        "cpu": cpu, "cores": os.cpu_count(), "gpus": gpus or "none",
-        "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-        "onednn": onednn_enabled(), "os": platform.platform(),
-    }
+    model = model or platform.processor()
+    return {"cpu": model, "cpu_flags": [f for f in CPU_FLAGS if f in flags]}
+
+
+def code_version() -> dict:
+    """kerasexp's version, and its git commit where it runs from a checkout ("+dirty" when
+    tracked files differ from it)."""
+    import subprocess
+
+    import kerasexp
+
+    root = Path(kerasexp.__file__).resolve().parents[1]
+    commit = None
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "kerasexp"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        commit += "+dirty" if dirty else ""
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"kerasexp": kerasexp.__version__, "results_version": kerasexp.RESULTS_VERSION, "commit": commit}
 
 
 def onednn_enabled() -> bool | None:

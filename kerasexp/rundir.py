@@ -54,6 +54,12 @@ def history_files(run_dir: str | Path) -> list[Path]:
     return [single] if single.exists() else [d / HISTORY for _, d in fold_dirs(run_dir) if (d / HISTORY).exists()]
 
 
+def is_finished(run_dir: str | Path) -> bool:
+    """A run that trained to its end and recorded its test predictions."""
+    run_dir = Path(run_dir)
+    return (run_dir / PREDICTIONS).exists() and (run_dir / RECORD).exists() and (run_dir / CONFIG).exists()
+
+
 def read_config(run_dir: str | Path) -> dict:
     """The recorded config as a dict ({} when the folder has none)."""
     path = Path(run_dir) / CONFIG
@@ -77,6 +83,76 @@ def read_metrics(run_dir: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
+LOCK = ".lock"
+
+# Settings proven not to change a run's numbers (tests/training/test_loop.py:
+# test_steps_per_execution_changes_speed_not_numbers): a finished run made with another value is
+# the same run, and loads.
+RESULT_NEUTRAL = ("training.steps_per_execution",)
+
+
+def check_out_dir(out_dir: str | Path) -> None:
+    """Refuse, before anything is written, a run folder that cannot be one: a file, a path under a
+    file, a place this process cannot write, or a non-empty folder that is not a run folder."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} is a file; give a folder for the run")
+    ancestor = out_dir
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UserError(f"--out {out_dir} is under {ancestor}, which is a file; give a folder for the run")
+    check_writable(ancestor, f"--out {out_dir}")
+    if out_dir.is_dir() and not (out_dir / CONFIG).exists() and any(
+            not p.name.startswith(".") for p in out_dir.iterdir()):
+        raise UserError(f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
+                        "give a new or empty folder (or a run folder to resume)")
+
+
+def check_out_file(path: str | Path, what: str = "--out") -> None:
+    """Refuse an output file whose folder cannot hold it (a file on the way, not writable)."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder; give a file name")
+    ancestor = path.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UserError(f"{what} {path} is under {ancestor}, which is a file; give another path")
+    check_writable(ancestor, f"{what} {path}")
+
+
+def check_writable(folder: Path, what: str) -> None:
+    import tempfile
+
+    try:
+        tempfile.TemporaryDirectory(dir=folder).cleanup()
+    except OSError as err:
+        raise UserError(f"{what}: cannot write in {folder} ({err.strerror or err}); give a folder you can write to") \
+            from None
+
+
+def writer_lock(out_dir: str | Path):
+    """Held while a process writes the run folder: a second writer is refused in one line naming
+    the holder's pid; the operating system frees it when the holder dies (even by SIGKILL)."""
+    from kerasexp.io import exclusive_lock
+
+    out_dir = Path(out_dir)
+    return exclusive_lock(out_dir / LOCK, f"run folder {out_dir}",
+                          "wait for that run to finish, or pass another --out")
+
+
+def _without_neutral(lines: list[str]) -> list[str]:
+    section, kept = "", []
+    for line in lines:
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif f"{section}.{line.split(' = ')[0]}" in RESULT_NEUTRAL:
+            continue
+        kept.append(line)
+    return kept
+
+
 def _with_defaults(text: str) -> str:
     """A saved config.toml re-resolved, so keys added to the config since it was written read as
     their defaults (an older run folder stays resumable); as saved if it no longer parses."""
@@ -89,14 +165,16 @@ def _with_defaults(text: str) -> str:
 
 
 def check_same_config(run_dir: str | Path, exp) -> None:
-    """A run folder belongs to one resolved config: resuming another is refused, by key."""
+    """A run folder belongs to one resolved config: resuming another is refused, by key. Keys in
+    RESULT_NEUTRAL may differ."""
     from kerasexp.config import to_toml
 
     run_dir = Path(run_dir)
     saved = run_dir / CONFIG
     if not saved.exists():
         return
-    old, new = _with_defaults(saved.read_text()).splitlines(), to_toml(exp).splitlines()
+    read_config(run_dir)  # a damaged file is named as such
+    old, new = (_without_neutral(text.splitlines()) for text in (_with_defaults(saved.read_text()), to_toml(exp)))
     if old != new:
         section, diff = "", None
         for a, b in zip(old, new):
@@ -112,7 +190,39 @@ def check_same_config(run_dir: str | Path, exp) -> None:
 
 
 def write_config(run_dir: str | Path, exp) -> Path:
+    """Record the config; a run folder keeps the one it was started with (it may differ from this
+    one only in RESULT_NEUTRAL keys, see check_same_config)."""
     from kerasexp.config import to_toml
     from kerasexp.io import write_text
 
-    return write_text(Path(run_dir) / CONFIG, to_toml(exp))
+    path = Path(run_dir) / CONFIG
+    return path if path.exists() else write_text(path, to_toml(exp))
+
+
+def stale_reason(run_dir: str | Path) -> str | None:
+    """Why today's code would not reproduce this finished run (None: it would): a config today's
+    code reads differently, or a record made before the last change to results (RESULTS_VERSION)."""
+    import kerasexp
+
+    run_dir = Path(run_dir)
+    config = run_dir / CONFIG
+    if config.exists():
+        try:
+            read_config(run_dir)
+        except UserError as err:
+            return str(err)
+        text = config.read_text(encoding="utf-8")
+        resolved = _with_defaults(text)
+        if _without_neutral(resolved.splitlines()) != _without_neutral(text.splitlines()):
+            return "today's code resolves its config.toml to other values (keys added or changed since)"
+    machine = read_record(run_dir).get("machine", {})
+    made = machine.get("results_version")
+    if made != kerasexp.RESULTS_VERSION:
+        return (f"made by results version {made or 'unknown (no provenance)'}, today's is "
+                f"{kerasexp.RESULTS_VERSION}: rerun it (reports/regenerate.sh)")
+    return None
+
+
+def finished_runs(root: str | Path) -> list[Path]:
+    """Every finished run folder (and the variants table's) under `root`."""
+    return sorted({p.parent for p in Path(root).rglob(RECORD)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kerasexp import import_tensorflow_quietly
+from kerasexp import import_tensorflow_quietly, rundir
 from kerasexp.errors import ArgumentParser, exit_on_user_error, positive_int
 
 
@@ -14,6 +14,7 @@ def cmd_train(args) -> int:
 
     exp = load_experiment(args.experiment, args.set or [])
     out = Path(args.out or Path("runs") / exp.name)
+    rundir.check_out_dir(out)
     from kerasexp.experiment import run_experiment
     from kerasexp.evaluation.report import markdown_table
 
@@ -59,6 +60,21 @@ def cmd_bench(args) -> int:
 
 # bench name -> its module in kerasexp.bench (each module's DEFAULTS: --images, --batch-size)
 BENCHES = {"train": "train", "augment": "augment", "augment-train": "augment", "kernels": "kernels"}
+
+
+def cmd_reports(args) -> int:
+    """kerasexp reports check: exit 1 listing the run folders today's code would not reproduce."""
+    from kerasexp.errors import UserError
+    from kerasexp.rundir import finished_runs, stale_reason
+
+    if not Path(args.root).is_dir():
+        raise UserError(f"{args.root}: no such folder of reports; give --root")
+    runs = finished_runs(args.root)
+    stale = [(run, reason) for run in runs if (reason := stale_reason(run))]
+    for run, reason in stale:
+        print(f"stale {run}: {reason}")
+    print(f"{len(runs) - len(stale)} of {len(runs)} run folders under {args.root} are what today's code makes")
+    return 1 if stale else 0
 
 
 def cmd_study(args) -> int:
@@ -110,6 +126,9 @@ def build_parser() -> ArgumentParser:
     b.add_argument("--data-dir", default=None, help="train: Fashion-MNIST files; augment: an image folder (pbc96)")
     b.add_argument("--experiment", default="studies/pbc96_augment_bench.toml", help="augment-train: the model and data")
     b.add_argument("--models", help="kernels: comma-separated (default: baseline,ladder_both,ladder_resnet,mobilenet_finetune)")
+    rp = sub.add_parser("reports", help="check the committed reports against today's code")
+    rp.add_argument("action", choices=["check"])
+    rp.add_argument("--root", default="reports", help="the folder of reports (default %(default)s)")
     s = sub.add_parser("study", help="run or join an Optuna study (start the same command on every worker)")
     s.add_argument("study", help="studies/NAME.toml: an experiment plus [study] and [search]")
     s.add_argument("--storage", help="database URL shared by the workers, e.g. postgresql://user:pw@host/db "
@@ -143,11 +162,12 @@ def main(argv=None) -> int:
     if argv[:1] == ["variants"]:
         return cmd_variants(None, argv[1:])
     args = build_parser().parse_args(argv)
-    import_tensorflow_quietly()
+    if args.command != "reports":  # reading run folders needs no TensorFlow
+        import_tensorflow_quietly()
     if getattr(args, "tool", None):
         return args.tool(args)
     return {"train": cmd_train, "report": cmd_report, "compare": cmd_compare, "bench": cmd_bench,
-            "study": cmd_study, "study-report": cmd_study_report, "study-compare": cmd_study_compare}[args.command](args)
+            "reports": cmd_reports, "study": cmd_study, "study-report": cmd_study_report, "study-compare": cmd_study_compare}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from kerasexp.data.dataset import ImageData, split_train_val
+from kerasexp.data.labels import check_classes
 from kerasexp.data.splits import stratified_split
 from kerasexp.errors import UserError
 
@@ -38,13 +39,33 @@ def list_image_folder(directory: str | Path) -> tuple[list[Path], np.ndarray, li
     return files, np.asarray(labels, dtype=np.int64), classes
 
 
+class BrokenImage(UserError):
+    """An image file that does not decode whole."""
+
+
+def _truncated(raw: bytes) -> bool:
+    """A JPEG without its end-of-image marker or a PNG without its IEND chunk: cut off. (OpenCV
+    decodes what is there and only prints libjpeg's "Premature end of JPEG file".)"""
+    tail = raw.rstrip(b"\x00\r\n ")
+    if raw[:2] == b"\xff\xd8":
+        return not tail.endswith(b"\xff\xd9")
+    if raw[:8] == b"\x89PNG\r\n\x1a\n":
+        return b"IEND" not in raw[-16:]
+    return False
+
+
 def read_image(path: str | Path, size: int = 0) -> np.ndarray:
     """One image as HxWx3 uint8 RGB (resized to size x size with area interpolation if size)."""
     import cv2
 
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as err:
+        raise BrokenImage(f"{path}: cannot read ({err.strerror}); check the file") from None
+    image = None if _truncated(raw) else cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise UserError(f"{path}: unreadable image (corrupt or not an image); delete or replace it")
+        raise BrokenImage(f"{path}: broken image (cut off, corrupt or not an image); delete or replace it, "
+                          "or set [dataset] skip_broken = true to leave such files out")
     if size and image.shape[:2] != (size, size):
         image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -52,8 +73,28 @@ def read_image(path: str | Path, size: int = 0) -> np.ndarray:
 
 def read_images(files: list[Path], size: int = 0) -> np.ndarray:
     """Decode in threads (OpenCV releases the GIL); all images must end up the same size."""
+    images, _ = read_images_skipping(files, size, skip_broken=False)
+    return images
+
+
+def read_images_skipping(files: list[Path], size: int = 0, skip_broken: bool = True) -> tuple[np.ndarray, list[int]]:
+    """The images that decode whole and the indices of `files` they came from; with skip_broken
+    False the first broken file is an error."""
+
+    def read(path):
+        try:
+            return read_image(path, size)
+        except BrokenImage:
+            if not skip_broken:
+                raise
+            return None
+
     with ThreadPoolExecutor(max_workers=4) as pool:
-        images = list(pool.map(lambda p: read_image(p, size), files))
+        decoded = list(pool.map(read, files))
+    kept = [i for i, image in enumerate(decoded) if image is not None]
+    if not kept:
+        raise UserError(f"none of the {len(files)} images decodes; check the folder")
+    files, images = [files[i] for i in kept], [decoded[i] for i in kept]
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
         first = images[0].shape
@@ -61,7 +102,7 @@ def read_images(files: list[Path], size: int = 0) -> np.ndarray:
         raise UserError(f"images of mixed sizes ({files[0]} is {first[1]}x{first[0]}, {odd} is "
                         f"{images[files.index(odd)].shape[1]}x{images[files.index(odd)].shape[0]}); "
                         "set dataset.image_size to resize them all")
-    return np.stack(images)
+    return np.stack(images), kept
 
 
 def load_image_folder(
@@ -72,12 +113,14 @@ def load_image_folder(
     seed: int = 0,
     limit: int | None = None,
     exclude: set[str] | frozenset = frozenset(),
+    skip_broken: bool = False,
 ) -> ImageData:
     """A folder tree as ImageData: stratified seeded test split of `test_fraction`, then a
     stratified validation split of `val_fraction` of the rest. `limit` keeps a stratified
     seeded subset of that many images (before splitting): small real data for tests and studies.
     `exclude` leaves out files by path relative to `directory` (a `kerasexp dedup` drop list)."""
     files, labels, classes = list_image_folder(directory)
+    check_classes(classes, len(files), limit, directory)
     excluded = 0
     if exclude:
         keep = [i for i, f in enumerate(files) if f.relative_to(directory).as_posix() not in exclude]
@@ -85,10 +128,14 @@ def load_image_folder(
     if limit and limit < len(files):
         keep, _ = stratified_split(labels, 1.0 - limit / len(files), seed)
         files, labels = [files[i] for i in keep], labels[keep]
+    x, kept = read_images_skipping(files, image_size, skip_broken)
+    skipped = [str(f) for i, f in enumerate(files) if i not in set(kept)]
+    files, labels = [files[i] for i in kept], labels[kept]
     rest, test = stratified_split(labels, test_fraction, seed)
-    x = read_images(files, image_size)
     data = split_train_val(x[rest], labels[rest], x[test], labels[test], classes, val_fraction, seed,
                            source=str(directory))
     data.notes.update(test_fraction=test_fraction, limit=limit, image_size=image_size or None,
                       excluded=excluded)
+    if skip_broken:
+        data.notes["skipped_broken"] = skipped  # recorded in the run's run.json
     return data

@@ -109,3 +109,14 @@ def read_drop_list(path: str | Path) -> set[str]:
     if rows and "id" not in rows[0]:
         raise UserError(f"{path}: a drop list needs an 'id' column (file path or array index), got {list(rows[0])}")
     return {row["id"] for row in rows}
+
+
+def check_classes(classes: list[str], images: int, limit: int | None, where) -> None:
+    """A classifier needs two classes, and a subset at least one image of each."""
+    if len(classes) < 2:
+        raise UserError(f"{where}: {len(classes)} class ({', '.join(classes) or 'none'}); a classifier needs at "
+                        "least two: one sub-folder of images per class")
+    if (limit or images) < len(classes):
+        what = f"dataset.limit = {limit}" if limit else f"{images} images"
+        raise UserError(f"{where}: {what} is fewer than the {len(classes)} classes; use at least one image a "
+                        "class (limit = 0 keeps all)")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kerasexp.data.dataset import ImageData, split_train_val
-from kerasexp.data.labels import class_mapping, read_drop_list, relabel
+from kerasexp.data.labels import check_classes, class_mapping, read_drop_list, relabel
 from kerasexp.data.splits import stratified_split
 from kerasexp.errors import UserError
 
@@ -46,6 +46,9 @@ def check_images(x: np.ndarray, where: str) -> np.ndarray:
         return x
     if not np.issubdtype(x.dtype, np.number):
         raise UserError(f"{where}: images must be numbers, got dtype {x.dtype}")
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        bad = int((~np.isfinite(x)).reshape(len(x), -1).any(axis=1).sum())
+        raise UserError(f"{where}: {bad} images hold NaN or infinite pixels; fix or drop them before training")
     low, high = float(x.min()), float(x.max())
     if low < 0 or high > 255:
         raise UserError(f"{where}: pixel values {low:g}..{high:g} are outside 0..255 (or 0..1)")
@@ -64,6 +67,7 @@ def split_pool(pool: Pool, cfg) -> ImageData:
         x, y, ids = x[keep], y[keep], [i for i, k in zip(ids, keep) if k]
     counts = np.bincount(y, minlength=len(pool.class_names))
     mapping, names = class_mapping(pool.class_names, counts, cfg.classes, cfg.other_min_count)
+    check_classes(names, len(y), cfg.limit, cfg.data_dir or cfg.name)
     x, y = relabel(x, y, mapping)
     if cfg.limit and cfg.limit < len(y):
         keep, _ = stratified_split(y, 1.0 - cfg.limit / len(y), cfg.seed)

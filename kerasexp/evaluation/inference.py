@@ -71,6 +71,7 @@ def predict_folder(run_dir: str | Path, images: str | Path, out: str | Path, tta
     import kerasexp.models  # noqa: F401  (registers custom layers for loading)
     from kerasexp.evaluation.predict import check_tta, predict_proba
 
+    rundir.check_out_file(out)
     run_dir = Path(run_dir)
     names = run_class_names(run_dir)
     if tta is None:
