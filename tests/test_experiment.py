@@ -82,9 +82,7 @@ def test_a_killed_run_resumes_to_the_full_epochs_and_ends_where_an_uninterrupted
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     history = out / "history.csv"
     deadline = time.time() + 300
-    while time.time() < deadline:
-        if history.exists() and len(history.read_text().strip().splitlines()) >= 2:  # 1 epoch done
-            break
+    while time.time() < deadline and not (out / "backup" / "epoch_1.json").exists():  # 1 epoch backed up
         time.sleep(0.1)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -164,3 +162,26 @@ def test_bench_train_prints_one_json_object():
     assert all(len(v) == 1 for v in result["rounds"].values())
     # process CPU seconds per wall second: positive, at most the cores the process may use
     assert 0 < result["rounds"]["cpu_share"][0] <= len(os.sched_getaffinity(0)) + 0.05
+
+
+def test_one_writer_per_run_folder_and_a_killed_writer_frees_it(tmp_path, fashion_path, capsys):
+    from kerasexp.cli import main
+
+    exp = write_exp(tmp_path, fashion_path, epochs=3, limit=2000)
+    out = tmp_path / "run"
+    first = subprocess.Popen([sys.executable, "-m", "kerasexp", "train", str(exp), "--out", str(out)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lock = out / ".lock"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (lock.exists() and lock.read_text().strip() == str(first.pid)):
+        time.sleep(0.1)
+    assert first.poll() is None, "the first writer ended before the test could meet it"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", str(exp), "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and len(err.splitlines()) == 1
+    assert f"pid {first.pid}" in err and str(out) in err
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    assert main(["train", str(exp), "--out", str(out)]) == 0  # the lock died with its holder
+    assert len(pd.read_csv(out / "history.csv")) == 3
