@@ -40,6 +40,17 @@ def kerasexp(*args):
     return subprocess.run([sys.executable, "-m", "kerasexp", *args], capture_output=True, text=True)
 
 
+def start_training(exp, out) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "kerasexp", "train", str(exp), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for(condition, seconds: float = 300) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline and not condition():
+        time.sleep(0.1)
+
+
 def write_exp(tmp_path, fashion_path, epochs=2, limit=1000, kfold=0, name="tiny.toml"):
     path = tmp_path / name
     path.write_text(TINY.format(epochs=epochs, limit=limit, kfold=kfold, data_dir=fashion_path))
@@ -78,12 +89,9 @@ def test_train_writes_the_run_folder_and_report_rebuilds_it(tmp_path, fashion_pa
 def test_a_killed_run_resumes_to_the_full_epochs_and_ends_where_an_uninterrupted_run_ends(tmp_path, fashion_path):
     exp = write_exp(tmp_path, fashion_path, epochs=4, limit=2000)
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "kerasexp", "train", str(exp), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start_training(exp, out)
     history = out / "history.csv"
-    deadline = time.time() + 300
-    while time.time() < deadline and not (out / "backup" / "epoch_1.json").exists():  # 1 epoch backed up
-        time.sleep(0.1)
+    wait_for(lambda: (out / "backup" / "epoch_1.json").exists())  # 1 epoch backed up
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = len(pd.read_csv(history))
@@ -169,12 +177,9 @@ def test_one_writer_per_run_folder_and_a_killed_writer_frees_it(tmp_path, fashio
 
     exp = write_exp(tmp_path, fashion_path, epochs=3, limit=2000)
     out = tmp_path / "run"
-    first = subprocess.Popen([sys.executable, "-m", "kerasexp", "train", str(exp), "--out", str(out)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = start_training(exp, out)
     lock = out / ".lock"
-    deadline = time.time() + 120
-    while time.time() < deadline and not (lock.exists() and lock.read_text().strip() == str(first.pid)):
-        time.sleep(0.1)
+    wait_for(lambda: lock.exists() and lock.read_text().strip() == str(first.pid))
     assert first.poll() is None, "the first writer ended before the test could meet it"
     with pytest.raises(SystemExit) as exit_info:
         main(["train", str(exp), "--out", str(out)])
