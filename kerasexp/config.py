@@ -188,8 +188,10 @@ class EvaluationConfig:
       kfold: > 1 trains one model per stratified fold of train+validation and ensembles them.
       ensemble: "mean" averages the folds' probabilities, "vote" takes the majority class.
       drop_folds: fold numbers (1-based) left out of the ensemble.
-      tta: "none", "flip" (average the prediction of each test image and its mirror) or
-        "dihedral" (its 8 quarter turns and mirrors; square images without orientation).
+      tta: "none", "flip" (average the prediction of each test image and its mirror),
+        "dihedral" (its 8 quarter turns and mirrors; square images without orientation), or
+        "auto": the one with the best validation accuracy, chosen before the test split is
+        predicted and recorded with every candidate's score in metrics.json's evaluation_choices.
       test_noise_std: > 0 adds seeded Gaussian white noise of this standard deviation (pixel
         values 0-255) to the test images, as report 003's local test set.
     """
@@ -204,7 +206,8 @@ class EvaluationConfig:
         _choice("evaluation.ensemble", self.ensemble, ("mean", "vote"))
         if self.test_noise_std < 0:
             raise UserError(f"evaluation.test_noise_std must be >= 0, got {self.test_noise_std}")
-        TTA_VIEWS.check(self.tta)
+        if self.tta != "auto":
+            TTA_VIEWS.check(self.tta)
         if self.kfold == 1 or self.kfold < 0:
             raise UserError("evaluation.kfold must be 0 (no k-fold) or at least 2")
         bad = [f for f in self.drop_folds if not (isinstance(f, int) and 1 <= f <= max(self.kfold, 1))]

@@ -55,11 +55,25 @@ def fold_data(data: ImageData, k: int, seed: int) -> list[ImageData]:
 
 
 def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, progress):
-    from kerasexp.evaluation.predict import predict_proba
+    """Train, make every evaluation choice on the validation split, then predict the test split
+    once, with those choices (the test split is sealed until then)."""
+    from kerasexp.evaluation.predict import choose_tta, predict_proba
     from kerasexp.training.session import train_experiment
 
     model, result = train_experiment(exp, data, out_dir, progress=progress, label=label)
-    return model, result, predict_proba(model, data.x_test, tta=exp.evaluation.tta)
+    tta, tta_scores = choose_tta(model, data.x_val, data.y_val, exp.evaluation.tta)
+    choices = {"epoch": epoch_choice(exp.training, result),
+               "tta": {"setting": exp.evaluation.tta, "chosen": tta, **({"val_accuracy": tta_scores} if tta_scores else {})}}
+    return model, result, predict_proba(model, data.x_test, tta=tta), choices
+
+
+def epoch_choice(cfg, result) -> dict:
+    """Which epoch's weights the model ends with, and the validation figure that chose it."""
+    values = result.history.get(cfg.monitor, [])
+    if (cfg.restore_best or cfg.early_stopping_patience) and values:
+        best = result.best(cfg.monitor)
+        return {"rule": f"best {cfg.monitor}", "epoch": values.index(best) + 1, cfg.monitor: best}
+    return {"rule": "last epoch", "epoch": result.epochs_run, **({cfg.monitor: values[-1]} if values else {})}
 
 
 def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
@@ -78,7 +92,8 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
 
         data = replace(data, x_test=add_white_noise(data.x_test, exp.evaluation.test_noise_std, exp.dataset.seed))
     check_model_builds(exp, data)
-    check_tta(exp.evaluation.tta, data.input_shape)
+    if exp.evaluation.tta != "auto":
+        check_tta(exp.evaluation.tta, data.input_shape)
     with rundir.writer_lock(out_dir):  # one writer per run folder
         return _train_and_report(exp, data, out_dir)
 
@@ -100,7 +115,8 @@ def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path) -> dict:
     results = []
     if not k:
         progress = Progress(exp.training.epochs + exp.training.head_epochs)
-        model, result, probs = _train_one(exp, data, out_dir, exp.name, progress)
+        model, result, probs, choices = _train_one(exp, data, out_dir, exp.name, progress)
+        meta["evaluation_choices"] = choices
         results.append(result)
         meta.update(params=model.count_params(), trainable_params=trainable_count(model),
                     epochs_run=result.epochs_run, train_seconds=result.seconds,
@@ -112,7 +128,9 @@ def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path) -> dict:
         progress = Progress((exp.training.epochs + exp.training.head_epochs) * k)
         fold_probs, fold_rows = [], []
         for i, fold in enumerate(fold_data(data, k, exp.dataset.seed), start=1):
-            model, result, probs = _train_one(exp, fold, rundir.fold_dir(out_dir, i), f"fold {i}/{k}", progress)
+            model, result, probs, choices = _train_one(exp, fold, rundir.fold_dir(out_dir, i), f"fold {i}/{k}",
+                                                       progress)
+            meta.setdefault("evaluation_choices", {"folds": []})["folds"].append({"fold": i, **choices})
             results.append(result)
             fold_probs.append(probs)
             fold_rows.append({"fold": i, **headline_metrics(data.y_test, probs),
@@ -144,6 +162,7 @@ def report_run(run_dir: str | Path) -> dict:
     """(Re)build metrics.json, per_class, confusion matrix and curves from a finished run."""
     import pandas as pd
 
+    from kerasexp.evaluation.intervals import test_intervals
     from kerasexp.evaluation.metrics import headline_metrics
     from kerasexp.io import save_figure, write_json
     from kerasexp.evaluation.report import per_class_table, plot_curves, write_classification_report
@@ -158,9 +177,12 @@ def report_run(run_dir: str | Path) -> dict:
     meta = rundir.read_record(run_dir)
     title = f"{meta.get('experiment', run_dir.name)}: test set"
     write_classification_report(run_dir, y_true, y_pred, names, title)
-    metrics = {**headline_metrics(y_true, probs),
-               "per_class": per_class_table(y_true, y_pred, names).set_index("class").to_dict("index"),
-               "run": meta}
+    intervals = test_intervals(y_true, probs)
+    per_class = per_class_table(y_true, y_pred, names).set_index("class").to_dict("index")
+    for name, ci in zip(names, intervals.pop("recall_ci95")):
+        per_class[name]["recall_ci95"] = ci
+    metrics = {**headline_metrics(y_true, probs), **intervals,
+               "evaluation_choices": meta.get("evaluation_choices", {}), "per_class": per_class, "run": meta}
     for hist in rundir.history_files(run_dir):
         frame = pd.read_csv(hist)
         save_figure(hist.parent / rundir.CURVES, plot_curves({c: frame[c].tolist() for c in frame.columns},

@@ -66,7 +66,10 @@ def test_train_writes_the_run_folder_and_report_rebuilds_it(tmp_path, fashion_pa
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) >= {"accuracy", "macro_f1", "loss", "per_class"}
-    assert set(metrics["per_class"]["Trouser"]) == {"precision", "recall", "f1", "support"}
+    assert set(metrics["per_class"]["Trouser"]) == {"precision", "recall", "recall_ci95", "f1", "support"}
+    low, high = metrics["accuracy_ci95"]
+    assert low < metrics["accuracy"] < high and metrics["macro_f1_ci95"][0] < metrics["macro_f1"] < metrics["macro_f1_ci95"][1]
+    assert "evaluation_choices" in metrics
     assert len(pd.read_csv(out / "history.csv")) == 2
     (out / "per_class.csv").unlink()
     (out / "confusion_matrix.png").unlink()

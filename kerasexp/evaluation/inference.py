@@ -37,6 +37,14 @@ def run_class_names(run_dir: Path) -> list[str]:
     return [str(n) for n in np.load(saved)["class_names"]]
 
 
+def chosen_tta(run_dir: Path) -> str:
+    import collections
+
+    choices = rundir.read_metrics(run_dir).get("evaluation_choices", {})
+    picks = [fold["tta"]["chosen"] for fold in choices.get("folds", [])] or [choices.get("tta", {}).get("chosen", "none")]
+    return collections.Counter(picks).most_common(1)[0][0]
+
+
 def list_images(images: str | Path) -> list[Path]:
     from kerasexp.data.folders import IMAGE_SUFFIXES
 
@@ -76,6 +84,8 @@ def predict_folder(run_dir: str | Path, images: str | Path, out: str | Path, tta
     names = run_class_names(run_dir)
     if tta is None:
         tta = rundir.read_config(run_dir).get("evaluation", {}).get("tta", "none")
+    if tta == "auto":  # what the run chose on its validation split (k-fold: the folds' most common choice)
+        tta = chosen_tta(run_dir)
     tta = tta or "none"
     check_tta(tta)
     files = list_images(images)

@@ -48,3 +48,21 @@ def predict_proba(model, x: np.ndarray, batch_size: int = PREDICT_BATCH_SIZE, tt
     ds = tf.data.Dataset.from_tensor_slices(x).batch(batch_size).map(lambda b: tf.cast(b, tf.float32))
     views = TTA_VIEWS[tta]
     return sum(model.predict(ds.map(view), verbose=0) for view in views) / len(views)
+
+
+def tta_candidates(image_shape) -> list[str]:
+    """The views "auto" chooses among: the dihedral ones only for square images."""
+    return [name for name in TTA_VIEWS if name != "dihedral" or image_shape[0] == image_shape[1]]
+
+
+def choose_tta(model, x_val: np.ndarray, y_val: np.ndarray, setting: str) -> tuple[str, dict]:
+    """The test-time augmentation to use: `setting` itself, or for "auto" the candidate with the
+    best validation accuracy (ties go to fewer views), with every candidate's score."""
+    if setting != "auto":
+        return setting, {}
+    if not len(x_val):
+        raise UserError('evaluation.tta = "auto" chooses on the validation split, which is empty; '
+                        "set dataset.val_fraction above 0 or name the views")
+    scores = {name: float(np.mean(predict_proba(model, x_val, tta=name).argmax(1) == y_val))
+              for name in tta_candidates(x_val.shape[1:3])}
+    return max(scores, key=lambda name: (scores[name], -len(TTA_VIEWS[name]))), scores
