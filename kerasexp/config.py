@@ -41,6 +41,9 @@ class DatasetConfig:
       other_min_count: merge classes with fewer images than this into one "Other" class (report 001).
       csv: for image_csv, the CSV of file name and label (files in data_dir).
       drop_list: a CSV with an `id` column (what `kerasexp dedup` writes) of images to leave out.
+      group_duplicates: keep exact and near duplicates (perceptual hash within 4 bits, as
+        `kerasexp dedup`) on one side of every split: train, validation, test and k-fold folds
+        (image_folder; hashing 17,000 images takes seconds).
       skip_broken: leave out image files that do not decode whole (truncated, corrupt) and list
         them in the run's record, instead of stopping with an error naming the first.
     """
@@ -58,6 +61,7 @@ class DatasetConfig:
     csv: str = ""
     drop_list: str = ""
     skip_broken: bool = False
+    group_duplicates: bool = True
 
     def __post_init__(self):
         for key in ("val_fraction", "test_fraction"):

@@ -45,12 +45,17 @@ def trainable_count(model) -> int:
 
 
 def fold_data(data: ImageData, k: int, seed: int) -> list[ImageData]:
-    """Stratified k-fold over train+validation; each fold validates on its own part."""
-    from sklearn.model_selection import StratifiedKFold
+    """Stratified k-fold over train+validation; each fold validates on its own part. Duplicate
+    groups (data.groups) stay within one fold."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
-    folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+    if data.groups is not None and len(data.groups) == len(y) and len(np.unique(data.groups)) < len(y):
+        folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y,
+                                                                                        data.groups)
+    else:
+        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
     return [replace(data, x_train=x[tr], y_train=y[tr], x_val=x[va], y_val=y[va]) for tr, va in folds]
 
 

@@ -28,7 +28,7 @@ def _image_folder(cfg) -> ImageData:
     return load_image_folder(cfg.data_dir, image_size=cfg.image_size, test_fraction=cfg.test_fraction,
                              val_fraction=cfg.val_fraction, seed=cfg.seed, limit=cfg.limit or None,
                              exclude=read_drop_list(cfg.drop_list) if cfg.drop_list else frozenset(),
-                             skip_broken=cfg.skip_broken)
+                             skip_broken=cfg.skip_broken, group_duplicates=cfg.group_duplicates)
 
 
 def _npz(cfg) -> ImageData:

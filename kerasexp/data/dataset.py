@@ -19,6 +19,8 @@ class ImageData:
       x_test, y_test: held out; evaluated once at the end.
       class_names: one name per class index.
       source: where the data came from (a path or a download), for reports.
+      groups: duplicate-group id of each image of train + validation (in that order), when the
+        splits keep duplicate groups together; k-fold folds keep them together too.
     """
 
     x_train: np.ndarray
@@ -30,6 +32,7 @@ class ImageData:
     class_names: list[str]
     source: str = ""
     notes: dict = field(default_factory=dict)
+    groups: np.ndarray | None = None
 
     @property
     def num_classes(self) -> int:
@@ -50,13 +53,15 @@ def split_train_val(
     seed: int,
     limit: int | None = None,
     source: str = "",
+    groups: np.ndarray | None = None,
 ) -> ImageData:
     """Take the first `limit` training images (all if None), then a stratified seeded val split."""
     if limit is not None:
         x, y = x[:limit], y[:limit]
-    train_idx, val_idx = stratified_split(y, val_fraction, seed)
+    train_idx, val_idx = stratified_split(y, val_fraction, seed, groups)
     return ImageData(
         x[train_idx], y[train_idx], x[val_idx], y[val_idx], x_test, y_test,
         list(class_names), source,
         notes={"val_fraction": val_fraction, "split_seed": seed, "limit": limit},
+        groups=None if groups is None else np.concatenate([groups[train_idx], groups[val_idx]]),
     )

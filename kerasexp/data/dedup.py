@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kerasexp.data.hashing import near_pairs, phash
 from kerasexp.errors import UserError
 from kerasexp.io import write_csv, write_text
 
@@ -60,34 +61,6 @@ def load_labelled(path: str | Path, csv: str = "", size: int = 64) -> Labelled:
     files, labels, classes = list_image_folder(path)
     return Labelled(read_images(files, size), labels, classes, [f.relative_to(path).as_posix() for f in files],
                     str(path))
-
-
-def phash(images: np.ndarray) -> np.ndarray:
-    """64-bit DCT perceptual hash of each RGB (or gray) uint8 image, as uint64."""
-    import cv2
-
-    weights = np.uint64(1) << np.arange(64, dtype=np.uint64)
-    out = np.empty(len(images), dtype=np.uint64)
-    for i, image in enumerate(images):
-        gray = image[..., 0] if image.shape[-1] == 1 else cv2.cvtColor(image[..., :3], cv2.COLOR_RGB2GRAY)
-        small = cv2.resize(gray.astype(np.float32), (32, 32), interpolation=cv2.INTER_AREA)
-        low = cv2.dct(small)[:8, :8].ravel()
-        bits = low > np.median(low)
-        out[i] = np.sum(weights[bits], dtype=np.uint64)
-    return out
-
-
-def near_pairs(hashes: np.ndarray, max_distance: int, chunk: int = 1024) -> np.ndarray:
-    """(i, j, bits) for every pair i < j whose hashes differ in at most `max_distance` bits."""
-    found = []
-    for start in range(0, len(hashes), chunk):
-        block = hashes[start:start + chunk, None] ^ hashes[None, :]
-        dist = np.bitwise_count(block)
-        i, j = np.nonzero(dist <= max_distance)
-        i = i + start
-        keep = i < j
-        found.append(np.stack([i[keep], j[keep], dist[i[keep] - start, j[keep]]], axis=1))
-    return np.concatenate(found) if found else np.zeros((0, 3), dtype=np.int64)
 
 
 def duplicate_groups(data: Labelled, max_distance: int) -> pd.DataFrame:

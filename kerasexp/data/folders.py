@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from kerasexp.data.dataset import ImageData, split_train_val
+from kerasexp.data.hashing import duplicate_group_ids
 from kerasexp.data.labels import check_classes
 from kerasexp.data.splits import stratified_split
 from kerasexp.errors import UserError
@@ -114,6 +115,7 @@ def load_image_folder(
     limit: int | None = None,
     exclude: set[str] | frozenset = frozenset(),
     skip_broken: bool = False,
+    group_duplicates: bool = True,
 ) -> ImageData:
     """A folder tree as ImageData: stratified seeded test split of `test_fraction`, then a
     stratified validation split of `val_fraction` of the rest. `limit` keeps a stratified
@@ -131,11 +133,14 @@ def load_image_folder(
     x, kept = read_images_skipping(files, image_size, skip_broken)
     skipped = [str(f) for i, f in enumerate(files) if i not in set(kept)]
     files, labels = [files[i] for i in kept], labels[kept]
-    rest, test = stratified_split(labels, test_fraction, seed)
+    groups = duplicate_group_ids(x) if group_duplicates else None
+    rest, test = stratified_split(labels, test_fraction, seed, groups)
     data = split_train_val(x[rest], labels[rest], x[test], labels[test], classes, val_fraction, seed,
-                           source=str(directory))
+                           source=str(directory), groups=None if groups is None else groups[rest])
     data.notes.update(test_fraction=test_fraction, limit=limit, image_size=image_size or None,
                       excluded=excluded)
     if skip_broken:
         data.notes["skipped_broken"] = skipped  # recorded in the run's run.json
+    if groups is not None:
+        data.notes["duplicate_groups"] = int(np.sum(np.bincount(groups) > 1))
     return data
