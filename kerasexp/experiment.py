@@ -194,3 +194,41 @@ def report_run(run_dir: str | Path) -> dict:
                                                             f"{meta.get('experiment', '')} {hist.parent.name}"))
     write_json(run_dir / rundir.METRICS, metrics)
     return metrics
+
+
+SUMMARY_KEYS = ("accuracy", "macro_f1", "loss")
+
+
+def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int]) -> dict:
+    """One run a training seed (OUT/seed_S/, the same splits and test images), then OUT/seeds.json,
+    seeds.csv and seeds.md: each seed's figures with their intervals, and mean +/- std over seeds."""
+    import pandas as pd
+
+    from kerasexp.evaluation.report import markdown_table
+    from kerasexp.io import write_csv, write_json, write_text
+    from kerasexp.provenance import command_line
+
+    out_dir = Path(out_dir)
+    rows = []
+    for seed in seeds:
+        metrics = run_experiment(replace(exp, training=replace(exp.training, seed=seed)), rundir.seed_dir(out_dir, seed))
+        rows.append({"seed": seed, **{k: metrics[k] for k in SUMMARY_KEYS},
+                     "accuracy_ci95": metrics["accuracy_ci95"], "macro_f1_ci95": metrics["macro_f1_ci95"]})
+    table = pd.DataFrame(rows)
+    summary = {"experiment": exp.name, "command": command_line(), "seeds": list(seeds),
+               **{k: {"mean": float(table[k].mean()), "std": float(table[k].std(ddof=1)) if len(table) > 1 else 0.0,
+                      "values": table[k].tolist()} for k in SUMMARY_KEYS}}
+    write_csv(out_dir / "seeds.csv", table)
+    text = {k: f"{summary[k]['mean']:.4f} ± {summary[k]['std']:.4f}" for k in SUMMARY_KEYS}
+    write_text(out_dir / "seeds.md", f"# {exp.name}: {len(seeds)} training seeds\n\nMade by `{command_line()}`; "
+               "the same splits and test images for every seed, only the training seed differs; intervals are "
+               "95% (Wilson for accuracy, bootstrap over test images for macro-F1).\n\n"
+               + markdown_table(table.assign(accuracy_ci95=table["accuracy_ci95"].map(_span),
+                                             macro_f1_ci95=table["macro_f1_ci95"].map(_span)))
+               + "\nmean ± std over seeds: " + ", ".join(f"{k} {v}" for k, v in text.items()) + "\n")
+    write_json(out_dir / rundir.SEEDS, summary)
+    return summary
+
+
+def _span(ci) -> str:
+    return f"{ci[0]:.4f}-{ci[1]:.4f}"

@@ -32,6 +32,7 @@ HEAD = "head"
 PREDICTIONS = "predictions.npz"
 METRICS = "metrics.json"
 CURVES = "curves.png"
+SEEDS = "seeds.json"  # a group of runs of one config, one a seed: RUN/seed_S/ each, and their summary
 FOLDS_TABLE = "folds"  # folds.csv and folds.md
 
 
@@ -45,6 +46,14 @@ def fold_dirs(run_dir: str | Path) -> list[tuple[int, Path]]:
     found = [(int(p.name.split("_", 1)[1]), p) for p in Path(run_dir).glob("fold_*")
              if p.is_dir() and p.name.split("_", 1)[1].isdigit()]
     return sorted(found)
+
+
+def seed_dir(group: str | Path, seed: int) -> Path:
+    return Path(group) / f"seed_{seed}"
+
+
+def is_seed_group(path: str | Path) -> bool:
+    return (Path(path) / SEEDS).exists()
 
 
 def history_files(run_dir: str | Path) -> list[Path]:
@@ -104,7 +113,7 @@ def check_out_dir(out_dir: str | Path) -> None:
         raise UserError(f"--out {out_dir} is under {ancestor}, which is a file; give a folder for the run")
     check_writable(ancestor, f"--out {out_dir}")
     if out_dir.is_dir() and not (out_dir / CONFIG).exists() and any(
-            not p.name.startswith(".") for p in out_dir.iterdir()):
+            not p.name.startswith((".", "seed")) for p in out_dir.iterdir()):
         raise UserError(f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
                         "give a new or empty folder (or a run folder to resume)")
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from kerasexp import import_tensorflow_quietly, rundir
-from kerasexp.errors import ArgumentParser, exit_on_user_error, positive_int
+from kerasexp.errors import ArgumentParser, exit_on_user_error, positive_int, seed_list
 
 
 def cmd_train(args) -> int:
@@ -18,6 +18,14 @@ def cmd_train(args) -> int:
     from kerasexp.experiment import run_experiment
     from kerasexp.evaluation.report import markdown_table
 
+    if args.seeds:
+        from kerasexp.experiment import SUMMARY_KEYS, run_seeds
+
+        summary = run_seeds(exp, out, args.seeds)
+        print(", ".join(f"{k} {summary[k]['mean']:.4f} ± {summary[k]['std']:.4f}" for k in SUMMARY_KEYS)
+              + f" over seeds {args.seeds}")
+        print(f"wrote {out}/")
+        return 0
     metrics = run_experiment(exp, out)
     import pandas as pd
 
@@ -110,6 +118,8 @@ def build_parser() -> ArgumentParser:
     t.add_argument("experiment", help="studies/NAME.toml")
     t.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)")
     t.add_argument("--out", help="run folder (default runs/NAME); rerunning resumes it")
+    t.add_argument("--seeds", type=seed_list, help="e.g. 0,1,2: one run a training seed in OUT/seed_S/, "
+                   "and their mean ± std in OUT/seeds.md")
     r = sub.add_parser("report", help="rebuild tables and figures of a finished run")
     r.add_argument("run_dir")
     c = sub.add_parser("compare", help="one table of finished runs beside their reports' figures")

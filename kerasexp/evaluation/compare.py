@@ -15,6 +15,8 @@ from kerasexp.evaluation.report import markdown_table
 
 
 def run_row(run_dir: Path) -> dict:
+    if rundir.is_seed_group(run_dir):
+        return seed_group_row(Path(run_dir))
     metrics = rundir.read_metrics(run_dir)
     config = rundir.read_config(run_dir)
     run = metrics.get("run", {})
@@ -44,6 +46,23 @@ def run_row(run_dir: Path) -> dict:
     }
 
 
+def seed_group_row(group: Path) -> dict:
+    """A `kerasexp train --seeds` folder as one row: mean over seeds, the std as its spread."""
+    import json
+
+    summary = json.loads((group / rundir.SEEDS).read_text())
+    runs = [run_row(rundir.seed_dir(group, seed)) for seed in summary["seeds"]]
+    row = dict(runs[0])
+    for key, metric in (("test_acc", "accuracy"), ("test_macro_f1", "macro_f1"), ("test_loss", "loss")):
+        row[key] = summary[metric]["mean"]
+    row.update(run=group.name, test_acc_ci95=f"std {summary['accuracy']['std']:.4f}",
+               test_macro_f1_ci95=f"std {summary['macro_f1']['std']:.4f}",
+               seed=",".join(map(str, summary["seeds"])), minutes=round(sum(r["minutes"] for r in runs), 1))
+    if row["reference_test_acc"] is not None:
+        row["diff"] = row["test_acc"] - row["reference_test_acc"]
+    return row
+
+
 def _interval(ci) -> str:
     """[low, high] as text ("" where the run predates intervals: reports check lists it)."""
     return f"{ci[0]:.4f}-{ci[1]:.4f}" if ci else ""
@@ -59,6 +78,8 @@ def paired_tests(run_dirs: list[str]) -> list[dict]:
     accuracy, paired bootstrap for macro-F1. Runs tested on other images are refused."""
     from kerasexp.evaluation.intervals import mcnemar_p, paired_bootstrap_macro_f1_p
 
+    if any(rundir.is_seed_group(d) for d in run_dirs):  # groups: mean +/- std over seeds, no single pairing
+        return [{"p_value": None, "macro_f1_p_value": None, "significant": "see std over seeds"} for _ in run_dirs]
     y_true, reference, k = _predictions(run_dirs[0])
     rows = [{"p_value": None, "macro_f1_p_value": None, "significant": "reference"}]
     for run_dir in run_dirs[1:]:
@@ -81,7 +102,10 @@ def compare(run_dirs: list[str], out: str, title: str = "") -> pd.DataFrame:
         table.insert(at, column, tests[column])
     out = Path(out)
     write_csv(out.with_suffix(".csv"), table)
-    machine = rundir.read_metrics(run_dirs[0]).get("run", {}).get("machine", {})
+    first = Path(run_dirs[0])
+    if rundir.is_seed_group(first):
+        first = next(d for d in sorted(first.glob("seed_*")) if (d / rundir.METRICS).exists())
+    machine = rundir.read_metrics(first).get("run", {}).get("machine", {})
     lines = [f"# {title or out.stem}", "",
              "Each row is a run folder made by `kerasexp train` (its command, seed, wall time and "
              "machine are in the folder's run.json and metrics.json); this table was made by "
