@@ -197,18 +197,18 @@ def test_one_writer_per_run_folder_and_a_killed_writer_frees_it(tmp_path, fashio
 
 @pytest.mark.slow
 def test_seeds_run_one_folder_each_and_report_mean_and_std(tmp_path, fashion_path):
+    from kerasexp.cli import main
+
     out = tmp_path / "seeds"
     exp = write_exp(tmp_path, fashion_path, epochs=1, limit=600)
-    proc = kerasexp("train", str(exp), "--seeds", "0,1,2", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert main(["train", str(exp), "--seeds", "0,1,2", "--out", str(out)]) == 0
     summary = json.loads((out / "seeds.json").read_text())
     accuracies = [json.loads((out / f"seed_{s}" / "metrics.json").read_text())["accuracy"] for s in (0, 1, 2)]
     assert summary["accuracy"]["values"] == accuracies and len(set(accuracies)) > 1  # the seeds differ
     assert summary["accuracy"]["mean"] == pytest.approx(sum(accuracies) / 3)
     assert "± " in (out / "seeds.md").read_text()
-    table = kerasexp("compare", str(out), str(out / "seed_0"), "--out", str(tmp_path / "cmp"))
-    assert table.returncode == 0, table.stderr[-2000:]
+    assert main(["compare", str(out), str(out / "seed_0"), "--out", str(tmp_path / "cmp")]) == 0
     rows = pd.read_csv(tmp_path / "cmp.csv")
     assert rows.loc[0, "test_acc"] == pytest.approx(summary["accuracy"]["mean"]) and rows.loc[0, "seed"] == "0,1,2"
-    again = kerasexp("train", str(exp), "--seeds", "0,1,2", "--out", str(out))  # loads all three
-    assert again.returncode == 0 and json.loads((out / "seeds.json").read_text())["accuracy"] == summary["accuracy"]
+    assert main(["train", str(exp), "--seeds", "0,1,2", "--out", str(out)]) == 0  # loads all three
+    assert json.loads((out / "seeds.json").read_text())["accuracy"] == summary["accuracy"]

@@ -91,7 +91,7 @@ def test_broken_kaggle_csv(tmp_path):
         load_dataset(_cfg(name="image_csv", data_dir=str(folder), csv=str(csv)))
     assert load_dataset(_cfg(name="image_csv", data_dir=str(folder), csv=str(csv), image_size=8)).input_shape == (8, 8, 3)
     (folder / "3.png").write_bytes(b"not an image")
-    with pytest.raises(UserError, match="3.png: unreadable image"):
+    with pytest.raises(UserError, match="3.png: broken image"):
         load_dataset(_cfg(name="image_csv", data_dir=str(folder), csv=str(csv), image_size=8))
     csv.write_text(csv.read_text() + "missing.png,a\n")
     with pytest.raises(UserError, match="1 listed file.*'missing.png'"):

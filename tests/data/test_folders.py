@@ -54,5 +54,5 @@ def test_broken_folders_give_clear_errors(tmp_path):
         load_image_folder(tmp_path, test_fraction=0.25, val_fraction=0.25)
     assert load_image_folder(tmp_path, image_size=8, test_fraction=0.25, val_fraction=0.25).input_shape == (8, 8, 3)
     (tmp_path / "b" / "0.png").write_bytes(b"not a png")
-    with pytest.raises(UserError, match=r"0.png: unreadable image"):
+    with pytest.raises(UserError, match=r"0.png: broken image"):
         load_image_folder(tmp_path, image_size=8, test_fraction=0.25, val_fraction=0.25)

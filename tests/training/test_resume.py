@@ -120,7 +120,8 @@ def test_a_damaged_backup_falls_back_with_a_one_line_warning(tmp_path, monkeypat
     pd.testing.assert_frame_equal(pd.read_csv(stopped / "history.csv"), pd.read_csv(whole / "history.csv"))
     for path in (stopped / "backup").glob("*"):  # nothing usable at all: a fresh start, still no traceback
         path.write_bytes(b"garbage")
-    (stopped / "done.json").unlink()
+    for finished in ("done.json", "predictions.npz", "run.json"):  # not finished: it must train again
+        (stopped / finished).unlink()
     run_experiment(exp, stopped)
     assert "restarts from its first epoch" in capsys.readouterr().err
     pd.testing.assert_frame_equal(pd.read_csv(stopped / "history.csv"), pd.read_csv(whole / "history.csv"))
