@@ -57,6 +57,7 @@ def write_exp(tmp_path, fashion_path, epochs=2, limit=1000, kfold=0, name="tiny.
     return path
 
 
+@pytest.mark.slow
 def test_train_writes_the_run_folder_and_report_rebuilds_it(tmp_path, fashion_path):
     out = tmp_path / "run"
     proc = kerasexp("train", str(write_exp(tmp_path, fashion_path)), "--out", str(out))
@@ -89,6 +90,7 @@ def test_train_writes_the_run_folder_and_report_rebuilds_it(tmp_path, fashion_pa
     assert (kept["started"], kept["wall_seconds"]) == (record["started"], record["wall_seconds"])
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_full_epochs_and_ends_where_an_uninterrupted_run_ends(tmp_path, fashion_path):
     exp = write_exp(tmp_path, fashion_path, epochs=4, limit=2000)
     out = tmp_path / "run"
@@ -122,6 +124,7 @@ def _metrics(run_dir):
     return metrics
 
 
+@pytest.mark.slow
 def test_a_run_folder_of_another_config_is_not_resumed(tmp_path, fashion_path):
     out = tmp_path / "run"
     assert kerasexp("train", str(write_exp(tmp_path, fashion_path, epochs=1)), "--out", str(out)).returncode == 0
@@ -131,6 +134,7 @@ def test_a_run_folder_of_another_config_is_not_resumed(tmp_path, fashion_path):
     assert "different config" in line and "training.epochs: 1 -> 2" in line
 
 
+@pytest.mark.slow
 def test_kfold_run_writes_fold_table(tmp_path, fashion_path):
     out = tmp_path / "kf"
     proc = kerasexp("train", str(write_exp(tmp_path, fashion_path, epochs=1, limit=1000, kfold=3)),
@@ -175,6 +179,7 @@ def test_bench_train_prints_one_json_object():
     assert 0 < result["rounds"]["cpu_share"][0] <= len(os.sched_getaffinity(0)) + 0.05
 
 
+@pytest.mark.slow
 def test_one_writer_per_run_folder_and_a_killed_writer_frees_it(tmp_path, fashion_path, capsys):
     from kerasexp.cli import main
 

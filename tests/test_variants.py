@@ -17,6 +17,7 @@ def run(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "kerasexp.variants", *args], capture_output=True, text=True, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_end_to_end_writes_every_file(fashion_path, tmp_path):
     out = tmp_path / "variants"
     proc = run("--epochs", "1", "--limit", "2000", "--out", str(out), "--data-dir", str(fashion_path))

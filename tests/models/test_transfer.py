@@ -61,6 +61,7 @@ def test_unfrozen_layers_learn_while_frozen_layers_and_batchnorm_statistics_stay
         assert np.array_equal(b, a)
 
 
+@pytest.mark.slow
 def test_affine_norm_mode_learns_scale_and_offset_with_frozen_statistics(pbc96_small):
     # Keras 3 hands the outer training=True to a trainable BatchNormalization even inside a
     # backbone called with training=False; "affine" must still keep its statistics fixed

@@ -90,6 +90,7 @@ def test_bad_study_files_are_named(tmp_path, text, message):
         load_study_file(path)
 
 
+@pytest.mark.slow
 def test_three_trial_sqlite_study_and_its_report(pbc96_path, tmp_path, capsys):
     toml = study_file(tmp_path, pbc96_path, epochs=2)
     out = tmp_path / "study"
@@ -117,6 +118,7 @@ def test_three_trial_sqlite_study_and_its_report(pbc96_path, tmp_path, capsys):
     assert summary["test"]["accuracy"] == json.loads((report / "best" / "metrics.json").read_text())["accuracy"]
 
 
+@pytest.mark.slow
 def test_pruning_really_prunes_on_the_metric_keras_logs(pbc96_path, tmp_path):
     # A threshold above any accuracy prunes every trial at its first report: proves that the
     # callback found val_accuracy in Keras' logs and that a pruned trial stops training.
@@ -138,6 +140,7 @@ def test_a_metric_keras_does_not_log_is_a_one_line_error(pbc96_path, tmp_path, c
     assert exit_info.value.code == 2 and "'val_acc' is not logged" in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_failing_trial_is_recorded_and_the_study_goes_on(pbc96_path, tmp_path, monkeypatch):
     from kerasexp.study import run as study_module
 
@@ -163,6 +166,7 @@ def _rss_mb() -> float:
     return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024
 
 
+@pytest.mark.slow
 def test_trials_in_their_own_processes_keep_the_worker_memory_flat(pbc96_path, tmp_path):
     """12 trials, each in a child process: the worker's memory stays flat (in one process Keras
     keeps 10-50 MB of every trained model), every trial has its own process, none is lost."""
@@ -323,6 +327,7 @@ def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(tmp_path, cap
     assert main(["study", str(toml), "--out", str(out), "--create-only"]) == 0  # free again
 
 
+@pytest.mark.slow
 def test_a_killed_worker_trial_is_failed_and_retried(pg_url, pbc96_path, tmp_path):
     toml = study_file(tmp_path, pbc96_path, epochs=4, limit=400,
                       extra="heartbeat_interval = 1\ngrace_period = 3")

@@ -81,6 +81,7 @@ def assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=1, histories=("hi
     assert {k: v for k, v in got.items() if k != "run"} == {k: v for k, v in expected.items() if k != "run"}
 
 
+@pytest.mark.slow
 def test_a_plain_run_resumes_exactly(tmp_path, monkeypatch, fashion_path):
     assert_resume_is_exact(tmp_path, monkeypatch, experiment(tmp_path, FMNIST, fashion_path))
 
@@ -103,6 +104,7 @@ def test_a_kfold_run_resumes_exactly(tmp_path, monkeypatch, fashion_path):
                            histories=("fold_1/history.csv", "fold_2/history.csv"))
 
 
+@pytest.mark.slow
 def test_a_damaged_backup_falls_back_with_a_one_line_warning(tmp_path, monkeypatch, fashion_path, capsys):
     exp = experiment(tmp_path, FMNIST, fashion_path)
     whole, stopped = tmp_path / "whole", tmp_path / "stopped"

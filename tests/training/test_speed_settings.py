@@ -43,6 +43,7 @@ def test_training_and_validation_pipelines_run_without_the_tfdata_autotuner():
         assert [len(b[0]) for b in ds] == [4, 4, 2]  # and still every image, in batches
 
 
+@pytest.mark.slow
 def test_bench_kernels_measures_each_setting_in_its_own_process():
     before = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
     result = bench_kernels(["baseline"], repeats=1)  # raises if a child did not get its setting
