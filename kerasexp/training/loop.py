@@ -285,6 +285,27 @@ def set_rng_states(model, states: list) -> None:
         variable.assign(np.asarray(state, dtype=variable.dtype))
 
 
+def load_state(model, weights: Path, rng: list | None) -> None:
+    """Load weights (with the optimizer's state, built first so it is read too) and the random-
+    generator states into `model`; if that fails, put `model` back as it was and re-raise."""
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    variables = [*model.variables, *(model.optimizer.variables if model.optimizer else [])]
+    saved = [v.numpy() for v in variables]
+    try:
+        model.load_weights(weights)
+        if rng is not None:
+            set_rng_states(model, rng)
+    except BaseException:
+        for variable, value in zip(variables, saved):
+            variable.assign(value)
+        raise
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+
+
 class EpochBackup(keras.callbacks.Callback):
     """The last finished epochs, for resuming a killed run exactly where it stopped: weights with
     the optimizer's state, the layers' random-generator states and the epoch number. Each epoch
@@ -325,21 +346,13 @@ class EpochBackup(keras.callbacks.Callback):
         markers = self.markers()
         if not markers:
             return 0
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        variables = [*model.variables, *(model.optimizer.variables if model.optimizer else [])]
-        saved = [v.numpy() for v in variables]
         for number, marker in markers:
             try:
                 meta = json.loads(marker.read_text())
-                model.load_weights(self.folder / f"epoch_{number}.weights.h5")
-                set_rng_states(model, meta["rng"])
+                load_state(model, self.folder / f"epoch_{number}.weights.h5", meta["rng"])
                 return int(meta["epoch"])
             except (OSError, ValueError, KeyError, TypeError) as err:
-                first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-                warn(f"backup of epoch {number} in {self.folder} is damaged ({first[:120]}); trying an earlier one")
-                for variable, value in zip(variables, saved):
-                    variable.assign(value)
+                warn(f"backup of epoch {number} in {self.folder} is damaged ({_first_line(err)}); trying an earlier one")
         warn(f"no usable backup in {self.folder}: this run restarts from its first epoch")
         return 0
 
@@ -428,12 +441,9 @@ def load_finished(model, out_dir: Path, steps_per_epoch: int, cfg: TrainConfig) 
         return None
     try:
         saved = json.loads(done.read_text())
-        model.load_weights(out_dir / rundir.FINAL_WEIGHTS)
-        if "rng" in saved:
-            set_rng_states(model, saved["rng"])
-    except (OSError, ValueError, KeyError) as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        print(f"kerasexp: warning: the finished run's weights in {out_dir} are damaged ({first[:120]}); "
+        load_state(model, out_dir / rundir.FINAL_WEIGHTS, saved.get("rng"))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        print(f"kerasexp: warning: the finished run's weights in {out_dir} are damaged ({_first_line(err)}); "
               "resuming from its backup", file=sys.stderr)
         done.unlink(missing_ok=True)
         return None
