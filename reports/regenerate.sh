@@ -6,17 +6,31 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail bench kernels best ladder ladder_tuning resnet_pooling dedup transfer study augment_bench augment_pbc96 augment_fmnist)
 
+# A finished run folder loads instead of training again; one that today's code would not reproduce
+# (`kerasexp reports check`: an older results version or config) is removed first, so it retrains.
+fresh() {
+  local root
+  for root in "$@"; do
+    [ -d "$root" ] || continue
+    { python -m kerasexp reports check --root "$root" || true; } | sed -n 's/^stale \(.*\): .*/\1/p' | while read -r d; do
+      echo "regenerate.sh: $d is stale, retraining it" >&2; rm -rf "$d"
+    done
+  done
+}
+
 for w in "${what[@]}"; do
   case "$w" in
     variants)
+      fresh reports/variants
       python -m kerasexp.variants ;;
     choice)
+      fresh reports/fmnist_choice_tasks
       python -m kerasexp train studies/fmnist_step_decay.toml --out reports/fmnist_choice_tasks/step_decay
       python -m kerasexp train studies/fmnist_kfold_step.toml --out reports/fmnist_choice_tasks/kfold_step
       python -m kerasexp compare reports/fmnist_choice_tasks/step_decay reports/fmnist_choice_tasks/kfold_step \
         --out reports/fmnist_choice_tasks/summary --title "Report 002's choice tasks on Fashion-MNIST" ;;
     longtail)
-      exp=studies/fmnist_longtail.toml; out=reports/fmnist_longtail
+      exp=studies/fmnist_longtail.toml; out=reports/fmnist_longtail; fresh $out
       python -m kerasexp train $exp --out $out/ce
       python -m kerasexp train $exp --set training.class_weight=balanced --out $out/weighted
       python -m kerasexp train $exp --set training.loss=focal --out $out/focal
@@ -36,9 +50,10 @@ for w in "${what[@]}"; do
         echo; echo '```json'; echo "$json"; echo '```'; } > reports/bench_kernels.md.tmp
       mv reports/bench_kernels.md.tmp reports/bench_kernels.md ;;
     best)
+      fresh reports/fmnist_best
       python -m kerasexp train studies/fmnist_best.toml --out reports/fmnist_best ;;
     transfer)  # report 003 on pbc96: MobileNet 0.25 with ImageNet weights (../shared/weights)
-      exp=studies/pbc96_transfer.toml; out=reports/pbc96_transfer
+      exp=studies/pbc96_transfer.toml; out=reports/pbc96_transfer; fresh $out
       python -m kerasexp train $exp --out $out/recipe
       python -m kerasexp train $exp --set model.params.unfreeze=0 --out $out/unfreeze_0
       python -m kerasexp train $exp --set model.params.unfreeze=15 --set model.params.norm_mode=frozen \
@@ -48,25 +63,31 @@ for w in "${what[@]}"; do
         --set evaluation.tta=none --out $out/report003
       python -m kerasexp compare $out/report003 $out/unfreeze_0 $out/recipe --out $out/summary \
         --title "Report 003's transfer recipe on pbc96 (MobileNet 0.25, ImageNet weights): unfrozen layers and rates" ;;
-    study)  # report 003's Optuna search on a pbc96 subset, with and without pruning
+    study)  # report 003's Optuna search on pbc96: no pruning, median pruner, Hyperband (same sampler seed)
       s=studies/pbc96_study.toml; out=reports/pbc96_study
-      python -m kerasexp study $s --out $out/median
-      python -m kerasexp study $s --set study.pruner=none --set 'study.pruner_params={}' --study-name pbc96_study_nopruning \
-        --out $out/nopruning
-      python -m kerasexp study-report --storage sqlite:///$out/median/study.db --study-name pbc96_study \
-        --out $out/median/report
-      python -m kerasexp study-report --storage sqlite:///$out/nopruning/study.db --study-name pbc96_study_nopruning \
-        --out $out/nopruning/report --no-retrain
-      python -m kerasexp study-compare $out/median/report $out/nopruning/report --out $out/pruning ;;
-    ladder)  # report 004's ladder on pbc96 at 32x32 (issue 6); epochs sized by each model's cost
-      for spec in ladder_baseline:15 ladder_dropout:15 ladder_bn:15 ladder_both:15 ladder_advanced:8 ladder_resnet:3; do
-        python -m kerasexp train studies/pbc96_ladder.toml --set model.name=${spec%%:*} \
-          --set training.epochs=${spec##*:} --out reports/pbc96_ladder/${spec%%:*}
+      [ -d $out/none ] || rm -rf $out  # the layout before three pruners: start over
+      for p in none median hyperband; do
+        case $p in
+          none) set_pruner=(--set study.pruner=none --set 'study.pruner_params={}') ;;
+          median) set_pruner=() ;;
+          hyperband) set_pruner=(--set study.pruner=hyperband
+                                 --set 'study.pruner_params={min_resource=1, max_resource=8, reduction_factor=3}') ;;
+        esac
+        python -m kerasexp study $s "${set_pruner[@]}" --study-name pbc96_study_$p --out $out/$p
+        python -m kerasexp study-report --storage sqlite:///$out/$p/study.db --study-name pbc96_study_$p \
+          --out $out/$p/report --seeds 0,1,2
+      done
+      python -m kerasexp study-compare $out/{none,median,hyperband}/report --out $out/pruning ;;
+    ladder)  # report 004's ladder on pbc96 at 32x32: each model until validation stops improving, 3 seeds
+      fresh reports/pbc96_ladder
+      for m in ladder_baseline ladder_dropout ladder_bn ladder_both ladder_advanced ladder_resnet; do
+        seeds=0,1,2; [ $m != ladder_resnet ] || seeds=0  # the ResNet: one seed (~35 min a seed on 2 cores)
+        python -m kerasexp train studies/pbc96_ladder.toml --set model.name=$m --seeds $seeds --out reports/pbc96_ladder/$m
       done
       python -m kerasexp compare reports/pbc96_ladder/ladder_{baseline,dropout,bn,both,advanced,resnet} \
-        --out reports/pbc96_ladder/summary --title "Report 004's CNN ladder on pbc96 at 32x32 (Table 4)" ;;
+        --against previous --out reports/pbc96_ladder/summary --title "Report 004's CNN ladder on pbc96 at 32x32 (Table 4), mean over seeds" ;;
     ladder_tuning)  # report 004's tuning axes, one factor at a time
-      exp=studies/pbc96_ladder_tuning.toml; out=reports/pbc96_ladder_tuning
+      exp=studies/pbc96_ladder_tuning.toml; out=reports/pbc96_ladder_tuning; fresh $out
       python -m kerasexp train $exp --out $out/depth_32_64_hidden_128
       python -m kerasexp train $exp --set 'model.params.conv_depths=[64,128]' --out $out/depth_64_128
       python -m kerasexp train $exp --set 'model.params.conv_depths=[128,256]' --out $out/depth_128_256
@@ -76,7 +97,7 @@ for w in "${what[@]}"; do
       python -m kerasexp compare $out/{depth_32_64_hidden_128,depth_64_128,depth_128_256,hidden_64,hidden_256,third_conv} \
         --out $out/summary --title "Report 004's tuning axes on pbc96 at 32x32" ;;
     resnet_pooling)  # ResNet-18 from scratch at 96x96: average vs GeM pooling (reports 000/001)
-      exp=studies/pbc96_resnet18_pooling.toml; out=reports/pbc96_resnet18
+      exp=studies/pbc96_resnet18_pooling.toml; out=reports/pbc96_resnet18; fresh $out
       python -m kerasexp train $exp --out $out/avg
       python -m kerasexp train $exp --set model.params.pooling=gem --out $out/gem
       python -m kerasexp compare $out/avg $out/gem --out $out/summary \
@@ -95,12 +116,13 @@ for w in "${what[@]}"; do
         mv reports/bench_$b.md.tmp reports/bench_$b.md
       done ;;
     augment_fmnist)  # report 002's augmentation (Table 4, choice 5) on Fashion-MNIST
+      fresh reports/fmnist_augment
       python -m kerasexp train studies/fmnist_augment.toml --out reports/fmnist_augment/rotate_flip_noise
       python -m kerasexp compare reports/fmnist_augment/rotate_flip_noise --out reports/fmnist_augment/summary \
         --title "Report 002's augmentation (rotation, flips, Gaussian noise) on Fashion-MNIST"
       python -m kerasexp augment-preview studies/fmnist_augment.toml --out reports/fmnist_augment/preview.png ;;
     augment_pbc96)  # issue 4: augmentation policies on pbc96, one small CNN
-      exp=studies/pbc96_augment.toml; out=reports/pbc96_augment
+      exp=studies/pbc96_augment.toml; out=reports/pbc96_augment; fresh $out
       for spec in none randaugment '["randaugment","saturation"]' mixup class_mixup; do
         name=$(echo "$spec" | tr -d '[]"' | tr ',' '_')
         python -m kerasexp train $exp --set "augmentation.policy=$spec" --out $out/$name

@@ -9,8 +9,7 @@ import pytest
 
 from kerasexp.data.idx import write_idx
 
-PER_VARIANT = ["curves.png", "history.csv"]
-PER_BEST = ["per_class.csv", "per_class.md", "confusion_matrix.csv", "confusion_matrix.png"]
+PER_RUN = ["curves.png", "history.csv", "metrics.json", "run.json", "per_class.csv", "confusion_matrix.png"]
 
 
 def run(*args, cwd=None):
@@ -18,39 +17,49 @@ def run(*args, cwd=None):
 
 
 @pytest.mark.slow
-def test_end_to_end_writes_every_file(fashion_path, tmp_path):
+def test_end_to_end_two_seeds_then_loads_without_training(fashion_path, tmp_path):
     out = tmp_path / "variants"
-    proc = run("--epochs", "1", "--limit", "2000", "--out", str(out), "--data-dir", str(fashion_path))
+    args = ("--epochs", "1", "--limit", "1000", "--seeds", "0,1", "--out", str(out), "--data-dir", str(fashion_path))
+    proc = run(*args)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "[5/5 sigmoid] epoch 1/1" in proc.stderr and "left" in proc.stderr
+    assert "[variant_sigmoid] epoch 1/1" in proc.stderr
     table = pd.read_csv(out / "variants.csv")
     assert table["variant"].tolist() == ["baseline", "kernel", "bn", "sgd", "sigmoid"]
-    required = ["variant", "params", "train_acc", "val_acc", "test_acc", "epochs", "seconds"]
-    assert [c for c in table.columns if c in required] == required
-    assert {"report_val_acc", "val_acc_diff"} <= set(table.columns)
+    assert {"val_acc_mean", "val_acc_std", "test_acc_mean", "report_val_acc", "report_val_within_2sd"} <= set(table)
     assert table.set_index("variant").loc["baseline", "params"] == 225_034
-    assert (table["epochs"] == 1).all()
-    for name in table["variant"]:
-        for f in PER_VARIANT:
-            assert (out / name / f).stat().st_size > 0
-    best = table.sort_values("val_acc", ascending=False)["variant"].head(2).tolist()
+    seeds = pd.read_csv(out / "seeds.csv")
+    assert len(seeds) == 10 and set(seeds["seed"]) == {0, 1} and (seeds["epochs"] == 1).all()
+    for row in seeds.itertuples():
+        run_dir = out / row.variant / f"seed_{row.seed}"
+        for f in PER_RUN:
+            assert (run_dir / f).stat().st_size > 0
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        assert metrics["accuracy"] == pytest.approx(row.test_acc)
+        assert metrics["evaluation_choices"]["epoch"]["epoch"] == row.best_epoch
+        config = (run_dir / "config.toml").read_text()
+        assert f"seed = {row.seed}" in config and 'monitor = "val_accuracy"' in config
+    # The table's mean and std are the per-seed figures'.
+    base = seeds[seeds["variant"] == "baseline"]
+    row = table.set_index("variant").loc["baseline"]
+    assert row["val_acc_mean"] == pytest.approx(base["val_acc"].mean())
+    assert row["val_acc_std"] == pytest.approx(base["val_acc"].std(ddof=1))
+    # Table 2: the two best by mean validation accuracy, paired seed with seed.
+    best = table.sort_values("val_acc_mean", ascending=False)["variant"].head(2).tolist()
     test = pd.read_csv(out / "test.csv")
     assert test["variant"].tolist() == best
+    assert test["significant"].iloc[0] == "reference" and 0 <= test["p_value"].iloc[1] <= 1
     for name in best:
-        for f in PER_BEST:
-            assert (out / name / f).stat().st_size > 0
-        per_class = pd.read_csv(out / name / "per_class.csv")
-        assert per_class["class"].tolist()[-2:] == ["macro avg", "weighted avg"]
-        assert per_class["support"].iloc[:10].sum() == 10_000
-        cm = pd.read_csv(out / name / "confusion_matrix.csv", index_col=0)
-        assert cm.to_numpy().sum() == 10_000 and "Ankle boot" in cm.columns
-        # The test accuracy in the table is the confusion matrix's diagonal.
-        assert cm.to_numpy().trace() / 10_000 == pytest.approx(table.set_index("variant").loc[name, "test_acc"])
+        per_class = pd.read_csv(out / f"per_class_{name}.csv")
+        assert per_class["support"].iloc[:10].sum() == 10_000 and "recall_std" in per_class
     md = (out / "variants.md").read_text()
-    assert "seed 0, 1 epochs" in md and "wall time" in md and "cores" in md
-    meta = json.loads((out / "run.json").read_text())
-    assert meta["seed"] == 0 and meta["limit"] == 2000 and meta["wall_seconds"] > 0
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging folder left behind"
+    assert "training seeds 0, 1" in md and "±" in md and "cores" in md
+    meta = json.loads((out / "variants.json").read_text())
+    assert meta["seeds"] == [0, 1] and meta["limit"] == 1000 and meta["training_seconds"] > 0
+    # A rerun loads every finished run: nothing trains, the table is the same.
+    again = run(*args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "epoch 1/1" not in again.stderr
+    assert pd.read_csv(out / "seeds.csv").equals(seeds)
 
 
 def _assert_clean_failure(proc, out, match):
@@ -92,6 +101,15 @@ def test_corrupt_data_file(tmp_path, fashion_path):
     (data_dir / "t10k-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8bnot really gzip")
     out = tmp_path / "o"
     _assert_clean_failure(run("--data-dir", str(data_dir), "--out", str(out)), out, "t10k-images")
+
+
+def test_refuses_a_folder_of_other_files(tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    proc = run("--out", str(out))
+    assert proc.returncode == 2 and "not a variants table" in proc.stderr and "Traceback" not in proc.stderr
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
 
 
 def test_existing_report_survives_a_failed_run(tmp_path):

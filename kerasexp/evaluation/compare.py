@@ -73,30 +73,61 @@ def _predictions(run_dir: Path):
     return saved["y_true"], saved["probs"].argmax(axis=1), saved["probs"].shape[1]
 
 
-def paired_tests(run_dirs: list[str]) -> list[dict]:
-    """Each run against the first (the reference) on the same test images: exact McNemar for
-    accuracy, paired bootstrap for macro-F1. Runs tested on other images are refused."""
+def _seed_runs(run_dir: str) -> dict[int | None, Path]:
+    """A run as {None: folder}; a seed group as {seed: its seed's folder}."""
+    import json
+
+    if not rundir.is_seed_group(run_dir):
+        return {None: Path(run_dir)}
+    seeds = json.loads((Path(run_dir) / rundir.SEEDS).read_text())["seeds"]
+    return {seed: rundir.seed_dir(run_dir, seed) for seed in seeds}
+
+
+def _paired(reference_dir: Path, other_dir: Path) -> tuple[float, float]:
     from kerasexp.evaluation.intervals import mcnemar_p, paired_bootstrap_macro_f1_p
 
-    if any(rundir.is_seed_group(d) for d in run_dirs):  # groups: mean +/- std over seeds, no single pairing
-        return [{"p_value": None, "macro_f1_p_value": None, "significant": "see std over seeds"} for _ in run_dirs]
-    y_true, reference, k = _predictions(run_dirs[0])
+    y_true, reference, k = _predictions(reference_dir)
+    other_true, other, other_k = _predictions(other_dir)
+    if len(other_true) != len(y_true) or not np.array_equal(other_true, y_true) or other_k != k:
+        raise UserError(f"{other_dir} was tested on other images than {reference_dir} ({len(other_true)} vs "
+                        f"{len(y_true)} test images, or other labels); a paired comparison needs one test split")
+    return (mcnemar_p(reference == y_true, other == y_true)["p_value"],
+            paired_bootstrap_macro_f1_p(y_true, reference, other, k))
+
+
+def paired_tests(run_dirs: list[str], against: str = "first") -> list[dict]:
+    """Each run against the first (the reference), or with against="previous" against the row
+    before it (a ladder's rungs), on the same test images: exact McNemar for accuracy, paired
+    bootstrap for macro-F1. Runs tested on other images are refused.
+
+    Seed groups pair seed with seed (the same test images, the same training seed): one test a
+    seed; `p_value` is the largest of them and `significant` counts the seeds with p < 0.05, so
+    "yes" means the difference held in every seed."""
     rows = [{"p_value": None, "macro_f1_p_value": None, "significant": "reference"}]
-    for run_dir in run_dirs[1:]:
-        other_true, other, other_k = _predictions(run_dir)
-        if len(other_true) != len(y_true) or not np.array_equal(other_true, y_true) or other_k != k:
-            raise UserError(f"{run_dir} was tested on other images than {run_dirs[0]} ({len(other_true)} vs "
-                            f"{len(y_true)} test images, or other labels); a paired comparison needs one test split")
-        test = mcnemar_p(reference == y_true, other == y_true)
-        rows.append({"p_value": test["p_value"],
-                     "macro_f1_p_value": paired_bootstrap_macro_f1_p(y_true, reference, other, k),
-                     "significant": "yes" if test["p_value"] < 0.05 else "no"})
+    for i, run_dir in enumerate(run_dirs[1:], start=1):
+        reference_dir = run_dirs[0] if against == "first" else run_dirs[i - 1]
+        reference, other = _seed_runs(reference_dir), _seed_runs(run_dir)
+        if (None in reference) != (None in other):  # a group beside a single run: shown, not tested
+            rows.append({"p_value": None, "macro_f1_p_value": None, "significant": "not paired (group vs run)"})
+            continue
+        seeds = [s for s in reference if s in other]
+        if not seeds:
+            raise UserError(f"{run_dir} shares no training seed with {reference_dir}; "
+                            "pair groups run with the same --seeds")
+        tests = [_paired(reference[s], other[s]) for s in seeds]
+        p_acc, p_f1 = max(t[0] for t in tests), max(t[1] for t in tests)
+        hits = sum(t[0] < 0.05 for t in tests)
+        if None in reference:
+            significant = "yes" if hits else "no"
+        else:
+            significant = "yes" if hits == len(tests) else f"no ({hits} of {len(tests)} seeds p < 0.05)"
+        rows.append({"p_value": p_acc, "macro_f1_p_value": p_f1, "significant": significant})
     return rows
 
 
-def compare(run_dirs: list[str], out: str, title: str = "") -> pd.DataFrame:
+def compare(run_dirs: list[str], out: str, title: str = "", against: str = "first") -> pd.DataFrame:
     table = pd.DataFrame([run_row(Path(d)) for d in run_dirs])
-    tests = pd.DataFrame(paired_tests(run_dirs))
+    tests = pd.DataFrame(paired_tests(run_dirs, against))
     at = table.columns.get_loc("test_macro_f1_ci95") + 1
     for column in reversed(tests.columns):
         table.insert(at, column, tests[column])
@@ -109,10 +140,14 @@ def compare(run_dirs: list[str], out: str, title: str = "") -> pd.DataFrame:
     lines = [f"# {title or out.stem}", "",
              "Each row is a run folder made by `kerasexp train` (its command, seed, wall time and "
              "machine are in the folder's run.json and metrics.json); this table was made by "
-             f"`kerasexp compare {' '.join(run_dirs)} --out {out}`.", "",
+             f"`kerasexp compare {' '.join(run_dirs)} --out {out}"
+             f"{'' if against == 'first' else ' --against previous'}`.", "",
              "Intervals are 95%: Wilson for accuracy, a bootstrap over test images for macro-F1. `p_value` is an "
-             "exact McNemar test of each run against the first on the same test images, `macro_f1_p_value` a "
-             "paired bootstrap; `significant` says whether p < 0.05 (\"no\": the difference is within the noise).",
+             f"exact McNemar test of each run against {'the first' if against == 'first' else 'the row above'} "
+             "on the same test images, `macro_f1_p_value` a "
+             "paired bootstrap; `significant` says whether p < 0.05 (\"no\": the difference is within the noise). "
+             "Seed groups show mean over seeds with the std as spread, and are tested seed with seed: the "
+             "largest p of the seeds, \"yes\" only if every seed's p < 0.05.",
              ""]
     if machine:
         lines += [f"Machine: {machine.get('cpu')}, {machine.get('cores')} cores, GPU: {machine.get('gpus')}; "

@@ -61,3 +61,24 @@ def test_runs_tested_on_other_images_are_not_paired(tmp_path):
     assert rows[0]["significant"] == "reference" and rows[1]["p_value"] == 1.0 and rows[1]["significant"] == "no"
     with pytest.raises(UserError, match="other images"):
         paired_tests([str(tmp_path / "a"), str(tmp_path / "c")])
+
+
+def test_seed_groups_are_paired_seed_with_seed(tmp_path):
+    import json
+
+    y, p = predictions(n=1000)
+    better = np.where(np.random.default_rng(1).random(len(y)) < 0.5, y, p)
+    # "all": better in every seed; "one": better in seed 1 only; the reference is p in every seed.
+    for group, per_seed in (("ref", (p, p, p)), ("all", (better, better, better)), ("one", (p, better, p))):
+        for seed, pred in enumerate(per_seed):
+            (tmp_path / group / f"seed_{seed}").mkdir(parents=True)
+            np.savez(tmp_path / group / f"seed_{seed}" / "predictions.npz", probs=np.eye(6)[pred], y_true=y)
+        (tmp_path / group / "seeds.json").write_text(json.dumps({"seeds": [0, 1, 2]}))
+    rows = paired_tests([str(tmp_path / g) for g in ("ref", "all", "one")])
+    assert rows[1]["significant"] == "yes" and rows[1]["p_value"] < 1e-20
+    assert rows[2]["significant"] == "no (1 of 3 seeds p < 0.05)" and rows[2]["p_value"] == 1.0
+    # a ladder: each rung against the one above it ("one" against "all": better in seeds 0 and 2)
+    ladder = paired_tests([str(tmp_path / g) for g in ("ref", "all", "one")], against="previous")
+    assert ladder[1] == rows[1] and ladder[2]["significant"] == "no (2 of 3 seeds p < 0.05)"
+    mixed = paired_tests([str(tmp_path / "ref"), str(tmp_path / "all" / "seed_0")])
+    assert mixed[1]["p_value"] is None and mixed[1]["significant"].startswith("not paired")
