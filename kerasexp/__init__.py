@@ -43,3 +43,17 @@ def import_tensorflow_quietly():
         os.close(saved)
         os.close(devnull)
     return tf
+
+
+# The Python API (kerasexp/api.py), imported on first use so that `import kerasexp` stays light.
+from kerasexp.errors import UserError  # noqa: E402
+
+API = ("Run", "train", "load_run", "study", "compare")
+
+
+def __getattr__(name):
+    if name in API:
+        from kerasexp import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'kerasexp' has no attribute {name!r}")

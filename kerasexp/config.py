@@ -235,6 +235,18 @@ class ReferenceConfig:
 
 
 @dataclass
+class LoggingConfig:
+    """Attributes:
+      tensorboard: write TensorBoard event files into the run folder (RUN/tensorboard/, each
+        k-fold fold and study trial its own sub-run): per-epoch loss, accuracy, macro-F1 and
+        learning rate, and at the end the confusion matrix and misclassified test images.
+        Changes no result (`tensorboard --logdir runs/`; `pip install tensorboard` to view).
+    """
+
+    tensorboard: bool = True
+
+
+@dataclass
 class Experiment:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -242,6 +254,7 @@ class Experiment:
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     name: str = "experiment"
 
 
@@ -327,6 +340,11 @@ def read_toml(path: str | Path, overrides: list[str] = (), kind: str = "experime
         raise UserError(f"{path}: cannot read the {kind} file ({err.strerror})") from None
     except tomllib.TOMLDecodeError as err:
         raise UserError(f"{path}: not valid TOML ({err})") from None
+    return apply_overrides(raw, overrides)
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """`--set section.key=value` texts applied to an experiment or study dict (in place)."""
     for text in overrides:
         keys, value = parse_override(text)
         table = raw
@@ -356,14 +374,14 @@ def to_toml(exp: Experiment) -> str:
             if isinstance(value, dict):
                 tables[key] = value
             else:
-                lines.append(f"{key} = {_toml_value(value)}")
+                lines.append(f"{key} = {toml_value(value)}")
         for key, table in tables.items():
-            lines.append(f"{key} = {{ {', '.join(f'{k} = {_toml_value(v)}' for k, v in table.items())} }}")
+            lines.append(f"{key} = {{ {', '.join(f'{k} = {toml_value(v)}' for k, v in table.items())} }}")
         lines.append("")
     return "\n".join(lines)
 
 
-def _toml_value(value) -> str:
+def toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -371,7 +389,7 @@ def _toml_value(value) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")

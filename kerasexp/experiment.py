@@ -151,6 +151,11 @@ def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path) -> dict:
         np.savez_compressed(out_dir / rundir.PREDICTIONS, probs=probs, y_true=data.y_test,
                             class_names=np.array(data.class_names), fold_probs=np.stack(fold_probs))
     meta["wall_seconds"] = time.perf_counter() - wall
+    if exp.logging.tensorboard:
+        from kerasexp.training.tensorboard import write_test_images
+
+        write_test_images(out_dir / rundir.TENSORBOARD, data.x_test, data.y_test, probs, data.class_names,
+                          step=max(r.epochs_run for r in results))
     from kerasexp.io import write_json
 
     previous = out_dir / rundir.RECORD
@@ -202,25 +207,29 @@ SUMMARY_KEYS = ("accuracy", "macro_f1", "loss")
 def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int]) -> dict:
     """One run a training seed (OUT/seed_S/, the same splits and test images), then OUT/seeds.json,
     seeds.csv and seeds.md: each seed's figures with their intervals, and mean +/- std over seeds."""
+    out_dir = Path(out_dir)
+    metrics = [run_experiment(replace(exp, training=replace(exp.training, seed=seed)), rundir.seed_dir(out_dir, seed))
+               for seed in seeds]
+    return summarize_seeds(exp.name, out_dir, seeds, metrics)
+
+
+def summarize_seeds(name: str, out_dir: Path, seeds: list[int], metrics: list[dict]) -> dict:
+    """OUT/seeds.json, seeds.csv and seeds.md from each seed's metrics.json."""
     import pandas as pd
 
     from kerasexp.evaluation.report import markdown_table
-    from kerasexp.io import write_csv, write_json, write_text
+    from kerasexp.io import write_csv, write_json
     from kerasexp.provenance import command_line
 
-    out_dir = Path(out_dir)
-    rows = []
-    for seed in seeds:
-        metrics = run_experiment(replace(exp, training=replace(exp.training, seed=seed)), rundir.seed_dir(out_dir, seed))
-        rows.append({"seed": seed, **{k: metrics[k] for k in SUMMARY_KEYS},
-                     "accuracy_ci95": metrics["accuracy_ci95"], "macro_f1_ci95": metrics["macro_f1_ci95"]})
-    table = pd.DataFrame(rows)
-    summary = {"experiment": exp.name, "command": command_line(), "seeds": list(seeds),
+    table = pd.DataFrame([{"seed": seed, **{k: m[k] for k in SUMMARY_KEYS},
+                           "accuracy_ci95": m["accuracy_ci95"], "macro_f1_ci95": m["macro_f1_ci95"]}
+                          for seed, m in zip(seeds, metrics)])
+    summary = {"experiment": name, "command": command_line(), "seeds": list(seeds),
                **{k: {"mean": float(table[k].mean()), "std": float(table[k].std(ddof=1)) if len(table) > 1 else 0.0,
                       "values": table[k].tolist()} for k in SUMMARY_KEYS}}
     write_csv(out_dir / "seeds.csv", table)
     text = {k: f"{summary[k]['mean']:.4f} ± {summary[k]['std']:.4f}" for k in SUMMARY_KEYS}
-    write_text(out_dir / "seeds.md", f"# {exp.name}: {len(seeds)} training seeds\n\nMade by `{command_line()}`; "
+    write_text(out_dir / "seeds.md", f"# {name}: {len(seeds)} training seeds\n\nMade by `{command_line()}`; "
                "the same splits and test images for every seed, only the training seed differs; intervals are "
                "95% (Wilson for accuracy, bootstrap over test images for macro-F1).\n\n"
                + markdown_table(table.assign(accuracy_ci95=table["accuracy_ci95"].map(_span),

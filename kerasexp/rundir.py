@@ -11,6 +11,7 @@ writes it (experiment.py, the loop); report, compare, predict and filters read i
     RUN/head/              phase one of two-phase fine-tuning (a run folder of its own)
     RUN/predictions.npz    test-set probabilities, labels, class names
     RUN/metrics.json, per_class.*, confusion_matrix.*, curves.png   the report
+    RUN/tensorboard/       TensorBoard event files (per-epoch scalars, test images)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ HEAD = "head"
 PREDICTIONS = "predictions.npz"
 METRICS = "metrics.json"
 CURVES = "curves.png"
+TENSORBOARD = "tensorboard"  # TensorBoard event files (kerasexp.training.tensorboard)
 SEEDS = "seeds.json"  # a group of runs of one config, one a seed: RUN/seed_S/ each, and their summary
 FOLDS_TABLE = "folds"  # folds.csv and folds.md
 
@@ -97,7 +99,7 @@ LOCK = ".lock"
 # Settings proven not to change a run's numbers (tests/training/test_loop.py:
 # test_steps_per_execution_changes_speed_not_numbers): a finished run made with another value is
 # the same run, and loads.
-RESULT_NEUTRAL = ("training.steps_per_execution",)
+RESULT_NEUTRAL = ("training.steps_per_execution", "logging.tensorboard")
 
 
 def check_out_dir(out_dir: str | Path) -> None:
@@ -152,6 +154,7 @@ def writer_lock(out_dir: str | Path):
 
 
 def _without_neutral(lines: list[str]) -> list[str]:
+    """The lines of a config.toml without RESULT_NEUTRAL keys, or sections left empty by them."""
     section, kept = "", []
     for line in lines:
         if line.startswith("["):
@@ -159,7 +162,14 @@ def _without_neutral(lines: list[str]) -> list[str]:
         elif f"{section}.{line.split(' = ')[0]}" in RESULT_NEUTRAL:
             continue
         kept.append(line)
-    return kept
+    return [line for i, line in enumerate(kept)
+            if line.strip() and not (line.startswith("[") and _empty_section(kept, i))]
+
+
+def _empty_section(lines: list[str], i: int) -> bool:
+    rest = lines[i + 1:]
+    end = next((j for j, line in enumerate(rest) if line.startswith("[")), len(rest))
+    return not any(line.strip() for line in rest[:end])
 
 
 def _with_defaults(text: str) -> str:

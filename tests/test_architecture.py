@@ -58,9 +58,9 @@ def test_the_top_level_holds_at_most_twelve_modules():
 
 
 def test_reading_experiment_and_study_files_imports_no_tensorflow():
-    code = ("import sys, kerasexp.config, kerasexp.study.config\n"
+    code = ("import sys, kerasexp.config, kerasexp.tuning.config\n"
             "kerasexp.config.load_experiment('studies/fmnist_best.toml')\n"
-            "kerasexp.study.config.load_study_file('studies/pbc96_study.toml')\n"
+            "kerasexp.tuning.config.load_study_file('studies/pbc96_study.toml')\n"
             "print(sorted(m for m in ('tensorflow', 'keras', 'optuna') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
@@ -85,6 +85,9 @@ def test_no_import_cycles():
         name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
         files[name] = path
     graph = {name: _imports(path, set(files)) - {name} for name, path in files.items()}
+    # The package root names the Python API (kerasexp.train, ...) and imports kerasexp.api only
+    # when one of those names is first used (a module __getattr__): the one allowed upward edge.
+    graph["kerasexp"] -= {"kerasexp.api"}
     state, cycles = {}, []
 
     def visit(node, trail):
@@ -100,3 +103,11 @@ def test_no_import_cycles():
         if name not in state:
             visit(name, [])
     assert not cycles, cycles
+
+
+def test_the_api_is_imported_lazily_and_named_at_the_top():
+    code = ("import sys, kerasexp\n"
+            "assert 'kerasexp.api' not in sys.modules and 'tensorflow' not in sys.modules\n"
+            "assert kerasexp.train.__module__ == 'kerasexp.api' and kerasexp.UserError.__module__ == 'kerasexp.errors'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr

@@ -79,7 +79,7 @@ def test_every_shipped_study_parses():
 
     studies = sorted(Path(__file__).parents[1].joinpath("studies").glob("*.toml"))
     assert studies
-    from kerasexp.study.config import load_study_file
+    from kerasexp.tuning.config import load_study_file
 
     for path in studies:  # a study file is an experiment plus [study] and [search]
         (load_study_file if "[study]" in path.read_text() else load_experiment)(path)

@@ -10,28 +10,24 @@ from kerasexp.errors import ArgumentParser, exit_on_user_error, positive_int, se
 
 
 def cmd_train(args) -> int:
+    from kerasexp import api
     from kerasexp.config import load_experiment
-
-    exp = load_experiment(args.experiment, args.set or [])
-    out = Path(args.out or Path("runs") / exp.name)
-    rundir.check_out_dir(out)
-    from kerasexp.experiment import run_experiment
     from kerasexp.evaluation.report import markdown_table
 
+    exp = load_experiment(args.experiment, args.set or [])
+    run = api.train(exp, out=args.out, seeds=args.seeds)
+    metrics = run.metrics
     if args.seeds:
-        from kerasexp.experiment import SUMMARY_KEYS, run_seeds
+        from kerasexp.experiment import SUMMARY_KEYS
 
-        summary = run_seeds(exp, out, args.seeds)
-        print(", ".join(f"{k} {summary[k]['mean']:.4f} ± {summary[k]['std']:.4f}" for k in SUMMARY_KEYS)
+        print(", ".join(f"{k} {metrics[k]['mean']:.4f} ± {metrics[k]['std']:.4f}" for k in SUMMARY_KEYS)
               + f" over seeds {args.seeds}")
-        print(f"wrote {out}/")
-        return 0
-    metrics = run_experiment(exp, out)
-    import pandas as pd
+    else:
+        import pandas as pd
 
-    headline = {k: metrics[k] for k in ("accuracy", "macro_f1", "precision", "recall", "loss")}
-    print(markdown_table(pd.DataFrame([headline])))
-    print(f"wrote {out}/")
+        print(markdown_table(pd.DataFrame([{k: metrics[k] for k in ("accuracy", "macro_f1", "precision", "recall",
+                                                                     "loss")}])))
+    print(f"wrote {run.dir}/")
     return 0
 
 
@@ -44,10 +40,10 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from kerasexp.evaluation.compare import compare
+    from kerasexp.api import compare
     from kerasexp.evaluation.report import markdown_table
 
-    print(markdown_table(compare(args.run_dirs, args.out, args.title)))
+    print(markdown_table(compare(args.run_dirs, args.out, args.title, args.against)))
     return 0
 
 
@@ -86,18 +82,16 @@ def cmd_reports(args) -> int:
 
 
 def cmd_study(args) -> int:
-    from kerasexp.study.config import load_study_file
-    from kerasexp.study.run import run_study
+    from kerasexp import api
 
-    spec = load_study_file(args.study, args.set or [])
-    run_study(spec, args.storage, args.n_trials, args.study_name, args.out, create_only=args.create_only)
+    api.study(args.study, args.storage, args.n_trials, args.study_name, args.out, args.set, args.create_only)
     return 0
 
 
 def cmd_study_report(args) -> int:
-    from kerasexp.study.report import study_report
+    from kerasexp.tuning.report import study_report
 
-    summary = study_report(args.storage, args.study_name, args.out, retrain=not args.no_retrain)
+    summary = study_report(args.storage, args.study_name, args.out, retrain=not args.no_retrain, seeds=args.seeds)
     print(f"best {summary['metric']} {summary['best_value']} (trial {summary['best_trial']}); "
           f"{summary.get('test', {})} -> {args.out}/")
     return 0
@@ -105,7 +99,7 @@ def cmd_study_report(args) -> int:
 
 def cmd_study_compare(args) -> int:
     from kerasexp.evaluation.report import markdown_table
-    from kerasexp.study.report import study_compare
+    from kerasexp.tuning.report import study_compare
 
     print(markdown_table(study_compare(args.report_dirs, args.out)))
     return 0
@@ -126,6 +120,8 @@ def build_parser() -> ArgumentParser:
     c.add_argument("run_dirs", nargs="+")
     c.add_argument("--out", required=True, help="reports/NAME (writes NAME.csv and NAME.md)")
     c.add_argument("--title", default="")
+    c.add_argument("--against", choices=["first", "previous"], default="first",
+                   help="paired tests against the first run (default) or the row above (a ladder)")
     sub.add_parser("variants", help="report 002's variant table (see python -m kerasexp.variants --help)", add_help=False)
     b = sub.add_parser("bench", help="throughput benchmarks, printed as one JSON object")
     b.add_argument("what", choices=list(BENCHES))
@@ -154,6 +150,8 @@ def build_parser() -> ArgumentParser:
     sr.add_argument("--study-name", required=True)
     sr.add_argument("--out", required=True)
     sr.add_argument("--no-retrain", action="store_true", help="tables and plots only")
+    sr.add_argument("--seeds", type=seed_list, help="e.g. 0,1,2: retrain the best configuration once a training "
+                    "seed (OUT/best/seed_S/) and report mean ± std")
     sc = sub.add_parser("study-compare", help="study reports side by side (e.g. with and without pruning)")
     sc.add_argument("report_dirs", nargs="+")
     sc.add_argument("--out", required=True, help="reports/NAME (writes NAME.csv and NAME.md)")

@@ -71,32 +71,45 @@ def load_for_model(files: list[Path], input_shape) -> np.ndarray:
     return x
 
 
-def predict_folder(run_dir: str | Path, images: str | Path, out: str | Path, tta: str | None = None,
-                   id_column: str = "image", label_column: str = "label", probabilities: bool = False) -> pd.DataFrame:
-    """One row an image: its file name and predicted class (mean probability over fold models)."""
+def predict_images(run_dir: str | Path, images, tta: str | None = None) -> np.ndarray:
+    """Class probabilities from a run's saved model(s) (k-fold: the mean over the folds the
+    ensemble kept) for an array of images, a folder of image files or a list of files; with the
+    test-time views the run used (tta=None; "auto": the views it chose on validation)."""
     import keras
 
     import kerasexp.models  # noqa: F401  (registers custom layers for loading)
     from kerasexp.evaluation.predict import check_tta, predict_proba
 
-    rundir.check_out_file(out)
     run_dir = Path(run_dir)
-    names = run_class_names(run_dir)
     if tta is None:
         tta = rundir.read_config(run_dir).get("evaluation", {}).get("tta", "none")
     if tta == "auto":  # what the run chose on its validation split (k-fold: the folds' most common choice)
         tta = chosen_tta(run_dir)
     tta = tta or "none"
     check_tta(tta)
-    files = list_images(images)
-    probs, x, models = None, None, run_models(run_dir)
+    files = list_images(images) if isinstance(images, (str, Path)) else (
+        [Path(f) for f in images] if isinstance(images, (list, tuple)) else None)
+    x = None if files is not None else np.asarray(images)
+    probs, models = None, run_models(run_dir)
     for path in models:
         model = keras.saving.load_model(path, compile=False)
-        x = load_for_model(files, model.input_shape[1:]) if x is None else x
+        if x is None:
+            x = load_for_model(files, model.input_shape[1:])
+        elif x.shape[1:] != tuple(model.input_shape[1:]):
+            raise UserError(f"images of shape {x.shape[1:]}; the model of {run_dir} takes {tuple(model.input_shape[1:])}")
         p = predict_proba(model, x, tta=tta)
         probs = p if probs is None else probs + p
         keras.backend.clear_session()
-    probs = probs / len(models)
+    return probs / len(models)
+
+
+def predict_folder(run_dir: str | Path, images: str | Path, out: str | Path, tta: str | None = None,
+                   id_column: str = "image", label_column: str = "label", probabilities: bool = False) -> pd.DataFrame:
+    """One row an image: its file name and predicted class (mean probability over fold models)."""
+    rundir.check_out_file(out)
+    names = run_class_names(Path(run_dir))
+    files = list_images(images)
+    probs = predict_images(run_dir, files, tta)
     table = pd.DataFrame({id_column: [f.name for f in files], label_column: [names[i] for i in probs.argmax(axis=1)]})
     if probabilities:
         table = pd.concat([table, pd.DataFrame(probs, columns=[f"p_{n}" for n in names])], axis=1)

@@ -1,4 +1,5 @@
-"""One progress line an epoch: which run, which epoch, the metrics, and the time left."""
+"""One progress line an epoch: which run, which epoch, the metrics, and the time left; in a
+notebook, a tqdm bar a run instead (tqdm.auto: a widget where ipywidgets is installed)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,15 @@ import sys
 import time
 
 import keras
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where a line an epoch would flood the cell's output)."""
+    shell = sys.modules.get("IPython")
+    try:
+        return shell is not None and "IPKernelApp" in shell.get_ipython().config
+    except AttributeError:  # IPython imported, no shell running
+        return False
 
 
 def format_seconds(seconds: float) -> str:
@@ -22,11 +32,12 @@ def format_seconds(seconds: float) -> str:
 class Progress:
     """Shared across several runs so the estimate covers the whole job."""
 
-    def __init__(self, total_epochs: int, stream=None):
+    def __init__(self, total_epochs: int, stream=None, bars: bool | None = None):
         self.total_epochs = total_epochs
         self.done_epochs = 0
         self.seconds = 0.0
         self.stream = stream or sys.stderr
+        self.bars = in_notebook() if bars is None else bars
 
     def callback(self, label: str, epochs: int) -> keras.callbacks.Callback:
         return _EpochLine(self, label, epochs)
@@ -41,9 +52,14 @@ class _EpochLine(keras.callbacks.Callback):
         super().__init__()
         self.progress, self.label, self.epochs = progress, label, epochs
         self.ran = 0
+        self.bar = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
+        if self.progress.bars and self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.epochs, initial=epoch, desc=self.label, unit="epoch", file=self.progress.stream)
 
     def on_epoch_end(self, epoch, logs=None):
         p = self.progress
@@ -54,7 +70,12 @@ class _EpochLine(keras.callbacks.Callback):
         per_epoch = p.seconds / p.done_epochs
         left_run = per_epoch * (self.epochs - epoch - 1)
         left_all = per_epoch * (p.total_epochs - p.done_epochs)
-        metrics = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
+        shown = {k: v for k, v in (logs or {}).items() if k != "learning_rate"}
+        if self.bar is not None:
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in shown.items()}, refresh=False)
+            self.bar.update(1)
+            return
+        metrics = "  ".join(f"{k} {v:.4f}" for k, v in shown.items())
         print(
             f"[{self.label}] epoch {epoch + 1}/{self.epochs}  {metrics}  {took:.1f}s"
             f"  ~{format_seconds(left_run)} left here, ~{format_seconds(left_all)} in all",
@@ -62,4 +83,7 @@ class _EpochLine(keras.callbacks.Callback):
         )
 
     def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
         self.progress.skip(self.epochs - self.ran)

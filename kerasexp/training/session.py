@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from kerasexp import rundir
 from kerasexp.config import Experiment
 from kerasexp.data.dataset import ImageData
 from kerasexp.training.loop import TrainResult
@@ -18,7 +19,8 @@ from kerasexp.training.loop import TrainResult
 
 def train_experiment(exp: Experiment, data: ImageData, out_dir: str | Path | None = None, *,
                      callbacks=(), progress=None, label: str | None = None, resume: bool = True,
-                     distribute: str = "none", mixed_precision: str = "auto") -> tuple[keras.Model, TrainResult]:
+                     distribute: str = "none", mixed_precision: str = "auto",
+                     logdir: str | Path | None = None) -> tuple[keras.Model, TrainResult]:
     """Train `exp` on `data` (its train split; validation on its val split) and return the model
     and the loop's result.
 
@@ -26,6 +28,8 @@ def train_experiment(exp: Experiment, data: ImageData, out_dir: str | Path | Non
     callbacks: extra Keras callbacks of the main phase (a study's pruning callback, a bench timer).
     progress, label: a kerasexp.training.progress.Progress printing one line an epoch as `label`.
     distribute, mixed_precision: a study's scaling settings (kerasexp.training.distribute).
+    logdir: TensorBoard folder (default OUT/tensorboard; none without out_dir or with
+      [logging] tensorboard = false); the head phase logs into its head/ sub-run.
     """
     from kerasexp.augment.policies import build_policy
     from kerasexp.models import create_model
@@ -36,6 +40,10 @@ def train_experiment(exp: Experiment, data: ImageData, out_dir: str | Path | Non
 
     cfg = exp.training
     label = label or exp.name
+    if exp.logging.tensorboard and logdir is None and out_dir is not None:
+        logdir = Path(out_dir) / rundir.TENSORBOARD
+    if not exp.logging.tensorboard:
+        logdir = None
     keras.backend.clear_session()
     seed_everything(cfg.seed)
     with strategy_scope(distribute, mixed_precision):
@@ -45,7 +53,17 @@ def train_experiment(exp: Experiment, data: ImageData, out_dir: str | Path | Non
                                class_counts=np.bincount(data.y_train, minlength=data.num_classes))
         if cfg.head_epochs:
             head_callbacks = [progress.callback(f"{label} head", cfg.head_epochs)] if progress else []
+            head_callbacks += _scalars(logdir, "head")
             train_head_first(model, data, cfg, out_dir if resume else None, head_callbacks, augment=augment)
         main_callbacks = [progress.callback(label, cfg.epochs)] if progress else []
+        main_callbacks += _scalars(logdir)
         result = train(model, data, cfg, out_dir, [*main_callbacks, *callbacks], augment=augment, resume=resume)
     return model, result
+
+
+def _scalars(logdir, sub: str = "") -> list:
+    if logdir is None:
+        return []
+    from kerasexp.training.tensorboard import EpochScalars
+
+    return [EpochScalars(Path(logdir) / sub if sub else logdir)]

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 from kerasexp.errors import UserError
-from kerasexp.study.config import StudyFile, make_pruner, make_sampler
-from kerasexp.study.storage import default_storage, mask_url, open_storage, open_study, worker_lock
+from kerasexp.tuning.config import StudyFile, make_pruner, make_sampler
+from kerasexp.tuning.storage import default_storage, mask_url, open_storage, open_study, worker_lock
 
 
 class PruneOnEpoch:
@@ -44,9 +44,10 @@ class Objective:
     """Build one trial's experiment, train it with the one loop, return its best `metric`.
     The data is loaded once per worker; Keras state is cleared between trials."""
 
-    def __init__(self, spec: StudyFile, log=print):
+    def __init__(self, spec: StudyFile, log=print, logdir: Path | None = None):
         self.spec = spec
         self.log = log
+        self.logdir = logdir  # TensorBoard: one sub-run a trial (LOGDIR/trial_N)
         self._data = None
         self.consecutive_failures = 0
 
@@ -87,6 +88,7 @@ class Objective:
             cleanup()
         self.consecutive_failures = 0
         trial.set_user_attr("best_epoch", epochs)
+        trial.set_user_attr("val_images", len(data.x_val))  # the best value's interval (study-report)
         trial.set_user_attr("params_count", params)
         return value
 
@@ -96,7 +98,8 @@ class Objective:
         metric = self.spec.study.metric
         model, result = train_experiment(exp, data, callbacks=[PruneOnEpoch(trial, metric)],
                                          distribute=self.spec.study.distribute,
-                                         mixed_precision=self.spec.study.mixed_precision)
+                                         mixed_precision=self.spec.study.mixed_precision,
+                                         logdir=self.logdir / f"trial_{trial.number}" if self.logdir else None)
         values = result.history[metric]
         best = min(values) if metric.endswith("loss") else max(values)
         return float(best), values.index(best) + 1, int(model.count_params())
@@ -153,12 +156,15 @@ def _run_study(spec, storage_url, n_trials, study_name, out_dir, create_only, lo
         return study
     fail_stale_trials(study)
     log(f"study {study_name} in {mask_url(storage_url)}: {finished_count(study)}/{n_trials} trials finished")
+    from kerasexp import rundir
+
+    logdir = out_dir / rundir.TENSORBOARD if spec.experiment.get("logging", {}).get("tensorboard", True) else None
 
     if finished_count(study) < n_trials:
         if spec.study.trial_process:
-            _optimize_in_processes(spec, storage_url, study_name, n_trials, study, log)
+            _optimize_in_processes(spec, storage_url, study_name, n_trials, study, log, logdir)
         else:
-            study.optimize(Objective(spec, log), callbacks=[_announcer(spec, log), _max_trials(n_trials)],
+            study.optimize(Objective(spec, log, logdir), callbacks=[_announcer(spec, log), _max_trials(n_trials)],
                            catch=(TrialFailed,), gc_after_trial=True)
     fail_stale_trials(study)
     best = _best(study)
@@ -191,15 +197,16 @@ def _max_trials(n_trials: int):
     return MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
 
 
-def _optimize_in_processes(spec: StudyFile, storage_url: str, study_name: str, n_trials: int, study, log):
+def _optimize_in_processes(spec: StudyFile, storage_url: str, study_name: str, n_trials: int, study, log,
+                           logdir: Path | None = None):
     """One child process per trial until the study has n_trials finished (over all workers)."""
     from kerasexp.child import ChildDied, call_in_child
 
     failures = 0
     while finished_count(study) < n_trials:
         try:
-            kind, value = call_in_child(_trial_process, spec, storage_url, study_name, failures,
-                                        preload=("tensorflow", "keras", "kerasexp.training.loop", "kerasexp.study.run"))
+            kind, value = call_in_child(_trial_process, spec, storage_url, study_name, failures, logdir,
+                                        preload=("tensorflow", "keras", "kerasexp.training.loop", "kerasexp.tuning.run"))
         except ChildDied as err:  # killed before it reported (out of memory?)
             log(f"{err}; its trial is marked failed once its heartbeat is {spec.study.grace_period} s "
                 "stale, and retried")
@@ -211,7 +218,8 @@ def _optimize_in_processes(spec: StudyFile, storage_url: str, study_name: str, n
             raise UserError(f"{failures} trials in a row failed; see the trials' errors in the storage")
 
 
-def _trial_process(spec: StudyFile, storage_url: str, study_name: str, failures: int) -> tuple:
+def _trial_process(spec: StudyFile, storage_url: str, study_name: str, failures: int,
+                   logdir: Path | None = None) -> tuple:
     """Body of a trial's child process: one trial of the shared study; its result goes to the
     storage, how it went (failures in a row, or a user error's message) back to the worker."""
     import optuna
@@ -219,7 +227,7 @@ def _trial_process(spec: StudyFile, storage_url: str, study_name: str, failures:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url, spec.study),
                               sampler=make_sampler(spec.study), pruner=make_pruner(spec.study))
-    objective = Objective(spec, print)
+    objective = Objective(spec, print, logdir)
     objective.consecutive_failures = failures
     try:
         study.optimize(objective, n_trials=1, callbacks=[_announcer(spec, print)], catch=(TrialFailed,))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,8 +22,8 @@ from optuna.trial import TrialState
 
 from kerasexp.cli import main
 from kerasexp.errors import UserError
-from kerasexp.study.config import load_study_file
-from kerasexp.study.storage import mask_url
+from kerasexp.tuning.config import load_study_file
+from kerasexp.tuning.storage import mask_url
 from conftest import requires_fashion
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +104,11 @@ def test_three_trial_sqlite_study_and_its_report(pbc96_path, tmp_path, capsys):
         assert 0.0 <= t.value <= 1.0 and t.params["unfreeze"] in (0, 6, 12) and 1e-4 <= t.params["learning_rate"] <= 1e-2
         assert t.user_attrs["epochs_run"] == 2
     assert len({json.dumps(t.params, sort_keys=True) for t in study.trials}) == 3
+    # each trial is its own TensorBoard sub-run
+    from kerasexp.training.tensorboard import read_events
+
+    for t in study.trials:
+        assert [s for s, _ in read_events(out / "tensorboard" / f"trial_{t.number}")["epoch/val_accuracy"]] == [1, 2]
     # running the same command again finds the study finished and trains nothing
     assert main(["study", str(toml), "--out", str(out), "--n-trials", "3"]) == 0
     assert len(optuna.load_study(study_name="tiny", storage=url).trials) == 3
@@ -115,7 +121,32 @@ def test_three_trial_sqlite_study_and_its_report(pbc96_path, tmp_path, capsys):
     for name in ("history.png", "parallel_coordinate.png", "best/per_class.csv", "best/confusion_matrix.png",
                  "best_config.toml"):
         assert (report / name).exists(), name
-    assert summary["test"]["accuracy"] == json.loads((report / "best" / "metrics.json").read_text())["accuracy"]
+    best_metrics = json.loads((report / "best" / "metrics.json").read_text())
+    assert summary["test"]["accuracy"] == best_metrics["accuracy"]
+    assert summary["test"]["accuracy_ci95"] == best_metrics["accuracy_ci95"]
+    choices = best_metrics["evaluation_choices"]
+    assert choices["trial"]["trial"] == study.best_trial.number
+    assert choices["epoch"]["epoch"] == study.best_trial.user_attrs["best_epoch"]
+    # the best validation value's interval: Wilson over the trial's validation images
+    n = study.best_trial.user_attrs["val_images"]
+    low, high = summary["best_value_ci95"]
+    assert n > 0 and low < study.best_value < high
+
+    # --seeds: one retrain a seed and their mean; a second report loads them without training
+    seeded = tmp_path / "seeded"
+    args = ["study-report", "--storage", url, "--study-name", "tiny", "--out", str(seeded), "--seeds", "0,1"]
+    assert main(args) == 0
+    seeds = json.loads((seeded / "best" / "seeds.json").read_text())
+    values = [json.loads((seeded / "best" / f"seed_{s}" / "metrics.json").read_text())["accuracy"] for s in (0, 1)]
+    assert seeds["accuracy"]["values"] == values and values[0] == best_metrics["accuracy"]  # seed 0 is the same run
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "epoch 1/" not in capsys.readouterr().err
+    assert json.loads((seeded / "summary.json").read_text())["test"]["accuracy"] == pytest.approx(sum(values) / 2)
+    assert main(["study-compare", str(report), str(seeded), "--out", str(tmp_path / "cmp")]) == 0
+    row = pd.read_csv(tmp_path / "cmp.csv").iloc[1]
+    assert row["best_inside_first_ci95"] == "yes" and row["epochs_vs_first"] == 1.0
+    assert row["test_significant"].startswith("not paired")
 
 
 @pytest.mark.slow
@@ -142,7 +173,7 @@ def test_a_metric_keras_does_not_log_is_a_one_line_error(pbc96_path, tmp_path, c
 
 @pytest.mark.slow
 def test_a_failing_trial_is_recorded_and_the_study_goes_on(pbc96_path, tmp_path, monkeypatch):
-    from kerasexp.study import run as study_module
+    from kerasexp.tuning import run as study_module
 
     real = study_module.Objective._train
     calls = []
@@ -170,7 +201,7 @@ def _rss_mb() -> float:
 def test_trials_in_their_own_processes_keep_the_worker_memory_flat(pbc96_path, tmp_path):
     """12 trials, each in a child process: the worker's memory stays flat (in one process Keras
     keeps 10-50 MB of every trained model), every trial has its own process, none is lost."""
-    from kerasexp.study import run as study_module
+    from kerasexp.tuning import run as study_module
 
     spec = load_study_file(study_file(tmp_path, pbc96_path, limit=160, extra="trial_process = true"))
     out = tmp_path / "s"
@@ -278,7 +309,7 @@ def test_workers_started_together_on_a_fresh_database_all_succeed(pg_url, tmp_pa
     import multiprocessing
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tensorflow", "keras", "kerasexp.cli", "kerasexp.study.run"])
+    context.set_forkserver_preload(["tensorflow", "keras", "kerasexp.cli", "kerasexp.tuning.run"])
     toml = fmnist_study_file(tmp_path, limit=200)
     for round_ in range(5):
         with fresh_database(pg_url) as url:
@@ -312,7 +343,7 @@ def test_create_only_prepares_a_study_on_a_fresh_database(pg_url, tmp_path, caps
 
 
 def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(tmp_path, capsys):
-    from kerasexp.study.storage import worker_lock
+    from kerasexp.tuning.storage import worker_lock
 
     toml = fmnist_study_file(tmp_path)
     out = tmp_path / "s"
@@ -443,3 +474,36 @@ def test_a_resnet_study_with_train_statistics_and_class_policies_trains_like_ker
     history = pd.read_csv(run / "history.csv")
     best = study.best_trial
     assert history["val_loss"].tolist() == pytest.approx([best.intermediate_values[0]], rel=1e-12)
+
+
+def test_optuna_dashboard_serves_a_kerasexp_study(tmp_path, pbc96_path):
+    """The optional extra (pip install 'kerasexp[dashboard]') reads kerasexp's storage as it is."""
+    import json as json_module
+    import socket
+    import urllib.request
+
+    if not shutil.which("optuna-dashboard"):
+        pytest.skip("optuna-dashboard not installed (pip install 'kerasexp[dashboard]')")
+    toml = study_file(tmp_path, pbc96_path, name="dash")
+    url = f"sqlite:///{tmp_path / 'dash.db'}"
+    assert main(["study", str(toml), "--storage", url, "--create-only"]) == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(["optuna-dashboard", url, "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, body = time.time() + 60, None
+        while body is None and time.time() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as response:
+                    body = json_module.loads(response.read())
+            except OSError:
+                time.sleep(0.3)
+        assert body is not None, "optuna-dashboard did not answer"
+        (summary,) = body["study_summaries"]
+        assert summary["study_name"] == "dash" and summary["directions"] == ["maximize"]
+        assert any(attr["key"] == "study_file" for attr in summary["user_attrs"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -7,7 +7,7 @@ import contextlib
 from pathlib import Path
 
 from kerasexp.errors import UserError
-from kerasexp.study.config import StudyConfig, StudyFile, _jsonable, make_pruner, make_sampler
+from kerasexp.tuning.config import StudyConfig, StudyFile, _jsonable, make_pruner, make_sampler
 
 
 def mask_url(url: str) -> str:

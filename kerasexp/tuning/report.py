@@ -1,0 +1,299 @@
+"""`kerasexp study-report`: a finished study's trials table, best parameters and Optuna's plots,
+then the best configuration retrained on train+validation and evaluated once on the test split
+(the same per-class table and confusion matrix as every run). `study-compare` puts several
+study reports side by side (e.g. with and without pruning)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kerasexp.errors import UserError
+from kerasexp.io import save_figure, write_csv, write_json, write_text
+
+PLOTS = {
+    "history.png": "plot_optimization_history",
+    "importances.png": "plot_param_importances",
+    "parallel_coordinate.png": "plot_parallel_coordinate",
+    "intermediate_values.png": "plot_intermediate_values",
+}
+
+
+def spec_from_study(study):
+    """The study file a study was made from (kept in its user attributes by `kerasexp study`)."""
+    from kerasexp.tuning.config import study_from_dict
+
+    saved = study.user_attrs.get("study_file")
+    if saved is None:
+        raise UserError(f"study {study.study_name!r} was not made by `kerasexp study` (no study_file attribute)")
+    raw = {**saved["experiment"], "study": saved["study"], "search": saved["search"]}
+    return study_from_dict(raw, saved["name"])
+
+
+def study_summary(study, spec) -> dict:
+    """Counts, epochs run and epochs pruning saved, best value: what a pruning comparison needs."""
+    from optuna.trial import TrialState
+
+    from kerasexp.tuning.config import LowestTrial
+
+    trials = study.get_trials(deepcopy=False)
+    max_epochs = spec.trial_experiment(LowestTrial()).training.epochs
+    pruned = [t for t in trials if t.state == TrialState.PRUNED]
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    best = _best(study)
+    epochs = [t.user_attrs.get("epochs_run", 0) for t in finished]
+    seconds = [t.user_attrs.get("seconds", 0.0) for t in finished]
+    return {
+        "study": study.study_name, "metric": spec.study.metric, "pruner": spec.study.pruner,
+        "trials": len(trials), "complete": sum(t.state == TrialState.COMPLETE for t in trials),
+        "pruned": len(pruned), "failed": sum(t.state == TrialState.FAIL for t in trials),
+        "epochs_per_trial": max_epochs, "epochs_run": int(sum(epochs)),
+        "epochs_saved_by_pruning": int(sum(max_epochs - t.user_attrs.get("epochs_run", 0) for t in pruned)),
+        "trial_minutes": round(sum(seconds) / 60, 2),
+        "best_value": None if best is None else best.value,
+        "best_trial": None if best is None else best.number,
+        "best_params": {} if best is None else best.params,
+        "top5_mean": _top_mean(study, 5),
+    }
+
+
+def _top_mean(study, k: int):
+    from optuna.trial import TrialState
+
+    values = sorted((t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))),
+                    reverse=study.direction.name == "MAXIMIZE")
+    return float(np.mean(values[:k])) if values else None
+
+
+def _best(study):
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+def write_plots(study, out: Path) -> list[str]:
+    """Optuna's matplotlib plots; a plot Optuna cannot draw yet (too few trials) is skipped."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import optuna.visualization.matplotlib as vis
+
+    written = []
+    for filename, name in PLOTS.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ax = getattr(vis, name)(study)
+        except (ValueError, RuntimeError, ZeroDivisionError) as err:
+            print(f"skipped {filename}: {err}")
+            continue
+        fig = (ax.flat[0] if isinstance(ax, np.ndarray) else ax).get_figure()
+        fig.set_size_inches(9, 5.5)
+        save_figure(out / filename, fig)
+        written.append(filename)
+    return written
+
+
+def best_experiment(spec, study):
+    """The best trial's experiment, to train on train+validation for the trial's best epoch count
+    (chosen on validation during the study)."""
+    import optuna
+
+    best = _best(study)
+    if best is None:
+        raise UserError(f"study {study.study_name!r} has no complete trial to retrain")
+    exp = spec.trial_experiment(optuna.trial.FixedTrial(best.params))
+    epochs = int(best.user_attrs.get("best_epoch", exp.training.epochs))
+    exp.training = replace(exp.training, epochs=epochs, early_stopping_patience=0, restore_best=False)
+    return best, exp
+
+
+def retrain_best(spec, study, out: Path, seeds: list[int] | None = None) -> dict:
+    """The best configuration trained on train+validation and evaluated once on the test split:
+    one run folder (OUT), or one a training seed (OUT/seed_S/) with their mean +/- std
+    (OUT/seeds.json). A finished retrain loads instead of training again."""
+    from kerasexp import rundir
+    from kerasexp.data import load_dataset
+    from kerasexp.experiment import summarize_seeds
+
+    best, exp = best_experiment(spec, study)
+    data = load_dataset(exp.dataset)
+    if seeds is None:
+        return _retrain(exp, best, study, data, out)
+    metrics = [_retrain(replace(exp, training=replace(exp.training, seed=seed)), best, study, data,
+                        rundir.seed_dir(out, seed)) for seed in seeds]
+    return summarize_seeds(f"{study.study_name} best (trial {best.number})", out, seeds, metrics)
+
+
+def _retrain(exp, best, study, data, out: Path) -> dict:
+    from kerasexp import rundir
+    from kerasexp.evaluation.predict import predict_proba
+    from kerasexp.experiment import report_run
+    from kerasexp.provenance import command_line, machine_description, timestamp
+    from kerasexp.training.session import train_experiment
+
+    rundir.check_out_dir(out)
+    rundir.check_same_config(out, exp)
+    out.mkdir(parents=True, exist_ok=True)
+    with rundir.writer_lock(out):
+        if rundir.is_finished(out):
+            return report_run(out)
+        # No validation split is left to choose TTA views on: "auto" predicts without them.
+        tta = "none" if exp.evaluation.tta == "auto" else exp.evaluation.tta
+        merged = replace(data, x_train=np.concatenate([data.x_train, data.x_val]),
+                         y_train=np.concatenate([data.y_train, data.y_val]))
+        rundir.write_config(out, exp)
+        started, wall = timestamp(), time.perf_counter()
+        model, result = train_experiment(exp, merged, out)
+        probs = predict_proba(model, data.x_test, tta=tta)
+        np.savez_compressed(out / rundir.PREDICTIONS, probs=probs, y_true=data.y_test,
+                            class_names=np.array(data.class_names))
+        write_json(out / rundir.RECORD, {
+            "experiment": f"{study.study_name} best (trial {best.number})", "command": command_line(),
+            "started": started, "data": data.source, "train_images": len(merged.x_train),
+            "val_images": 0, "test_images": len(data.x_test), "data_notes": data.notes,
+            "note": "trained on train+validation for the best trial's best epoch count; the validation "
+                    "columns in history.csv are measured on images it trained on",
+            "evaluation_choices": {
+                "trial": {"rule": f"best {study.user_attrs.get('study_file', {}).get('study', {}).get('metric', 'value')}"
+                          " over the study's trials (validation)", "trial": best.number, "value": best.value},
+                "epoch": {"rule": "the best trial's best validation epoch", "epoch": exp.training.epochs},
+                "tta": {"setting": exp.evaluation.tta, "chosen": tta,
+                        **({"note": "auto needs a validation split; the retrain has none"}
+                           if exp.evaluation.tta == "auto" else {})}},
+            "machine": machine_description(), "params": model.count_params(), "epochs_run": result.epochs_run,
+            "train_seconds": result.seconds, "wall_seconds": time.perf_counter() - wall})
+        return report_run(out)
+
+
+def best_value_interval(study, metric: str) -> list[float] | None:
+    """95% Wilson interval of the best trial's validation accuracy (None for other metrics, or a
+    study made before trials recorded their validation size)."""
+    from kerasexp.evaluation.intervals import accuracy_ci95
+
+    best = _best(study)
+    n = best.user_attrs.get("val_images") if best is not None else None
+    if not n or not metric.endswith("accuracy"):
+        return None
+    return accuracy_ci95(round(best.value * n), n)
+
+
+def study_report(storage_url: str, study_name: str, out: str | Path, retrain: bool = True,
+                 seeds: list[int] | None = None) -> dict:
+    from kerasexp.provenance import command_line, machine_description
+    from kerasexp.tuning.storage import load_existing_study, mask_url, open_storage
+
+    out = Path(out)
+    storage = open_storage(storage_url)
+    study = load_existing_study(storage, storage_url, study_name)
+    spec = spec_from_study(study)
+    out.mkdir(parents=True, exist_ok=True)
+    trials = study.trials_dataframe()
+    write_csv(out / "trials.csv", trials)
+    summary = {**study_summary(study, spec), "best_value_ci95": best_value_interval(study, spec.study.metric),
+               "storage": mask_url(storage_url), "command": command_line(), "machine": machine_description()}
+    best = _best(study)
+    if best is not None:
+        import optuna
+
+        best_exp = spec.trial_experiment(optuna.trial.FixedTrial(best.params))
+        from kerasexp.config import to_toml
+
+        write_text(out / "best_config.toml", to_toml(best_exp))
+    summary["plots"] = write_plots(study, out)
+    if retrain and best is not None:
+        metrics = retrain_best(spec, study, out / "best", seeds)
+        if seeds is None:
+            summary["test"] = {k: metrics[k] for k in ("accuracy", "accuracy_ci95", "macro_f1", "macro_f1_ci95")}
+        else:
+            summary["test"] = {"seeds": seeds, **{k: metrics[k]["mean"] for k in ("accuracy", "macro_f1")},
+                               **{f"{k}_std": metrics[k]["std"] for k in ("accuracy", "macro_f1")}}
+    write_json(out / "summary.json", summary)
+    write_text(out / "summary.md", summary_markdown(summary))
+    return summary
+
+
+def summary_markdown(s: dict) -> str:
+    lines = [f"# Study {s['study']}", "",
+             f"Made by `{s['command']}` from storage `{s['storage']}`; machine: {s['machine'].get('cpu')}, "
+             f"{s['machine'].get('cores')} cores, GPU: {s['machine'].get('gpus')}.", "",
+             f"- trials: {s['trials']} ({s['complete']} complete, {s['pruned']} pruned, {s['failed']} failed); "
+             f"pruner: {s['pruner']}",
+             f"- epochs run: {s['epochs_run']} of at most {s['epochs_per_trial']} a trial; "
+             f"epochs saved by pruning: {s['epochs_saved_by_pruning']}; trial time {s['trial_minutes']} min",
+             f"- best {s['metric']}: {s['best_value']}{_ci(s.get('best_value_ci95'))} (trial {s['best_trial']}); "
+             f"mean of the top 5: {s['top5_mean']}",
+             f"- best parameters: `{json.dumps(s['best_params'])}`"]
+    if "test" in s:
+        t = s["test"]
+        if "seeds" in t:
+            lines.append(f"- best configuration retrained on train+validation with seeds {t['seeds']}, test split: "
+                         f"accuracy {t['accuracy']:.4f} ± {t['accuracy_std']:.4f}, macro-F1 {t['macro_f1']:.4f} ± "
+                         f"{t['macro_f1_std']:.4f} (mean ± std; best/seeds.md, best/seed_S/per_class.md)")
+        else:
+            lines.append(f"- best configuration retrained on train+validation, test split: accuracy "
+                         f"{t['accuracy']:.4f}{_ci(t.get('accuracy_ci95'))}, macro-F1 {t['macro_f1']:.4f}"
+                         f"{_ci(t.get('macro_f1_ci95'))} (best/per_class.md, best/confusion_matrix.png)")
+    lines += ["", "Plots: " + ", ".join(s["plots"]), "", "trials.csv: every trial, its parameters, state and value."]
+    return "\n".join(lines) + "\n"
+
+
+def _ci(ci) -> str:
+    return f" (95% interval {ci[0]:.4f}-{ci[1]:.4f})" if ci else ""
+
+
+COMPARE_COLUMNS = ("study", "pruner", "trials", "complete", "pruned", "epochs_run", "epochs_saved_by_pruning",
+                   "trial_minutes", "best_value", "best_value_ci95", "top5_mean")
+
+
+def study_compare(report_dirs: list[str], out: str | Path) -> pd.DataFrame:
+    """Studies side by side from their summary.json (written by study-report), each against the
+    first: how many epochs it ran, whether its best validation value lies inside the first's 95%
+    interval, and, where both retrained their best configuration, a paired test on the test split."""
+    from kerasexp import rundir
+    from kerasexp.evaluation.compare import paired_tests
+
+    rows, summaries = [], []
+    for d in report_dirs:
+        f = Path(d) / "summary.json"
+        if not f.exists():
+            raise UserError(f"{d}: no summary.json; run `kerasexp study-report ... --out {d}` first")
+        s = json.loads(f.read_text())
+        summaries.append(s)
+        ci = s.get("best_value_ci95")
+        rows.append({**{k: s.get(k) for k in COMPARE_COLUMNS}, "best_value_ci95": f"{ci[0]:.4f}-{ci[1]:.4f}" if ci else "",
+                     "test_accuracy": s.get("test", {}).get("accuracy")})
+    table = pd.DataFrame(rows)
+    first = summaries[0]
+    table["epochs_vs_first"] = [s["epochs_run"] / first["epochs_run"] if first.get("epochs_run") else None
+                                for s in summaries]
+    ref_ci = first.get("best_value_ci95")
+    table["best_inside_first_ci95"] = ["reference" if i == 0 else ("" if not ref_ci or s.get("best_value") is None else
+                                       "yes" if ref_ci[0] <= s["best_value"] <= ref_ci[1] else "no")
+                                       for i, s in enumerate(summaries)]
+    best_dirs = [Path(d) / "best" for d in report_dirs]
+    if all(rundir.is_finished(b) or rundir.is_seed_group(b) for b in best_dirs):
+        tests = pd.DataFrame(paired_tests([str(b) for b in best_dirs]))
+        table["test_p_value"], table["test_significant"] = tests["p_value"], tests["significant"]
+    from kerasexp.provenance import command_line
+    from kerasexp.evaluation.report import markdown_table
+
+    out = Path(out)
+    write_csv(out.with_suffix(".csv"), table)
+    write_text(out.with_suffix(".md"), f"# {out.stem}\n\nMade by `{command_line()}` from "
+               f"{', '.join(report_dirs)} (each folder's summary.json).\n\n"
+               "best_value is the best trial's validation figure with its 95% Wilson interval over the validation "
+               "images; `best_inside_first_ci95` says whether it lies inside the first study's interval (an equally "
+               "good configuration, as far as this validation split can tell); `epochs_vs_first` is the epochs "
+               "trained relative to the first study. Where each study retrained its best configuration, "
+               "`test_p_value` is an exact McNemar test against the first's on the same test images.\n\n"
+               f"{markdown_table(table)}\n")
+    return table
