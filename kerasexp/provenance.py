@@ -19,11 +19,17 @@ def machine_description() -> dict:
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
     return {
         **cpu_description(), "cores": os.cpu_count(), "gpus": gpus or "none",
-        "onednn": onednn_enabled(),
-        "tf_threads": {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-                       "inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
+        "onednn": onednn_enabled(), "tf_threads": tf_threads(),
         **code_version(), "python": platform.python_version(), **library_versions(), "os": platform.platform(),
     }
+
+
+def tf_threads() -> dict:
+    """TensorFlow's thread pools (0: its default, one thread a core)."""
+    import tensorflow as tf
+
+    return {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
 
 
 LIBRARIES = ("tensorflow", "keras", "keras-cv", "optuna", "numpy", "scikit-learn")

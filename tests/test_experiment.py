@@ -171,9 +171,18 @@ def test_bench_train_prints_one_json_object():
     proc = kerasexp("bench", "train", "--images", "512", "--repeats", "1", "--batch-size", "128")
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert {"kerasexp_img_s", "keras_fit_img_s", "torch_img_s", "ratio_vs_keras_fit", "ratio_vs_torch"} <= set(result)
-    for key in ("kerasexp_img_s", "keras_fit_img_s", "ratio_vs_keras_fit", "matmul_gflop_s"):
+    assert {"kerasexp_img_s", "keras_fit_img_s", "torch_img_s", "ratio_vs_keras_fit", "ratio_vs_torch",
+            "torch_eager_img_s", "torch_compiled_img_s", "torch_compile_seconds", "cpu_flags", "tf_threads"} <= set(result)
+    for key in ("kerasexp_img_s", "fit_same_pipeline_img_s", "keras_fit_img_s", "keras_fit_spe_img_s",
+                "ratio_loop_overhead", "ratio_defaults_vs_keras", "ratio_pipeline", "ratio_steps_per_execution",
+                "matmul_gflop_s"):
         assert result[key] > 0, key
+    # the named ratios are the medians of per-round ratios of the figures beside them (one round here)
+    rounds = result["rounds"]
+    assert result["ratio_loop_overhead"] == pytest.approx(rounds["kerasexp"][0] / rounds["fit_pipeline"][0], abs=2e-3)
+    assert result["ratio_defaults_vs_keras"] == pytest.approx(rounds["kerasexp"][0] / rounds["keras_fit"][0], abs=2e-3)
+    if result["torch_eager_img_s"] is not None:  # torch installed ([bench] extra)
+        assert result["torch_threads"] == os.cpu_count() and result["torch_compile_seconds"] > 0
     assert all(len(v) == 1 for v in result["rounds"].values())
     # process CPU seconds per wall second: positive, at most the cores the process may use
     assert 0 < result["rounds"]["cpu_share"][0] <= len(os.sched_getaffinity(0)) + 0.05
