@@ -271,6 +271,26 @@ class BestEpoch(keras.callbacks.Callback):
             model.set_weights(keras.saving.load_model(self.checkpoint, compile=False).get_weights())
 
 
+class ResumablePlateau(keras.callbacks.ReduceLROnPlateau):
+    """ReduceLROnPlateau that a resumed run rebuilds from the epochs it already trained: its
+    counters (best, wait, cooldown) replay those epochs' `monitor` values, so it lowers the rate at
+    the same epochs as an uninterrupted run. The rate itself comes back with the optimizer's
+    state (a variable of it), so the replay leaves it as restored."""
+
+    def __init__(self, past: list[dict], **kwargs):
+        super().__init__(**kwargs)
+        self.past = [dict(row) for row in past]
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if not self.past:
+            return
+        restored = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        for epoch, row in enumerate(self.past):
+            super().on_epoch_end(epoch, {self.monitor: row[self.monitor]})
+        self.model.optimizer.learning_rate = restored
+
+
 def rng_states(model) -> list[list[int]]:
     """The states of the model's random generators (Dropout and other layers' SeedGenerators):
     Keras does not save them with the weights, and an exact resume needs them."""
@@ -400,8 +420,9 @@ def train(
                          out_dir / rundir.BEST_MODEL if out_dir is not None else None)
         all_callbacks.append(best)
     if cfg.schedule == "plateau":
-        all_callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=cfg.plateau_factor, patience=cfg.plateau_patience))
+        all_callbacks.append(ResumablePlateau(history_file.rows[:initial] if history_file else [],
+                                              monitor="val_loss", factor=cfg.plateau_factor,
+                                              patience=cfg.plateau_patience))
     if backup is not None:
         all_callbacks.append(backup)  # after the history and the checkpoint: a backup's epoch is in both
     all_callbacks += list(callbacks)

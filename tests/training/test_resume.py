@@ -105,6 +105,30 @@ def test_a_kfold_run_resumes_exactly(tmp_path, monkeypatch, fashion_path):
 
 
 @pytest.mark.slow
+def test_a_plateau_schedule_resumes_exactly(tmp_path, monkeypatch, fashion_path):
+    # patience 1: validation loss improves in epochs 1-3 and not in epoch 4, which halves the rate
+    # for epoch 5. Stopped after epoch 3, the resumed run must know epoch 3's best loss to see
+    # epoch 4 as no improvement (the plateau's counters come back, not only the rate).
+    exp = experiment(tmp_path, FMNIST.replace("epochs = 3", "epochs = 7").replace('"cosine"', '"plateau"'),
+                     fashion_path, "plateau_patience = 1\nplateau_factor = 0.5\nlearning_rate = 0.003")
+    assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=3)
+    rates = pd.read_csv(tmp_path / "whole" / "history.csv")["learning_rate"].tolist()
+    assert len(set(rates)) > 1, rates  # the schedule did cut the rate in this run
+
+
+@pytest.mark.slow
+def test_a_head_first_run_resumes_exactly(tmp_path, monkeypatch, pbc96_path):
+    from conftest import weights_dir
+
+    model = ('name = "transfer"\nparams = {{ backbone = "MobileNet", backbone_params = {{ alpha = 0.25 }}, '
+             f'weights = "{weights_dir()}/mobilenet_2_5_224_tf_no_top.h5", unfreeze = 10 }}}}')
+    template = PBC96.replace('name = "baseline"', model).replace("epochs = 3", "epochs = 2")
+    exp = experiment(tmp_path, template, pbc96_path, "head_epochs = 2")
+    # stopped after the head phase's second epoch and the main phase's first
+    assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=3, histories=("head/history.csv", "history.csv"))
+
+
+@pytest.mark.slow
 def test_a_damaged_backup_falls_back_with_a_one_line_warning(tmp_path, monkeypatch, fashion_path, capsys):
     exp = experiment(tmp_path, FMNIST, fashion_path)
     whole, stopped = tmp_path / "whole", tmp_path / "stopped"
