@@ -1,7 +1,8 @@
 """Exact resume: a run stopped after any finished epoch (SIGINT here; SIGKILL in
 tests/test_experiment.py) and rerun ends bit for bit where the uninterrupted run ends: the same
 history, predictions and test metrics. Plain, augmented (RandAugment, mixup), k-fold and
-head-first runs; a damaged backup falls back with a one-line warning."""
+head-first runs, the plateau schedule; a damaged backup falls back with a one-line warning (study
+trials: tests/tuning/test_study.py, a killed worker's trial retried ends as an uninterrupted one)."""
 
 import json
 import textwrap

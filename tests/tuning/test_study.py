@@ -391,6 +391,14 @@ def test_a_killed_worker_trial_is_failed_and_retried(pg_url, pbc96_path, tmp_pat
     assert len(retries) == 1 and retries[0].params == killed.params and retries[0].state == TrialState.COMPLETE
     assert len(_finished(trials)) == 3
     assert not [t for t in trials if t.state == TrialState.RUNNING]
+    # the retry ends where an uninterrupted trial of those parameters ends, epoch for epoch
+    from kerasexp.data import load_dataset
+    from kerasexp.training.session import train_experiment
+
+    exp = load_study_file(toml).trial_experiment(optuna.trial.FixedTrial(killed.params))
+    _, result = train_experiment(exp, load_dataset(exp.dataset))
+    retry = retries[0].intermediate_values
+    assert [retry[step] for step in sorted(retry)] == result.history["val_accuracy"]
 
 
 # ---------------------------------------------------------------- scaling out within a trial
