@@ -106,18 +106,23 @@ def check_out_dir(out_dir: str | Path) -> None:
     """Refuse, before anything is written, a run folder that cannot be one: a file, a path under a
     file, a place this process cannot write, or a non-empty folder that is not a run folder."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out {out_dir} is a file; give a folder for the run")
-    ancestor = out_dir
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise UserError(f"--out {out_dir} is under {ancestor}, which is a file; give a folder for the run")
-    check_writable(ancestor, f"--out {out_dir}")
+    check_out_folder(out_dir, "a folder for the run")
     if out_dir.is_dir() and not (out_dir / CONFIG).exists() and any(
             not p.name.startswith((".", "seed")) for p in out_dir.iterdir()):
         raise UserError(f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
                         "give a new or empty folder (or a run folder to resume)")
+
+
+def check_out_folder(out: Path, give: str = "a folder") -> None:
+    """Refuse an output folder that is a file, lies under a file, or cannot be written."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; give {give}")
+    ancestor = out
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UserError(f"--out {out} is under {ancestor}, which is a file; give {give}")
+    check_writable(ancestor, f"--out {out}")
 
 
 def check_out_file(path: str | Path, what: str = "--out") -> None:

@@ -104,18 +104,11 @@ def variant_experiment(name: str, args):
     )
 
 
-def check_out(out: Path, names: list[str]) -> None:
+def check_out(out: Path) -> None:
     """OUT holds this command's output only: a new or empty folder, or one it wrote before."""
-    from kerasexp.rundir import check_writable
+    from kerasexp.rundir import check_out_folder
 
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file; give a folder")
-    ancestor = out
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise UserError(f"--out {out} is under {ancestor}, which is a file; give a folder")
-    check_writable(ancestor, f"--out {out}")
+    check_out_folder(out)
     if out.is_dir() and not (out / RECORD).exists():
         other = [p.name for p in out.iterdir() if not p.name.startswith(".") and p.name not in VARIANTS]
         if other:
@@ -132,7 +125,7 @@ def run_variants(args) -> dict:
     names = parse_variants(args.variants)
     seeds = [args.seed] if args.seed is not None else args.seeds
     out = Path(args.out)
-    check_out(out, names)
+    check_out(out)
     experiments = {name: variant_experiment(name, args) for name in names}
     data = load_dataset(experiments[names[0]].dataset)
 
