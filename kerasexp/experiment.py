@@ -89,6 +89,12 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
     validate(exp)
     rundir.check_same_config(out_dir, exp)
     if rundir.is_finished(out_dir):  # loaded, not retrained (committed reports keep no weights)
+        stale = rundir.stale_reason(out_dir)
+        if stale:
+            import sys
+
+            print(f"warning: {out_dir} is loaded as it is, though {stale}; delete it to train it with "
+                  "today's code", file=sys.stderr)
         with rundir.writer_lock(out_dir):
             return report_run(out_dir)
     data = load_dataset(exp.dataset)

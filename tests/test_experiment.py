@@ -226,3 +226,29 @@ def test_seeds_run_one_folder_each_and_report_mean_and_std(tmp_path, fashion_pat
     assert rows.loc[0, "test_acc"] == pytest.approx(summary["accuracy"]["mean"]) and rows.loc[0, "seed"] == "0,1,2"
     assert main(["train", str(exp), "--seeds", "0,1,2", "--out", str(out)]) == 0  # loads all three
     assert json.loads((out / "seeds.json").read_text())["accuracy"] == summary["accuracy"]
+
+
+@pytest.mark.slow
+def test_reports_check_lists_runs_todays_code_would_not_reproduce(tmp_path, fashion_path, capsys):
+    from kerasexp.cli import main
+
+    exp = write_exp(tmp_path, fashion_path, epochs=1, limit=600)
+    root = tmp_path / "reports"
+    assert main(["train", str(exp), "--out", str(root / "a")]) == 0
+    assert main(["train", str(exp), "--out", str(root / "b")]) == 0
+    capsys.readouterr()
+    assert main(["reports", "check", "--root", str(root)]) == 0
+    assert "2 of 2 run folders" in capsys.readouterr().out
+    record = json.loads((root / "b" / "run.json").read_text())
+    record["machine"]["results_version"] = 1  # made before the last change to results
+    (root / "b" / "run.json").write_text(json.dumps(record))
+    config = root / "a" / "config.toml"
+    config.write_text(config.read_text().replace("test_noise_std = 0.0\n", ""))  # a key added since
+    assert main(["reports", "check", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert f"stale {root / 'b'}: made by results version 1" in out and f"stale {root / 'a'}: today's code" in out
+    assert "0 of 2 run folders" in out
+    # loading such a run says so in one line (it is not silently passed off as today's)
+    assert main(["train", str(exp), "--out", str(root / "b")]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "results version 1" in err and "delete it" in err
