@@ -85,7 +85,7 @@ class Run:
     def predict(self, images, tta: str | None = None) -> np.ndarray:
         """Class probabilities for `images`: an array (N, H, W, C) in the training images' range,
         a folder of image files, or a list of files. Uses the run's saved model(s) and the
-        test-time views it chose (k-fold: the folds' mean)."""
+        test-time views it chose (k-fold: the folds' mean; a seed group: its first seed's run)."""
         from kerasexp.evaluation.inference import predict_images
 
         return predict_images(self._first, images, tta)

@@ -225,20 +225,25 @@ def write_config(run_dir: str | Path, exp) -> Path:
 
 def stale_reason(run_dir: str | Path) -> str | None:
     """Why today's code would not reproduce this finished run (None: it would): a config today's
-    code reads differently, or a record made before the last change to results (RESULTS_VERSION)."""
+    code cannot read or reads to other values, or a record made before the last change to results
+    (RESULTS_VERSION). Keys added to the config since are no reason: a new key's default keeps the
+    old behaviour (a change of behaviour bumps RESULTS_VERSION)."""
     import kerasexp
+    from kerasexp.config import experiment_from_dict, to_toml
 
     run_dir = Path(run_dir)
     config = run_dir / CONFIG
     if config.exists():
+        raw = read_config(run_dir)  # a damaged file raises, naming it
         try:
-            read_config(run_dir)
+            resolved = to_toml(experiment_from_dict(raw))
         except UserError as err:
-            return str(err)
-        text = config.read_text(encoding="utf-8")
-        resolved = _with_defaults(text)
-        if _without_neutral(resolved.splitlines()) != _without_neutral(text.splitlines()):
-            return "today's code resolves its config.toml to other values (keys added or changed since)"
+            return f"today's code cannot read its config.toml ({err})"
+        saved = _without_neutral(config.read_text(encoding="utf-8").splitlines())
+        known = set(_without_neutral(resolved.splitlines()))
+        changed = [line for line in saved if line not in known]
+        if changed:
+            return f"today's code resolves its config.toml to other values ({changed[0]})"
     machine = read_record(run_dir).get("machine", {})
     made = machine.get("results_version")
     if made != kerasexp.RESULTS_VERSION:

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates reports/ from the experiment files. Runs one training at a time (2-core CPU).
-# Usage: bash reports/regenerate.sh [variants|choice|longtail|bench|kernels|best|ladder|ladder_tuning|resnet_pooling|dedup|transfer|study|augment_bench|augment_pbc96|augment_fmnist ...]
+# Usage: bash reports/regenerate.sh [variants|choice|longtail|bench|speedrun|kernels|best|ladder|ladder_tuning|resnet_pooling|dedup|transfer|study|augment_bench|augment_pbc96|augment_fmnist ...]
 #        (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail bench kernels best ladder ladder_tuning resnet_pooling dedup transfer study augment_bench augment_pbc96 augment_fmnist)
+what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail bench speedrun kernels best ladder ladder_tuning resnet_pooling dedup transfer study augment_bench augment_pbc96 augment_fmnist)
 
 # A finished run folder loads instead of training again; one that today's code would not reproduce
 # (`kerasexp reports check`: an older results version or config) is removed first, so it retrains.
@@ -43,6 +43,9 @@ for w in "${what[@]}"; do
         echo; echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
         echo; echo '```json'; echo "$json"; echo '```'; } > reports/bench_train.md.tmp
       mv reports/bench_train.md.tmp reports/bench_train.md ;;
+    speedrun)  # compute to accuracy on Fashion-MNIST, 3 seeds, against the same training in PyTorch
+      fresh reports/speedrun
+      python -m kerasexp bench speedrun --experiment studies/fmnist_fast.toml --seeds 0,1,2 --out reports/speedrun ;;
     kernels)  # oneDNN vs Eigen kernels, the choice kerasexp/__init__.py makes
       json=$(python -m kerasexp bench kernels --repeats 3)
       { echo "# kerasexp bench kernels"; echo; echo "Command: \`python -m kerasexp bench kernels --repeats 3\` ($(date -u '+%Y-%m-%d %H:%M UTC'))"
@@ -131,6 +134,6 @@ for w in "${what[@]}"; do
       done
       python -m kerasexp compare $out/{none,randaugment,randaugment_saturation,mixup,class_mixup} --out $out/summary \
         --title "Augmentation policies on pbc96 (6,000-image stratified subset at 32x32, report 004 batch-norm CNN, 15 epochs)" ;;
-    *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, bench, kernels, best, ladder, ladder_tuning, resnet_pooling, dedup, transfer, study, augment_bench, augment_pbc96, augment_fmnist)" >&2; exit 2 ;;
+    *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, bench, speedrun, kernels, best, ladder, ladder_tuning, resnet_pooling, dedup, transfer, study, augment_bench, augment_pbc96, augment_fmnist)" >&2; exit 2 ;;
   esac
 done

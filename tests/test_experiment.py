@@ -243,10 +243,15 @@ def test_reports_check_lists_runs_todays_code_would_not_reproduce(tmp_path, fash
     record["machine"]["results_version"] = 1  # made before the last change to results
     (root / "b" / "run.json").write_text(json.dumps(record))
     config = root / "a" / "config.toml"
-    config.write_text(config.read_text().replace("test_noise_std = 0.0\n", ""))  # a key added since
+    config.write_text(config.read_text().replace("test_noise_std = 0.0\n", ""))  # a key added since: fine
     assert main(["reports", "check", "--root", str(root)]) == 1
     out = capsys.readouterr().out
-    assert f"stale {root / 'b'}: made by results version 1" in out and f"stale {root / 'a'}: today's code" in out
+    assert f"stale {root / 'b'}: made by results version 1" in out and "1 of 2 run folders" in out
+    config.write_text(config.read_text().replace("[training]\n", "[training]\nwarmup = 2\n"))  # a key gone since
+    assert main(["reports", "check", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert f"stale {root / 'b'}: made by results version 1" in out
+    assert f"stale {root / 'a'}: today's code cannot read its config.toml (unknown key training.warmup" in out
     assert "0 of 2 run folders" in out
     # loading such a run says so in one line (it is not silently passed off as today's)
     assert main(["train", str(exp), "--out", str(root / "b")]) == 0

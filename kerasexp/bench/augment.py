@@ -148,7 +148,8 @@ def main(args) -> int:
     if args.images < 2 * args.batch_size:
         raise UserError("--images must be at least twice --batch-size")
     if args.what == "augment-train":
-        print(json.dumps(bench_augment_train(args.experiment, args.images, args.repeats, data_dir=args.data_dir)))
+        print(json.dumps(bench_augment_train(args.experiment or "studies/pbc96_augment_bench.toml", args.images,
+                                             args.repeats, data_dir=args.data_dir)))
         return 0
     print(json.dumps(bench_augment(args.images, args.repeats, args.batch_size, args.data_dir)))
     return 0

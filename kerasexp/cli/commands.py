@@ -63,7 +63,8 @@ def cmd_bench(args) -> int:
 
 
 # bench name -> its module in kerasexp.bench (each module's DEFAULTS: --images, --batch-size)
-BENCHES = {"train": "train", "augment": "augment", "augment-train": "augment", "kernels": "kernels"}
+BENCHES = {"train": "train", "augment": "augment", "augment-train": "augment", "kernels": "kernels",
+           "speedrun": "speedrun"}
 
 
 def cmd_reports(args) -> int:
@@ -130,7 +131,10 @@ def build_parser() -> ArgumentParser:
                    help="alternating rounds; medians of img/s and of per-round ratios are reported")
     b.add_argument("--batch-size", type=positive_int, help="train: 128; augment: 64")
     b.add_argument("--data-dir", default=None, help="train: Fashion-MNIST files; augment: an image folder (pbc96)")
-    b.add_argument("--experiment", default="studies/pbc96_augment_bench.toml", help="augment-train: the model and data")
+    b.add_argument("--experiment", help="augment-train: the model and data (default studies/pbc96_augment_bench.toml); "
+                   "speedrun: the recipe (default studies/fmnist_fast.toml)")
+    b.add_argument("--seeds", type=seed_list, help="speedrun: training seeds (default 0,1,2)")
+    b.add_argument("--out", help="speedrun: its folder (default reports/speedrun)")
     b.add_argument("--models", help="kernels: comma-separated (default: baseline,ladder_both,ladder_resnet,mobilenet_finetune)")
     rp = sub.add_parser("reports", help="check the committed reports against today's code")
     rp.add_argument("action", choices=["check"])
