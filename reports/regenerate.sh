@@ -64,7 +64,7 @@ for w in "${what[@]}"; do
         --set training.head_epochs=0 --set training.epochs=12 --set training.early_stopping_patience=4 \
         --set augmentation.policy=randaugment --set 'augmentation.params={magnitude=0.32, augmentations_per_image=5}' \
         --set evaluation.tta=none --out $out/report003
-      python -m kerasexp compare $out/report003 $out/unfreeze_0 $out/recipe --out $out/summary \
+      python -m kerasexp compare $out/report003 $out/unfreeze_0 $out/recipe --against previous --out $out/summary \
         --title "Report 003's transfer recipe on pbc96 (MobileNet 0.25, ImageNet weights): unfrozen layers and rates" ;;
     study)  # report 003's Optuna search on pbc96: no pruning, median pruner, Hyperband (same sampler seed)
       s=studies/pbc96_study.toml; out=reports/pbc96_study

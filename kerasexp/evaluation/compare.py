@@ -152,6 +152,6 @@ def compare(run_dirs: list[str], out: str, title: str = "", against: str = "firs
     if machine:
         lines += [f"Machine: {machine.get('cpu')}, {machine.get('cores')} cores, GPU: {machine.get('gpus')}; "
                   f"TensorFlow {machine.get('tensorflow')}, Keras {machine.get('keras')}.", ""]
-    lines.append(markdown_table(table))
+    lines.append(markdown_table(table, formats={"p_value": ".2g", "macro_f1_p_value": ".2g"}))
     write_text(out.with_suffix(".md"), "\n".join(lines))
     return table
