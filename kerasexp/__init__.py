@@ -46,7 +46,7 @@ def import_tensorflow_quietly():
 
 
 # The Python API (kerasexp/api.py), imported on first use so that `import kerasexp` stays light.
-from kerasexp.errors import UserError  # noqa: E402
+from kerasexp.errors import UserError  # noqa: E402, F401  (kerasexp.UserError)
 
 API = ("Run", "train", "load_run", "study", "compare")
 

@@ -192,10 +192,8 @@ def _within(reference: float | None, mean: float, std: float, n: int) -> str:
 
 
 def write_tables(out: Path, names: list[str], seeds: list[int], meta: dict) -> dict:
-    import numpy as np
     import pandas as pd
 
-    from kerasexp import rundir
     from kerasexp.evaluation.compare import paired_tests
     from kerasexp.evaluation.report import markdown_table, per_class_table
     from kerasexp.io import write_csv, write_json, write_text

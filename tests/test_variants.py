@@ -19,7 +19,7 @@ def run(*args, cwd=None):
 @pytest.mark.slow
 def test_end_to_end_two_seeds_then_loads_without_training(fashion_path, tmp_path):
     out = tmp_path / "variants"
-    args = ("--epochs", "1", "--limit", "1000", "--seeds", "0,1", "--out", str(out), "--data-dir", str(fashion_path))
+    args = ("--epochs", "1", "--limit", "600", "--seeds", "0,1", "--out", str(out), "--data-dir", str(fashion_path))
     proc = run(*args)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "[variant_sigmoid] epoch 1/1" in proc.stderr
@@ -54,7 +54,7 @@ def test_end_to_end_two_seeds_then_loads_without_training(fashion_path, tmp_path
     md = (out / "variants.md").read_text()
     assert "training seeds 0, 1" in md and "±" in md and "cores" in md
     meta = json.loads((out / "variants.json").read_text())
-    assert meta["seeds"] == [0, 1] and meta["limit"] == 1000 and meta["training_seconds"] > 0
+    assert meta["seeds"] == [0, 1] and meta["limit"] == 600 and meta["training_seconds"] > 0
     # A rerun loads every finished run: nothing trains, the table is the same.
     again = run(*args)
     assert again.returncode == 0, again.stderr[-2000:]

@@ -176,8 +176,7 @@ def torch_round(exp_dict: dict, x, y, epochs: int = TIMED_EPOCHS, compiled: bool
 def speedrun(experiment: str | Path, seeds: list[int], out: str | Path, repeats: int = 3,
              timing_images: int = 12000) -> dict:
     from kerasexp import api, rundir
-    from kerasexp.bench.timing import alternate
-    from kerasexp.child import call_in_child
+    from kerasexp.bench.timing import alternate, torch_contenders
     from kerasexp.config import to_dict
     from kerasexp.data import load_dataset
     from kerasexp.models import create_model
@@ -189,7 +188,7 @@ def speedrun(experiment: str | Path, seeds: list[int], out: str | Path, repeats:
     check_torch_recipe(exp)
     out = Path(out)
     started = timestamp()
-    group = api.train(exp, out=out, seeds=seeds)
+    api.train(exp, out=out, seeds=seeds)
     data = load_dataset(exp.dataset)
     macs = forward_macs(create_model(exp.model.name, data.input_shape, data.num_classes,
                                      **with_train_stats(exp.model.params, data.x_train)))
@@ -201,18 +200,8 @@ def speedrun(experiment: str | Path, seeds: list[int], out: str | Path, repeats:
                          "wall_minutes": record["wall_seconds"] / 60, **run_flops(exp, data, run_dir, macs)})
 
     x, y = data.x_train[:timing_images], data.y_train[:timing_images]
-    exp_dict = to_dict(exp)
-    torch_runs: dict[str, list] = {"eager": [], "compiled": []}
-
-    def torch_contender(kind):
-        def run():
-            result = call_in_child(torch_round, exp_dict, x, y, TIMED_EPOCHS, kind == "compiled")
-            torch_runs[kind].append(result)
-            return None if result is None else result["img_s"]
-        return run
-
-    rounds = alternate({"kerasexp": lambda: keras_round(exp, x, y), "torch_eager": torch_contender("eager"),
-                        "torch_compiled": torch_contender("compiled")}, repeats)
+    torch_peers, torch_runs = torch_contenders(torch_round, to_dict(exp), x, y, TIMED_EPOCHS)
+    rounds = alternate({"kerasexp": lambda: keras_round(exp, x, y), **torch_peers}, repeats)
     eager, compiled = rounds.median("torch_eager"), rounds.median("torch_compiled")
     faster = None if eager is None else ("compiled" if compiled and compiled > eager else "eager")
     accuracies = [row["test_accuracy"] for row in per_seed]

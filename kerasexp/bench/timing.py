@@ -88,3 +88,22 @@ class EpochTimer:
                     self.seconds.append(time.perf_counter() - self.start)
 
         return Timer()
+
+
+def torch_contenders(fn, *args) -> tuple[dict[str, Callable[[], float | None]], dict[str, list]]:
+    """The PyTorch peers of a bench, eager and torch.compile: each round `fn(*args, compiled)` in its
+    own process (torch's optimizers crash a process that has loaded TF, torch 2.14), returning a
+    dict with "img_s" (or None without torch). Returns the contenders for `alternate` and every
+    round's full result by kind ("eager", "compiled")."""
+    from kerasexp.child import call_in_child
+
+    runs: dict[str, list] = {"eager": [], "compiled": []}
+
+    def contender(kind: str):
+        def run():
+            result = call_in_child(fn, *args, kind == "compiled")
+            runs[kind].append(result)
+            return None if result is None else result["img_s"]
+        return run
+
+    return {"torch_eager": contender("eager"), "torch_compiled": contender("compiled")}, runs

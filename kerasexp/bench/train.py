@@ -25,7 +25,6 @@ import time
 import numpy as np
 
 from kerasexp.bench.timing import EpochTimer
-from kerasexp.child import call_in_child
 from kerasexp.errors import UserError
 
 
@@ -159,30 +158,20 @@ def matmul_gflop_s(n: int = 1024, repeats: int = 20) -> float:
 
 
 def bench_train(images: int = 12000, repeats: int = 5, batch_size: int | None = None, data_dir=None) -> dict:
-    from kerasexp.bench.timing import alternate
+    from kerasexp.bench.timing import alternate, torch_contenders
     from kerasexp.config import TrainConfig
     from kerasexp.provenance import cpu_description, onednn_enabled, tf_threads
 
     batch_size = batch_size or TrainConfig.batch_size
     spe = TrainConfig().steps_per_execution
     x, y, source = _images(images, data_dir)
-    torch_runs = {"eager": [], "compiled": []}
-
-    def torch_contender(kind):
-        def run():
-            # its own process: torch's optimizers crash a process that has loaded TF (torch 2.14)
-            result = call_in_child(torch_round, x, y, batch_size, EPOCHS, kind == "compiled")
-            torch_runs[kind].append(result)
-            return None if result is None else result["img_s"]
-        return run
-
+    torch_peers, torch_runs = torch_contenders(torch_round, x, y, batch_size, EPOCHS)
     rounds = alternate({
         "kerasexp": lambda: kerasexp_round(x, y, batch_size),
         "fit_pipeline": lambda: fit_pipeline_round(x, y, batch_size),
         "keras_fit": lambda: keras_fit_round(x, y, batch_size),
         "keras_fit_spe": lambda: keras_fit_round(x, y, batch_size, steps_per_execution=spe),
-        "torch_eager": torch_contender("eager"),
-        "torch_compiled": torch_contender("compiled"),
+        **torch_peers,
     }, repeats, markers={"matmul_gflop_s": matmul_gflop_s})
 
     def rounded(value, digits=1):
