@@ -130,21 +130,14 @@ def load_run(run_dir: str | Path) -> Run:
     return Run(run_dir)
 
 
-def _toml_text(value) -> str:
-    """A Python value as the TOML text `--set` takes."""
-    from kerasexp.config import toml_value
-
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_text(v)}" for k, v in value.items()) + " }"
-    return toml_value(value)
-
-
 def as_overrides(overrides: dict | list[str] | None) -> list[str]:
     """{"training.epochs": 2} -> ["training.epochs=2"]: the dotted keys of `--set` (a list of
     such texts passes as it is)."""
+    from kerasexp.config import toml_value
+
     if isinstance(overrides, (list, tuple)):
         return list(overrides)
-    return [f"{key}={_toml_text(value)}" for key, value in (overrides or {}).items()]
+    return [f"{key}={toml_value(value)}" for key, value in (overrides or {}).items()]
 
 
 def experiment_of(experiment, overrides: dict | None = None):

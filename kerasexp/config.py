@@ -376,7 +376,7 @@ def to_toml(exp: Experiment) -> str:
             else:
                 lines.append(f"{key} = {toml_value(value)}")
         for key, table in tables.items():
-            lines.append(f"{key} = {{ {', '.join(f'{k} = {toml_value(v)}' for k, v in table.items())} }}")
+            lines.append(f"{key} = {toml_value(table)}")
         lines.append("")
     return "\n".join(lines)
 

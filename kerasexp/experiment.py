@@ -223,6 +223,7 @@ def summarize_seeds(name: str, out_dir: Path, seeds: list[int], metrics: list[di
     """OUT/seeds.json, seeds.csv and seeds.md from each seed's metrics.json."""
     import pandas as pd
 
+    from kerasexp.evaluation.intervals import span
     from kerasexp.evaluation.report import markdown_table
     from kerasexp.io import write_csv, write_json
     from kerasexp.provenance import command_line
@@ -238,12 +239,8 @@ def summarize_seeds(name: str, out_dir: Path, seeds: list[int], metrics: list[di
     write_text(out_dir / "seeds.md", f"# {name}: {len(seeds)} training seeds\n\nMade by `{command_line()}`; "
                "the same splits and test images for every seed, only the training seed differs; intervals are "
                "95% (Wilson for accuracy, bootstrap over test images for macro-F1).\n\n"
-               + markdown_table(table.assign(accuracy_ci95=table["accuracy_ci95"].map(_span),
-                                             macro_f1_ci95=table["macro_f1_ci95"].map(_span)))
+               + markdown_table(table.assign(accuracy_ci95=table["accuracy_ci95"].map(span),
+                                             macro_f1_ci95=table["macro_f1_ci95"].map(span)))
                + "\nmean ± std over seeds: " + ", ".join(f"{k} {v}" for k, v in text.items()) + "\n")
     write_json(out_dir / rundir.SEEDS, summary)
     return summary
-
-
-def _span(ci) -> str:
-    return f"{ci[0]:.4f}-{ci[1]:.4f}"

@@ -195,6 +195,7 @@ def write_tables(out: Path, names: list[str], seeds: list[int], meta: dict) -> d
     import pandas as pd
 
     from kerasexp.evaluation.compare import paired_tests
+    from kerasexp.evaluation.intervals import span
     from kerasexp.evaluation.report import markdown_table, per_class_table
     from kerasexp.io import write_csv, write_json, write_text
     from kerasexp.training.progress import format_seconds
@@ -231,7 +232,7 @@ def write_tables(out: Path, names: list[str], seeds: list[int], meta: dict) -> d
                           **({k: paired[i][k] for k in ("p_value", "significant")} if paired else {})})
     test_table = pd.DataFrame(test_rows)
     per_class = {name: per_class_over_seeds(out / name, seeds, per_class_table) for name in best_two}
-    write_csv(out / "seeds.csv", per_seed.assign(test_acc_ci95=per_seed["test_acc_ci95"].map(_span)))
+    write_csv(out / "seeds.csv", per_seed.assign(test_acc_ci95=per_seed["test_acc_ci95"].map(span)))
     write_csv(out / "variants.csv", table)
     write_csv(out / "test.csv", test_table)
     for name, frame in per_class.items():
@@ -258,10 +259,6 @@ def per_class_over_seeds(group: Path, seeds: list[int], per_class_table):
     stats = stacked.groupby("class", sort=False)[["precision", "recall", "f1"]].agg(["mean", "std"])
     stats.columns = [f"{a}_{b}" for a, b in stats.columns]
     return stats.reset_index().assign(support=frames[0]["support"].to_numpy())
-
-
-def _span(ci) -> str:
-    return f"{ci[0]:.4f}-{ci[1]:.4f}"
 
 
 def _pm(mean, std) -> str:

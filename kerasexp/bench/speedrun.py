@@ -227,10 +227,11 @@ def speedrun(experiment: str | Path, seeds: list[int], out: str | Path, repeats:
 
 
 def write_summary(out: Path, s: dict) -> None:
+    from kerasexp.evaluation.intervals import span
     from kerasexp.io import write_json, write_text
 
     write_json(out / "summary.json", s)
-    rows = "\n".join(f"| {r['seed']} | {r['test_accuracy']:.4f} | {r['accuracy_ci95'][0]:.4f}-{r['accuracy_ci95'][1]:.4f} "
+    rows = "\n".join(f"| {r['seed']} | {r['test_accuracy']:.4f} | {span(r['accuracy_ci95'])} "
                      f"| {r['epochs']} | {r['pflop']:.4f} | {r['wall_minutes']:.1f} |" for r in s["per_seed"])
     ratio = "n/a (no torch)" if s["ratio_vs_torch"] is None else f"{s['ratio_vs_torch']:.3f} (PyTorch {s['torch_mode']})"
     m = s["machine"]

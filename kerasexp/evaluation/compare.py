@@ -11,6 +11,7 @@ import pandas as pd
 from kerasexp import rundir
 from kerasexp.errors import UserError
 from kerasexp.io import write_csv, write_text
+from kerasexp.evaluation.intervals import span
 from kerasexp.evaluation.report import markdown_table
 
 
@@ -32,9 +33,9 @@ def run_row(run_dir: Path) -> dict:
         "kfold": config["evaluation"]["kfold"] or "",
         "tta": config["evaluation"].get("tta", "none"),
         "test_acc": metrics["accuracy"],
-        "test_acc_ci95": _interval(metrics.get("accuracy_ci95")),
+        "test_acc_ci95": span(metrics.get("accuracy_ci95")),
         "test_macro_f1": metrics["macro_f1"],
-        "test_macro_f1_ci95": _interval(metrics.get("macro_f1_ci95")),
+        "test_macro_f1_ci95": span(metrics.get("macro_f1_ci95")),
         "test_loss": metrics.get("loss"),
         "trainable_params": run.get("trainable_params", run.get("params")),
         "epochs": t["epochs"],
@@ -61,11 +62,6 @@ def seed_group_row(group: Path) -> dict:
     if row["reference_test_acc"] is not None:
         row["diff"] = row["test_acc"] - row["reference_test_acc"]
     return row
-
-
-def _interval(ci) -> str:
-    """[low, high] as text ("" where the run predates intervals: reports check lists it)."""
-    return f"{ci[0]:.4f}-{ci[1]:.4f}" if ci else ""
 
 
 def _predictions(run_dir: Path):

@@ -91,3 +91,8 @@ def test_intervals(y_true, probs) -> dict:
     y_pred = probs.argmax(axis=1)
     return {"accuracy_ci95": accuracy_ci95(int(np.sum(y_pred == y_true)), len(y_true)),
             **bootstrap_intervals(y_true, y_pred, probs.shape[1])}
+
+
+def span(ci) -> str:
+    """A 95% interval [low, high] as table text "low-high" ("" where a run predates intervals)."""
+    return f"{ci[0]:.4f}-{ci[1]:.4f}" if ci else ""

@@ -247,7 +247,9 @@ def summary_markdown(s: dict) -> str:
 
 
 def _ci(ci) -> str:
-    return f" (95% interval {ci[0]:.4f}-{ci[1]:.4f})" if ci else ""
+    from kerasexp.evaluation.intervals import span
+
+    return f" (95% interval {span(ci)})" if ci else ""
 
 
 COMPARE_COLUMNS = ("study", "pruner", "trials", "complete", "pruned", "epochs_run", "epochs_saved_by_pruning",
@@ -260,6 +262,7 @@ def study_compare(report_dirs: list[str], out: str | Path) -> pd.DataFrame:
     interval, and, where both retrained their best configuration, a paired test on the test split."""
     from kerasexp import rundir
     from kerasexp.evaluation.compare import paired_tests
+    from kerasexp.evaluation.intervals import span
 
     rows, summaries = [], []
     for d in report_dirs:
@@ -268,8 +271,7 @@ def study_compare(report_dirs: list[str], out: str | Path) -> pd.DataFrame:
             raise UserError(f"{d}: no summary.json; run `kerasexp study-report ... --out {d}` first")
         s = json.loads(f.read_text())
         summaries.append(s)
-        ci = s.get("best_value_ci95")
-        rows.append({**{k: s.get(k) for k in COMPARE_COLUMNS}, "best_value_ci95": f"{ci[0]:.4f}-{ci[1]:.4f}" if ci else "",
+        rows.append({**{k: s.get(k) for k in COMPARE_COLUMNS}, "best_value_ci95": span(s.get("best_value_ci95")),
                      "test_accuracy": s.get("test", {}).get("accuracy")})
     table = pd.DataFrame(rows)
     first = summaries[0]
