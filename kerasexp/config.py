@@ -195,7 +195,9 @@ class EvaluationConfig:
       tta: "none", "flip" (average the prediction of each test image and its mirror),
         "dihedral" (its 8 quarter turns and mirrors; square images without orientation), or
         "auto": the one with the best validation accuracy, chosen before the test split is
-        predicted and recorded with every candidate's score in metrics.json's evaluation_choices.
+        predicted and recorded with every candidate's score in metrics.json's evaluation_choices;
+        a list of names (["none", "flip"]) chooses the same way among those only, e.g. where
+        dihedral views make no sense or their validation passes cost too much compute.
       test_noise_std: > 0 adds seeded Gaussian white noise of this standard deviation (pixel
         values 0-255) to the test images, as report 003's local test set.
     """
@@ -203,14 +205,19 @@ class EvaluationConfig:
     kfold: int = 0
     ensemble: str = "mean"
     drop_folds: list = field(default_factory=list)
-    tta: str = "none"
+    tta: str | list = "none"
     test_noise_std: float = 0.0
 
     def __post_init__(self):
         _choice("evaluation.ensemble", self.ensemble, ("mean", "vote"))
         if self.test_noise_std < 0:
             raise UserError(f"evaluation.test_noise_std must be >= 0, got {self.test_noise_std}")
-        if self.tta != "auto":
+        if isinstance(self.tta, list):
+            if not self.tta:
+                raise UserError('evaluation.tta is an empty list; name the views to choose among, e.g. ["none", "flip"]')
+            for name in self.tta:
+                TTA_VIEWS.check(name)
+        elif self.tta != "auto":
             TTA_VIEWS.check(self.tta)
         if self.kfold == 1 or self.kfold < 0:
             raise UserError("evaluation.kfold must be 0 (no k-fold) or at least 2")

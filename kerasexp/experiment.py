@@ -103,8 +103,9 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
 
         data = replace(data, x_test=add_white_noise(data.x_test, exp.evaluation.test_noise_std, exp.dataset.seed))
     check_model_builds(exp, data)
-    if exp.evaluation.tta != "auto":
-        check_tta(exp.evaluation.tta, data.input_shape)
+    for tta in ([] if exp.evaluation.tta == "auto" else
+                exp.evaluation.tta if isinstance(exp.evaluation.tta, list) else [exp.evaluation.tta]):
+        check_tta(tta, data.input_shape)
     with rundir.writer_lock(out_dir):  # one writer per run folder
         return _train_and_report(exp, data, out_dir)
 

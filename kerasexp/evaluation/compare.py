@@ -31,7 +31,7 @@ def run_row(run_dir: Path) -> dict:
         "class_weight": t["class_weight"] if isinstance(t["class_weight"], str) else "given",
         "schedule": t["schedule"],
         "kfold": config["evaluation"]["kfold"] or "",
-        "tta": config["evaluation"].get("tta", "none"),
+        "tta": "auto " + "/".join(tta) if isinstance(tta := config["evaluation"].get("tta", "none"), list) else tta,
         "test_acc": metrics["accuracy"],
         "test_acc_ci95": span(metrics.get("accuracy_ci95")),
         "test_macro_f1": metrics["macro_f1"],

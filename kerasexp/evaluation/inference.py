@@ -78,12 +78,12 @@ def predict_images(run_dir: str | Path, images, tta: str | None = None) -> np.nd
     import keras
 
     import kerasexp.models  # noqa: F401  (registers custom layers for loading)
-    from kerasexp.evaluation.predict import check_tta, predict_proba
+    from kerasexp.evaluation.predict import check_tta, chooses_tta, predict_proba
 
     run_dir = Path(run_dir)
     if tta is None:
         tta = rundir.read_config(run_dir).get("evaluation", {}).get("tta", "none")
-    if tta == "auto":  # what the run chose on its validation split (k-fold: the folds' most common choice)
+    if chooses_tta(tta):  # what the run chose on its validation split (k-fold: the folds' most common choice)
         tta = chosen_tta(run_dir)
     tta = tta or "none"
     check_tta(tta)

@@ -55,14 +55,20 @@ def tta_candidates(image_shape) -> list[str]:
     return [name for name in TTA_VIEWS if name != "dihedral" or image_shape[0] == image_shape[1]]
 
 
-def choose_tta(model, x_val: np.ndarray, y_val: np.ndarray, setting: str) -> tuple[str, dict]:
-    """The test-time augmentation to use: `setting` itself, or for "auto" the candidate with the
-    best validation accuracy (ties go to fewer views), with every candidate's score."""
-    if setting != "auto":
+def chooses_tta(setting) -> bool:
+    """Whether evaluation.tta is chosen on validation ("auto" or a list of candidates), not fixed."""
+    return setting == "auto" or isinstance(setting, list)
+
+
+def choose_tta(model, x_val: np.ndarray, y_val: np.ndarray, setting: str | list) -> tuple[str, dict]:
+    """The test-time augmentation to use: `setting` itself, or for "auto" (or a list of names) the
+    candidate with the best validation accuracy (ties go to fewer views), with every candidate's score."""
+    if not chooses_tta(setting):
         return setting, {}
     if not len(x_val):
-        raise UserError('evaluation.tta = "auto" chooses on the validation split, which is empty; '
+        raise UserError(f"evaluation.tta = {setting!r} chooses on the validation split, which is empty; "
                         "set dataset.val_fraction above 0 or name the views")
+    candidates = setting if isinstance(setting, list) else tta_candidates(x_val.shape[1:3])
     scores = {name: float(np.mean(predict_proba(model, x_val, tta=name).argmax(1) == y_val))
-              for name in tta_candidates(x_val.shape[1:3])}
+              for name in candidates}
     return max(scores, key=lambda name: (scores[name], -len(TTA_VIEWS[name]))), scores

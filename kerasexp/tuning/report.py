@@ -135,7 +135,7 @@ def retrain_best(spec, study, out: Path, seeds: list[int] | None = None) -> dict
 
 def _retrain(exp, best, study, data, out: Path) -> dict:
     from kerasexp import rundir
-    from kerasexp.evaluation.predict import predict_proba
+    from kerasexp.evaluation.predict import chooses_tta, predict_proba
     from kerasexp.experiment import report_run
     from kerasexp.provenance import command_line, machine_description, timestamp
     from kerasexp.training.session import train_experiment
@@ -146,8 +146,8 @@ def _retrain(exp, best, study, data, out: Path) -> dict:
     with rundir.writer_lock(out):
         if rundir.is_finished(out):
             return report_run(out)
-        # No validation split is left to choose TTA views on: "auto" predicts without them.
-        tta = "none" if exp.evaluation.tta == "auto" else exp.evaluation.tta
+        # No validation split is left to choose TTA views on: "auto" (or a list) predicts without them.
+        tta = "none" if chooses_tta(exp.evaluation.tta) else exp.evaluation.tta
         merged = replace(data, x_train=np.concatenate([data.x_train, data.x_val]),
                          y_train=np.concatenate([data.y_train, data.y_val]))
         rundir.write_config(out, exp)
@@ -167,8 +167,8 @@ def _retrain(exp, best, study, data, out: Path) -> dict:
                           " over the study's trials (validation)", "trial": best.number, "value": best.value},
                 "epoch": {"rule": "the best trial's best validation epoch", "epoch": exp.training.epochs},
                 "tta": {"setting": exp.evaluation.tta, "chosen": tta,
-                        **({"note": "auto needs a validation split; the retrain has none"}
-                           if exp.evaluation.tta == "auto" else {})}},
+                        **({"note": "choosing needs a validation split; the retrain has none"}
+                           if chooses_tta(exp.evaluation.tta) else {})}},
             "machine": machine_description(), "params": model.count_params(), "epochs_run": result.epochs_run,
             "train_seconds": result.seconds, "wall_seconds": time.perf_counter() - wall})
         return report_run(out)

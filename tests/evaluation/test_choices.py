@@ -38,3 +38,20 @@ def test_auto_tta_is_chosen_on_validation_and_recorded(tmp_path, fashion_path, m
     assert seen[-1][1]["tta"] == choices["tta"]["chosen"]
     probs = np.load(tmp_path / "run" / "predictions.npz")["probs"]
     assert metrics["accuracy"] == float(np.mean(probs.argmax(1) == np.load(tmp_path / "run" / "predictions.npz")["y_true"]))
+
+
+def test_a_list_of_views_is_chosen_among_on_validation_only(fashion_path):
+    """evaluation.tta = ["none", "flip"]: only those are scored (the speedrun's compute budget)."""
+    import keras
+
+    from kerasexp.data.fashion_mnist import load_arrays
+    from kerasexp.evaluation.predict import choose_tta
+    from kerasexp.models import create_model
+
+    arrays, _ = load_arrays(fashion_path)
+    x, y = arrays["x_test"][:64, ..., None], arrays["y_test"][:64]
+    keras.utils.set_random_seed(0)
+    model = create_model("baseline", (28, 28, 1), 10)
+    chosen, scores = choose_tta(model, x, y, ["none", "flip"])
+    assert set(scores) == {"none", "flip"} and scores[chosen] == max(scores.values())
+    assert choose_tta(model, x, y, "flip") == ("flip", {})
