@@ -205,6 +205,7 @@ def speedrun(experiment: str | Path, seeds: list[int], out: str | Path, repeats:
     eager, compiled = rounds.median("torch_eager"), rounds.median("torch_compiled")
     faster = None if eager is None else ("compiled" if compiled and compiled > eager else "eager")
     accuracies = [row["test_accuracy"] for row in per_seed]
+    reference = exp.reference
     summary = {
         "experiment": str(experiment), "command": command_line(), "started": started, "seeds": seeds,
         "mean_test_accuracy": statistics.mean(accuracies),
@@ -221,6 +222,7 @@ def speedrun(experiment: str | Path, seeds: list[int], out: str | Path, repeats:
         if any(torch_runs["compiled"]) else None,
         "timing_images": len(x), "timed_epochs_per_round": TIMED_EPOCHS - 1, "repeats": repeats,
         "per_seed": per_seed, "rounds": rounds.as_dict(), "machine": machine_description(),
+        "reference": {"source": reference.source, "test_accuracy": reference.test_accuracy} if reference.source else None,
     }
     write_summary(out, summary)
     return summary
@@ -235,6 +237,14 @@ def write_summary(out: Path, s: dict) -> None:
                      f"| {r['epochs']} | {r['pflop']:.4f} | {r['wall_minutes']:.1f} |" for r in s["per_seed"])
     ratio = "n/a (no torch)" if s["ratio_vs_torch"] is None else f"{s['ratio_vs_torch']:.3f} (PyTorch {s['torch_mode']})"
     m = s["machine"]
+    verdict = []
+    if s.get("reference"):
+        r = s["reference"]
+        verdict.append(f"Reference ({r['source']}): {r['test_accuracy']:.3f}; this mean is "
+                       f"{'at or above' if s['mean_test_accuracy'] >= r['test_accuracy'] else 'below'} it.")
+    if len(s["seeds"]) < 3:
+        verdict.append(f"{len(s['seeds'])} seed(s) only: a first look, not evidence of an order (three seeds are).")
+    verdict = "\n" + "\n".join(verdict) + "\n" if verdict else ""
     write_text(out / "summary.md", f"""# Speedrun: {s['experiment']}
 
 Made by `{s['command']}` ({s['started']}); machine: {m['cpu']} ({', '.join(m['cpu_flags'])}), {m['cores']} cores,
@@ -246,7 +256,7 @@ multiply-adds an image; 6 x multiply-adds x {s['train_images']} training images 
 2 x multiply-adds x every validation and test-time view), {s['wall_minutes']:.1f} minutes a run.
 ratio_vs_torch: {ratio}: PyTorch's time for the same training over kerasexp's, medians of
 {s['repeats']} alternating rounds of {s['timed_epochs_per_round']} timed epochs on {s['timing_images']} images.
-
+{verdict}
 | seed | test accuracy | 95% interval | epochs | PFLOP | minutes |
 |---|---|---|---|---|---|
 {rows}
