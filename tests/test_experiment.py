@@ -156,15 +156,27 @@ def test_kfold_run_writes_fold_table(tmp_path, fashion_path):
     ('[model]\nname = "vgg"\nparams = { convs_per_block = [1, 2] }\n', "needs one count per width"),
     ('[augmentation]\npolicy = "flip_translate"\nparams = { rotate = 3 }\n', "unexpected keyword argument 'rotate'"),
 ])
-def test_typos_in_an_experiment_file(tmp_path, text, match):
+def test_typos_in_an_experiment_file(tmp_path, text, match, capsys):
+    """In process (a TensorFlow start-up per case cost a minute); the command's own exit is below."""
+    from kerasexp.cli import main
+
     path = tmp_path / "bad.toml"
     path.write_text(text)
-    proc = kerasexp("train", str(path), "--out", str(tmp_path / "o"))
-    assert proc.returncode == 2
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and match in lines[0], proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", str(path), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert exit_info.value.code == 2 and len(lines) == 1 and match in lines[0], err
     assert not (tmp_path / "o").exists(), "a refused experiment must write nothing"
+
+
+def test_a_typo_exits_the_command_with_2_and_one_line(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[training]\nepoch = 3\n")
+    proc = kerasexp("train", str(path), "--out", str(tmp_path / "o"))
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and "unknown key training.epoch" in lines[0], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()
 
 
 def test_bench_train_prints_one_json_object():
