@@ -12,7 +12,7 @@ fresh() {
   local root
   for root in "$@"; do
     [ -d "$root" ] || continue
-    { python -m kerasexp reports check --root "$root" || true; } | sed -n 's/^stale \(.*\): .*/\1/p' | while read -r d; do
+    { python -m kerasexp reports check --root "$root" || true; } | sed -n 's/^stale \([^:]*\): .*/\1/p' | while read -r d; do
       echo "regenerate.sh: $d is stale, retraining it" >&2; rm -rf "$d"
     done
   done
