@@ -78,6 +78,9 @@ def epoch_choice(cfg, result) -> dict:
     if (cfg.restore_best or cfg.early_stopping_patience) and values:
         best = result.best(cfg.monitor)
         return {"rule": f"best {cfg.monitor}", "epoch": values.index(best) + 1, cfg.monitor: best}
+    if cfg.ema_momentum:  # validation saw the raw weights, not the average the model ends with
+        return {"rule": f"last epoch, moving average of the weights (momentum {cfg.ema_momentum})",
+                "epoch": result.epochs_run}
     return {"rule": "last epoch", "epoch": result.epochs_run, **({cfg.monitor: values[-1]} if values else {})}
 
 

@@ -75,8 +75,8 @@ def check_torch_recipe(exp) -> None:
 
 def torch_round(exp_dict: dict, x, y, epochs: int = TIMED_EPOCHS, compiled: bool = False) -> dict | None:
     """The same recipe in PyTorch (channels_last, threads set to the cores): the vgg net, its
-    optimizer and rate schedule, label smoothing, flips and translations done per image on
-    whole batches. Training images a second, the first epoch not timed; None without torch."""
+    optimizer and rate schedule, label smoothing, the weight average if any, flips and
+    translations done per image on whole batches. Training images a second, the first epoch not timed; None without torch."""
     try:
         import torch
         import torch.nn.functional as F
@@ -151,12 +151,18 @@ def torch_round(exp_dict: dict, x, y, epochs: int = TIMED_EPOCHS, compiled: bool
             images = F.grid_sample(images, grid, mode="nearest", padding_mode="zeros", align_corners=False)
         return images
 
+    params = list(model.parameters())
+    average = [p.detach().clone() for p in params] if cfg.ema_momentum else None  # training.ema_momentum
+
     def step(idx):
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(net(augment(xt[idx])), yt[idx], label_smoothing=cfg.label_smoothing)
         loss.backward()
         opt.step()
         schedule.step()
+        if average is not None:
+            with torch.no_grad():
+                torch._foreach_lerp_(average, params, 1.0 - cfg.ema_momentum)
 
     model.train()
     start = time.perf_counter()

@@ -22,6 +22,7 @@ batch_size = 64
 optimizer = "adamw"
 schedule = "cosine"
 label_smoothing = 0.1
+ema_momentum = 0.5
 [augmentation]
 policy = "flip_translate"
 [evaluation]

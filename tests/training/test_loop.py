@@ -48,6 +48,27 @@ def test_steps_per_execution_changes_speed_not_numbers(fashion_2000):
             np.testing.assert_array_equal(a, b)
 
 
+def test_a_weight_average_changes_the_final_weights_not_the_training(fashion_2000):
+    """training.ema_momentum: the same epochs (history) as without, then the model ends with the
+    average of its last steps' weights: close to the raw last weights, not equal to them."""
+    (raw, plain), (averaged, ema) = (_fit(fashion_2000, epochs=2, batch_size=64, optimizer="adamw", ema_momentum=m)
+                                     for m in (0.0, 0.9))
+    assert ema.history == plain.history
+    gaps = [np.abs(a - b).max() / (np.abs(b).max() + 1e-12) for a, b in zip(averaged.get_weights(), raw.get_weights())
+            if a.size > 1]
+    assert 0 < max(gaps) < 0.5
+    x, y = fashion_2000.x_val, fashion_2000.y_val
+    assert np.mean(predict_proba(averaged, x).argmax(1) == y) > 0.6
+
+
+def test_a_weight_average_cannot_be_chosen_by_epoch():
+    for bad in ({"restore_best": True}, {"early_stopping_patience": 2}):
+        with pytest.raises(UserError, match="ema_momentum ends training with the averaged weights"):
+            TrainConfig(ema_momentum=0.99, **bad)
+    with pytest.raises(UserError, match=r"ema_momentum must be in \[0, 1\)"):
+        TrainConfig(ema_momentum=1.0)
+
+
 def test_pipeline_shuffles_per_epoch_casts_and_one_hots():
     x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
     y = np.arange(10) % 3

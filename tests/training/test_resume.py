@@ -1,6 +1,6 @@
 """Exact resume: a run stopped after any finished epoch (SIGINT here; SIGKILL in
 tests/test_experiment.py) and rerun ends bit for bit where the uninterrupted run ends: the same
-history, predictions and test metrics. Plain, augmented (RandAugment, mixup), k-fold and
+history, predictions and test metrics. Plain, augmented (RandAugment, mixup, a weight average), k-fold and
 head-first runs, the plateau schedule; a damaged backup falls back with a one-line warning (study
 trials: tests/tuning/test_study.py, a killed worker's trial retried ends as an uninterrupted one)."""
 
@@ -90,6 +90,7 @@ def test_a_plain_run_resumes_exactly(tmp_path, monkeypatch, fashion_path):
 @pytest.mark.slow
 def test_an_augmented_run_resumes_exactly(tmp_path, monkeypatch, pbc96_path):
     exp = experiment(tmp_path, PBC96, pbc96_path, """
+        ema_momentum = 0.9  # the weight average is optimizer state, in every backup
         [augmentation]
         policy = ["randaugment", "mixup"]
         params = { mixup = { probability = 0.5 } }
