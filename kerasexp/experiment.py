@@ -16,7 +16,7 @@ from kerasexp.errors import UserError
 from kerasexp import rundir
 from kerasexp.io import write_text
 from kerasexp.models.normalization import with_train_stats
-from kerasexp.evaluation.predict import check_tta
+from kerasexp.evaluation.predict import check_tta, tta_candidates
 
 def validate(exp: Experiment) -> None:
     """Names and parameters that only the registries know, checked before any data is read."""
@@ -106,8 +106,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
 
         data = replace(data, x_test=add_white_noise(data.x_test, exp.evaluation.test_noise_std, exp.dataset.seed))
     check_model_builds(exp, data)
-    for tta in ([] if exp.evaluation.tta == "auto" else
-                exp.evaluation.tta if isinstance(exp.evaluation.tta, list) else [exp.evaluation.tta]):
+    for tta in tta_candidates(exp.evaluation.tta, data.input_shape):
         check_tta(tta, data.input_shape)
     with rundir.writer_lock(out_dir):  # one writer per run folder
         return _train_and_report(exp, data, out_dir)

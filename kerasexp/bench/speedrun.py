@@ -76,7 +76,8 @@ def check_torch_recipe(exp) -> None:
 def torch_round(exp_dict: dict, x, y, epochs: int = TIMED_EPOCHS, compiled: bool = False) -> dict | None:
     """The same recipe in PyTorch (channels_last, threads set to the cores): the vgg net, its
     optimizer and rate schedule, label smoothing, the weight average if any, flips and
-    translations done per image on whole batches. Training images a second, the first epoch not timed; None without torch."""
+    translations done per image on whole batches. Training images a second, the first epoch
+    not timed; None without torch."""
     try:
         import torch
         import torch.nn.functional as F
@@ -211,7 +212,6 @@ def speedrun(experiment: str | Path, seeds: list[int], out: str | Path, repeats:
     eager, compiled = rounds.median("torch_eager"), rounds.median("torch_compiled")
     faster = None if eager is None else ("compiled" if compiled and compiled > eager else "eager")
     accuracies = [row["test_accuracy"] for row in per_seed]
-    reference = exp.reference
     summary = {
         "experiment": str(experiment), "command": command_line(), "started": started, "seeds": seeds,
         "mean_test_accuracy": statistics.mean(accuracies),
@@ -228,7 +228,8 @@ def speedrun(experiment: str | Path, seeds: list[int], out: str | Path, repeats:
         if any(torch_runs["compiled"]) else None,
         "timing_images": len(x), "timed_epochs_per_round": TIMED_EPOCHS - 1, "repeats": repeats,
         "per_seed": per_seed, "rounds": rounds.as_dict(), "machine": machine_description(),
-        "reference": {"source": reference.source, "test_accuracy": reference.test_accuracy} if reference.source else None,
+        "reference": {"source": exp.reference.source, "test_accuracy": exp.reference.test_accuracy}
+        if exp.reference.source else None,
     }
     write_summary(out, summary)
     return summary

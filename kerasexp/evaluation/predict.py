@@ -50,8 +50,13 @@ def predict_proba(model, x: np.ndarray, batch_size: int = PREDICT_BATCH_SIZE, tt
     return sum(model.predict(ds.map(view), verbose=0) for view in views) / len(views)
 
 
-def tta_candidates(image_shape) -> list[str]:
-    """The views "auto" chooses among: the dihedral ones only for square images."""
+def tta_candidates(setting: str | list, image_shape) -> list[str]:
+    """The views a setting may end with: a list's names, a fixed name itself, or for "auto"
+    every view (the dihedral ones only for square images)."""
+    if isinstance(setting, list):
+        return setting
+    if setting != "auto":
+        return [setting]
     return [name for name in TTA_VIEWS if name != "dihedral" or image_shape[0] == image_shape[1]]
 
 
@@ -68,7 +73,6 @@ def choose_tta(model, x_val: np.ndarray, y_val: np.ndarray, setting: str | list)
     if not len(x_val):
         raise UserError(f"evaluation.tta = {setting!r} chooses on the validation split, which is empty; "
                         "set dataset.val_fraction above 0 or name the views")
-    candidates = setting if isinstance(setting, list) else tta_candidates(x_val.shape[1:3])
     scores = {name: float(np.mean(predict_proba(model, x_val, tta=name).argmax(1) == y_val))
-              for name in candidates}
+              for name in tta_candidates(setting, x_val.shape[1:3])}
     return max(scores, key=lambda name: (scores[name], -len(TTA_VIEWS[name]))), scores
