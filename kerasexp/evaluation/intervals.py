@@ -75,14 +75,15 @@ def mcnemar_p(reference_correct, other_correct) -> dict:
 def paired_bootstrap_macro_f1_p(y_true, reference_pred, other_pred, k: int, resamples: int = BOOTSTRAP_RESAMPLES,
                                 seed: int = BOOTSTRAP_SEED) -> float:
     """Two-sided p-value of the macro-F1 difference, resampling the same test images for both
-    models: twice the share of resamples on the other side of zero from the observed difference."""
+    models: twice the share of resamples on the other side of zero from the observed difference,
+    counted as (count + 1) / (resamples + 1) so that a finite bootstrap never claims p = 0."""
     weights = _resample_weights(len(y_true), resamples, seed)
     diff = macro_f1_of(_confusions(y_true, other_pred, k, weights)) - macro_f1_of(
         _confusions(y_true, reference_pred, k, weights))
     observed = macro_f1_of(_confusions(y_true, other_pred, k, np.ones((1, len(y_true))))) - macro_f1_of(
         _confusions(y_true, reference_pred, k, np.ones((1, len(y_true)))))
-    side = np.mean(diff <= 0) if observed[0] > 0 else np.mean(diff >= 0)
-    return float(min(1.0, 2 * side))
+    beyond = np.sum(diff <= 0) if observed[0] > 0 else np.sum(diff >= 0)
+    return float(min(1.0, 2 * (beyond + 1) / (len(diff) + 1)))
 
 
 def test_intervals(y_true, probs) -> dict:

@@ -50,6 +50,8 @@ def test_mcnemar_counts_only_the_images_where_the_models_disagree():
     assert test["only_reference_right"] == 0 and test["only_other_right"] > 100 and test["p_value"] < 1e-20
     noisy = predictions(seed=0, right=0.8)[1]
     assert paired_bootstrap_macro_f1_p(y, p, noisy, 6) == 1.0  # the same predictions: no difference
+    # a difference no resample reverses: the smallest p the resamples can show, never 0
+    assert paired_bootstrap_macro_f1_p(y, p, better, 6, resamples=999) == pytest.approx(2 / 1000)
 
 
 def test_runs_tested_on_other_images_are_not_paired(tmp_path):
