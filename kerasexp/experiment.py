@@ -84,9 +84,10 @@ def epoch_choice(cfg, result) -> dict:
     return {"rule": "last epoch", "epoch": result.epochs_run, **({cfg.monitor: values[-1]} if values else {})}
 
 
-def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
+def run_experiment(exp: Experiment, out_dir: str | Path, progress=None) -> dict:
     """Train and evaluate `exp` into `out_dir` (resuming what is already there), after every check
-    that can refuse it: nothing is written for a refused experiment."""
+    that can refuse it: nothing is written for a refused experiment. `progress` (a Progress shared
+    by several runs, e.g. seeds) makes the time-left estimate cover all of them."""
     out_dir = Path(out_dir)
     rundir.check_out_dir(out_dir)
     validate(exp)
@@ -98,6 +99,8 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
 
             print(f"warning: {out_dir} is loaded as it is, though {stale}; delete it to train it with "
                   "today's code", file=sys.stderr)
+        if progress:
+            progress.skip(run_epochs(exp))
         with rundir.writer_lock(out_dir):
             return report_run(out_dir)
     data = load_dataset(exp.dataset)
@@ -108,16 +111,22 @@ def run_experiment(exp: Experiment, out_dir: str | Path) -> dict:
     check_model_builds(exp, data)
     for tta in tta_candidates(exp.evaluation.tta, data.input_shape):
         check_tta(tta, data.input_shape)
+    from kerasexp.training.progress import Progress
+
     with rundir.writer_lock(out_dir):  # one writer per run folder
-        return _train_and_report(exp, data, out_dir)
+        return _train_and_report(exp, data, out_dir, progress or Progress(run_epochs(exp)))
 
 
-def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path) -> dict:
+def run_epochs(exp: Experiment) -> int:
+    """The epochs one run trains at most (every fold's, head-first epochs included)."""
+    return (exp.training.epochs + exp.training.head_epochs) * (exp.evaluation.kfold or 1)
+
+
+def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress) -> dict:
     from kerasexp.evaluation.metrics import ensemble, fold_summary, headline_metrics
     from kerasexp.evaluation.report import markdown_table
     from kerasexp.io import write_csv
     from kerasexp.provenance import command_line, machine_description, timestamp
-    from kerasexp.training.progress import Progress
 
     rundir.write_config(out_dir, exp)
     started, wall = timestamp(), time.perf_counter()
@@ -128,7 +137,6 @@ def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path) -> dict:
             "steps_per_execution": exp.training.steps_per_execution}
     results = []
     if not k:
-        progress = Progress(exp.training.epochs + exp.training.head_epochs)
         model, result, probs, choices = _train_one(exp, data, out_dir, exp.name, progress)
         meta["evaluation_choices"] = choices
         results.append(result)
@@ -139,7 +147,6 @@ def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path) -> dict:
         np.savez_compressed(out_dir / rundir.PREDICTIONS, probs=probs, y_true=data.y_test,
                             class_names=np.array(data.class_names))
     else:
-        progress = Progress((exp.training.epochs + exp.training.head_epochs) * k)
         fold_probs, fold_rows = [], []
         for i, fold in enumerate(fold_data(data, k, exp.dataset.seed), start=1):
             model, result, probs, choices = _train_one(exp, fold, rundir.fold_dir(out_dir, i), f"fold {i}/{k}",
@@ -216,9 +223,15 @@ SUMMARY_KEYS = ("accuracy", "macro_f1", "loss")
 def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int]) -> dict:
     """One run a training seed (OUT/seed_S/, the same splits and test images), then OUT/seeds.json,
     seeds.csv and seeds.md: each seed's figures with their intervals, and mean +/- std over seeds."""
+    from kerasexp.training.progress import Progress
+
     out_dir = Path(out_dir)
-    metrics = [run_experiment(replace(exp, training=replace(exp.training, seed=seed)), rundir.seed_dir(out_dir, seed))
-               for seed in seeds]
+    progress = Progress(run_epochs(exp) * len(seeds))
+    metrics = []
+    for seed in seeds:
+        progress.prefix = f"seed {seed} "
+        metrics.append(run_experiment(replace(exp, training=replace(exp.training, seed=seed)),
+                                      rundir.seed_dir(out_dir, seed), progress))
     return summarize_seeds(exp.name, out_dir, seeds, metrics)
 
 

@@ -222,12 +222,16 @@ def test_one_writer_per_run_folder_and_a_killed_writer_frees_it(tmp_path, fashio
 
 
 @pytest.mark.slow
-def test_seeds_run_one_folder_each_and_report_mean_and_std(tmp_path, fashion_path):
+def test_seeds_run_one_folder_each_and_report_mean_and_std(tmp_path, fashion_path, capsys):
     from kerasexp.cli import main
 
     out = tmp_path / "seeds"
     exp = write_exp(tmp_path, fashion_path, epochs=1, limit=600)
     assert main(["train", str(exp), "--seeds", "0,1,2", "--out", str(out)]) == 0
+    # one progress line a seed, named by its seed, whose estimate covers the seeds still to come
+    lines = [line for line in capsys.readouterr().err.splitlines() if " epoch 1/1 " in line]
+    assert [line.split("]")[0] for line in lines] == [f"[seed {s} {exp.stem}" for s in (0, 1, 2)]
+    assert "~0s in all" not in lines[0] and lines[2].endswith("~0s in all")
     summary = json.loads((out / "seeds.json").read_text())
     accuracies = [json.loads((out / f"seed_{s}" / "metrics.json").read_text())["accuracy"] for s in (0, 1, 2)]
     assert summary["accuracy"]["values"] == accuracies and len(set(accuracies)) > 1  # the seeds differ

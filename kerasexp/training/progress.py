@@ -38,9 +38,10 @@ class Progress:
         self.seconds = 0.0
         self.stream = stream or sys.stderr
         self.bars = in_notebook() if bars is None else bars
+        self.prefix = ""  # e.g. "seed 1 ": which of the runs sharing this progress is training
 
     def callback(self, label: str, epochs: int) -> keras.callbacks.Callback:
-        return _EpochLine(self, label, epochs)
+        return _EpochLine(self, self.prefix + label, epochs)
 
     def skip(self, epochs: int) -> None:
         """Epochs that will not run (early stopping) leave the estimate."""
