@@ -23,7 +23,7 @@ def test_end_to_end_two_seeds_then_loads_without_training(fashion_path, tmp_path
             "--data-dir", str(fashion_path))
     proc = run(*args)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "[variant_sigmoid] epoch 1/1" in proc.stderr
+    assert "[seed 0 variant_sigmoid] epoch 1/1" in proc.stderr and "[seed 1 variant_sigmoid] epoch 1/1" in proc.stderr
     table = pd.read_csv(out / "variants.csv")
     assert table["variant"].tolist() == ["baseline", "bn", "sigmoid"]
     assert {"val_acc_mean", "val_acc_std", "test_acc_mean", "report_val_acc", "report_val_within_2sd"} <= set(table)
