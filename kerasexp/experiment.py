@@ -111,10 +111,8 @@ def run_experiment(exp: Experiment, out_dir: str | Path, progress=None) -> dict:
     check_model_builds(exp, data)
     for tta in tta_candidates(exp.evaluation.tta, data.input_shape):
         check_tta(tta, data.input_shape)
-    from kerasexp.training.progress import Progress
-
     with rundir.writer_lock(out_dir):  # one writer per run folder
-        return _train_and_report(exp, data, out_dir, progress or Progress(run_epochs(exp)))
+        return _train_and_report(exp, data, out_dir, progress)
 
 
 def run_epochs(exp: Experiment) -> int:
@@ -122,12 +120,14 @@ def run_epochs(exp: Experiment) -> int:
     return (exp.training.epochs + exp.training.head_epochs) * (exp.evaluation.kfold or 1)
 
 
-def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress) -> dict:
+def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=None) -> dict:
     from kerasexp.evaluation.metrics import ensemble, fold_summary, headline_metrics
     from kerasexp.evaluation.report import markdown_table
     from kerasexp.io import write_csv
     from kerasexp.provenance import command_line, machine_description, timestamp
+    from kerasexp.training.progress import Progress
 
+    progress = progress or Progress(run_epochs(exp))
     rundir.write_config(out_dir, exp)
     started, wall = timestamp(), time.perf_counter()
     k = exp.evaluation.kfold
