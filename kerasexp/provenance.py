@@ -98,7 +98,8 @@ def onednn_enabled() -> bool | None:
 
 
 def command_line() -> str:
-    prog = "python -m " + sys.modules["__main__"].__spec__.name if getattr(sys.modules["__main__"], "__spec__", None) else sys.argv[0]
+    spec = getattr(sys.modules["__main__"], "__spec__", None)  # `python -m kerasexp` runs kerasexp.__main__
+    prog = "python -m " + spec.name.removesuffix(".__main__") if spec else sys.argv[0]
     return " ".join([prog, *map(shlex.quote, sys.argv[1:])])
 
 

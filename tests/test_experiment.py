@@ -109,6 +109,7 @@ def test_a_killed_run_resumes_to_the_full_epochs_and_ends_where_an_uninterrupted
     assert hist["epoch"].tolist() == [0, 1, 2, 3]
     run = json.loads((out / "run.json").read_text())
     assert run["resumed_from"] >= 1 and run["epochs_run"] == 4
+    assert run["command"].startswith("python -m kerasexp train ")  # as typed, not kerasexp.__main__
     # The optimizer's step counter survived: step decay (every 2 epochs) is where it should be.
     assert hist["learning_rate"].tolist() == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4])
     whole = tmp_path / "whole"

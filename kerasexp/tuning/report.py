@@ -227,10 +227,11 @@ def summary_markdown(s: dict) -> str:
              f"{s['machine'].get('cores')} cores, GPU: {s['machine'].get('gpus')}.", "",
              f"- trials: {s['trials']} ({s['complete']} complete, {s['pruned']} pruned, {s['failed']} failed); "
              f"pruner: {s['pruner']}",
-             f"- epochs run: {s['epochs_run']} of at most {s['epochs_per_trial']} a trial; "
-             f"epochs saved by pruning: {s['epochs_saved_by_pruning']}; trial time {s['trial_minutes']} min",
-             f"- best {s['metric']}: {s['best_value']}{_ci(s.get('best_value_ci95'))} (trial {s['best_trial']}); "
-             f"mean of the top 5: {s['top5_mean']}",
+             f"- epochs run: {s['epochs_run']} of at most {s['trials'] * s['epochs_per_trial']} "
+             f"({s['trials']} trials of up to {s['epochs_per_trial']}); epochs saved by pruning: "
+             f"{s['epochs_saved_by_pruning']}; trial time {s['trial_minutes']} min",
+             f"- best {s['metric']}: {_num(s['best_value'])}{_ci(s.get('best_value_ci95'))} (trial {s['best_trial']}); "
+             f"mean of the top 5: {_num(s['top5_mean'])}",
              f"- best parameters: `{json.dumps(s['best_params'])}`"]
     if "test" in s:
         t = s["test"]
@@ -244,6 +245,10 @@ def summary_markdown(s: dict) -> str:
                          f"{_ci(t.get('macro_f1_ci95'))} (best/per_class.md, best/confusion_matrix.png)")
     lines += ["", "Plots: " + ", ".join(s["plots"]), "", "trials.csv: every trial, its parameters, state and value."]
     return "\n".join(lines) + "\n"
+
+
+def _num(value) -> str:
+    return "none" if value is None else f"{value:.4f}"
 
 
 def _ci(ci) -> str:
