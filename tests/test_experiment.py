@@ -241,6 +241,12 @@ def test_seeds_run_one_folder_each_and_report_mean_and_std(tmp_path, fashion_pat
     assert main(["compare", str(out), str(out / "seed_0"), "--out", str(tmp_path / "cmp")]) == 0
     rows = pd.read_csv(tmp_path / "cmp.csv")
     assert rows.loc[0, "test_acc"] == pytest.approx(summary["accuracy"]["mean"]) and rows.loc[0, "seed"] == "0,1,2"
+    one = tmp_path / "one_seed"  # a group of one seed has no spread: its row keeps the run's own interval
+    assert main(["train", str(exp), "--seeds", "0", "--out", str(one)]) == 0
+    assert main(["compare", str(out), str(one), "--out", str(tmp_path / "cmp1")]) == 0
+    rows = pd.read_csv(tmp_path / "cmp1.csv")
+    assert rows.loc[0, "test_acc_ci95"].startswith("std ") and not rows.loc[1, "test_acc_ci95"].startswith("std")
+    assert rows.loc[1, "test_acc"] == accuracies[0]  # the same config and seed: the same run
     assert main(["train", str(exp), "--seeds", "0,1,2", "--out", str(out)]) == 0  # loads all three
     assert json.loads((out / "seeds.json").read_text())["accuracy"] == summary["accuracy"]
 

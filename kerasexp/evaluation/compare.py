@@ -56,9 +56,11 @@ def seed_group_row(group: Path) -> dict:
     row = dict(runs[0])
     for key, metric in (("test_acc", "accuracy"), ("test_macro_f1", "macro_f1"), ("test_loss", "loss")):
         row[key] = summary[metric]["mean"]
-    row.update(run=group.name, test_acc_ci95=f"std {summary['accuracy']['std']:.4f}",
-               test_macro_f1_ci95=f"std {summary['macro_f1']['std']:.4f}",
-               seed=",".join(map(str, summary["seeds"])), minutes=round(sum(r["minutes"] for r in runs), 1))
+    row.update(run=group.name, seed=",".join(map(str, summary["seeds"])),
+               minutes=round(sum(r["minutes"] for r in runs), 1))
+    if len(runs) > 1:  # one seed has no spread: its row keeps the run's own 95% intervals
+        row.update(test_acc_ci95=f"std {summary['accuracy']['std']:.4f}",
+                   test_macro_f1_ci95=f"std {summary['macro_f1']['std']:.4f}")
     if row["reference_test_acc"] is not None:
         row["diff"] = row["test_acc"] - row["reference_test_acc"]
     return row
@@ -142,7 +144,7 @@ def compare(run_dirs: list[str], out: str, title: str = "", against: str = "firs
              f"exact McNemar test of each run against {'the first' if against == 'first' else 'the row above'} "
              "on the same test images, `macro_f1_p_value` a "
              "paired bootstrap; `significant` says whether p < 0.05 (\"no\": the difference is within the noise). "
-             "Seed groups show mean over seeds with the std as spread, and are tested seed with seed: the "
+             "Seed groups show mean over seeds with the std as spread (a group of one seed its own intervals), and are tested seed with seed: the "
              "largest p of the seeds, \"yes\" only if every seed's p < 0.05.",
              ""]
     if machine:
