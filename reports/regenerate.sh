@@ -2,6 +2,8 @@
 # Regenerates reports/ from the experiment files. Runs one training at a time (2-core CPU).
 # Usage: bash reports/regenerate.sh [variants|choice|longtail|bench|speedrun|kernels|best|ladder|ladder_tuning|resnet_pooling|dedup|transfer|study|augment_bench|augment_pbc96|augment_fmnist ...]
 #        (default: all)
+# Finished, current run folders load without training (`kerasexp reports check` lists what would retrain);
+# the benchmarks (bench, kernels, augment_bench, and speedrun's timing rounds) measure again each time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail bench speedrun kernels best ladder ladder_tuning resnet_pooling dedup transfer study augment_bench augment_pbc96 augment_fmnist)
