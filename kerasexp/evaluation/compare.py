@@ -144,7 +144,8 @@ def compare(run_dirs: list[str], out: str, title: str = "", against: str = "firs
              f"exact McNemar test of each run against {'the first' if against == 'first' else 'the row above'} "
              "on the same test images, `macro_f1_p_value` a "
              "paired bootstrap; `significant` says whether p < 0.05 (\"no\": the difference is within the noise). "
-             "Seed groups show mean over seeds with the std as spread (a group of one seed its own intervals), and are tested seed with seed: the "
+             "Seed groups show mean over seeds with the std as spread (a group of one seed its own intervals), "
+             "and are tested seed with seed: the "
              "largest p of the seeds, \"yes\" only if every seed's p < 0.05.",
              ""]
     if machine:
