@@ -1,4 +1,4 @@
-"""The package's shape: the README's Layout is the tree, reading an experiment file imports no
+"""The package's shape: docs/architecture.md's Layout is the tree, reading an experiment file imports no
 TensorFlow, imports have no cycles, and the top level holds only what everything shares."""
 
 import ast
@@ -12,8 +12,8 @@ PACKAGE = ROOT / "kerasexp"
 
 
 def layout_entries() -> set[str]:
-    """Paths under kerasexp/ that the README's Layout code block lists (files and folders)."""
-    text = (ROOT / "README.md").read_text()
+    """Paths under kerasexp/ that docs/architecture.md's Layout code block lists (files and folders)."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
     block = text.split("## Layout", 1)[1].split("```", 2)[1]
     entries, stack = set(), []
     for line in block.splitlines():
@@ -40,10 +40,10 @@ def package_entries() -> set[str]:
     return found
 
 
-def test_the_readme_layout_lists_every_module_and_nothing_else():
+def test_the_documented_layout_lists_every_module_and_nothing_else():
     listed, actual = layout_entries(), package_entries()
-    assert not actual - listed, f"in the package, missing from the README's Layout: {sorted(actual - listed)}"
-    assert not listed - actual, f"in the README's Layout, not in the package: {sorted(listed - actual)}"
+    assert not actual - listed, f"in the package, missing from docs/architecture.md: {sorted(actual - listed)}"
+    assert not listed - actual, f"in docs/architecture.md's Layout, not in the package: {sorted(listed - actual)}"
 
 
 def test_tests_mirror_the_package():
