@@ -1,13 +1,14 @@
-"""MkDocs hook: fills the `<!-- reference:NAME -->` markers from the code (kerasexp/docs_reference.py)."""
+"""MkDocs hook: fills the `<!-- reference:NAME -->` markers from the code (docs/gen_reference.py)."""
 
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for folder in (ROOT, ROOT / "docs"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
-from kerasexp.docs_reference import fill  # noqa: E402
+from gen_reference import fill  # noqa: E402
 
 
 def on_page_markdown(markdown, page, config, files):

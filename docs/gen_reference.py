@@ -20,6 +20,7 @@ import textwrap
 import typing
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 MISSING_DOC = "(not documented in the docstring)"
 
 
@@ -236,7 +237,7 @@ def _package_of(module: str) -> str:
 
 def package_imports(root: Path | None = None) -> dict[str, dict[str, list[str]]]:
     """package -> imported package -> the modules that import it (top level and inside functions)."""
-    root = root or Path(__file__).resolve().parent
+    root = root or ROOT / "kerasexp"
     edges: dict[str, dict[str, set[str]]] = {}
     for path in sorted(root.rglob("*.py")):
         module = ".".join(("kerasexp", *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
@@ -288,7 +289,7 @@ def imports_reference() -> str:
 
 def results_index(root: Path | None = None) -> str:
     """reports/README.md (the results index) without its title, its links made relative to docs/."""
-    root = root or Path(__file__).resolve().parents[1]
+    root = root or ROOT
     text = (root / "reports" / "README.md").read_text(encoding="utf-8")
     text = text.split("\n", 1)[1] if text.startswith("# ") else text
     return re.sub(r"\]\(\.\./docs/([^)]+)\)", r"](\1)", text)
