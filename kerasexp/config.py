@@ -100,20 +100,23 @@ def check_bounds(obj, section: str, table: dict[str, Bounds]) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or bounds.admits(value):
             continue
         integer = isinstance(defaults[key], int)
-        raise UserError(f"{section}.{key} must be {bounds.describe(integer)}, got {section}.{key} = "
-                        f"{toml_value(value) if math.isfinite(value) else value}; e.g. {toml_value(defaults[key])}")
+        shown = toml_value(value) if math.isfinite(value) else value
+        raise UserError(f"{section}.{key} must be {bounds.describe(integer)}, got {section}.{key} = {shown}; "
+                        f"e.g. {toml_value(defaults[key])}")
 
 
 def check_classes(classes) -> None:
     """dataset.classes: 0 (all), a count of at least 2, or a list of two or more distinct names/indices."""
     if isinstance(classes, int):
         if classes < 0 or classes == 1:
-            raise UserError(f"dataset.classes = {classes}: give 0 (all classes), the number of first classes to "
-                            "keep (at least 2: a classifier needs two), or a list of names")
+            raise UserError(f"dataset.classes = {classes}: give 0 (all classes), the number of first classes "
+                            "to keep (at least 2: a classifier needs two), or a list of names")
         return
-    bad = [c for c in classes if isinstance(c, bool) or not isinstance(c, (str, int)) or (isinstance(c, int) and c < 0)]
+    bad = [c for c in classes if isinstance(c, bool) or not isinstance(c, (str, int))
+           or (isinstance(c, int) and c < 0)]
     if bad or len(classes) < 2 or len(set(classes)) != len(classes):
-        raise UserError(f"dataset.classes = {classes!r}: give two or more distinct class names or indices (>= 0)")
+        raise UserError(f"dataset.classes = {classes!r}: give two or more distinct class names or indices "
+                        "(>= 0)")
 
 
 def physical_memory() -> int | None:
@@ -136,8 +139,8 @@ def check_image_memory(name: str, image_size: int, limit: int, ram: int | None =
     needed = images * image_size * image_size * 3
     if ram and needed > ram:
         raise UserError(f"dataset.image_size = {image_size} makes {images:,} images of {name} at least "
-                        f"{needed / 2**30:.1f} GiB of pixels, more than this machine's {ram / 2**30:.1f} GiB of "
-                        "RAM; lower dataset.image_size or dataset.limit")
+                        f"{needed / 2**30:.1f} GiB of pixels, more than this machine's "
+                        f"{ram / 2**30:.1f} GiB of RAM; lower dataset.image_size or dataset.limit")
 
 
 def check_class_weight(spec) -> None:
@@ -148,20 +151,21 @@ def check_class_weight(spec) -> None:
         return
     if not spec or any(isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0
                        for w in spec) or not any(spec):
-        raise UserError(f"training.class_weight = {spec!r}: give one finite weight >= 0 per class (not all 0), "
-                        'or "balanced" / "none"')
+        raise UserError(f"training.class_weight = {spec!r}: give one finite weight >= 0 per class "
+                        '(not all 0), or "balanced" / "none"')
 
 
 def check_drop_folds(drop_folds: list, kfold: int) -> None:
     """Distinct fold numbers 1..kfold that leave at least one fold in the ensemble."""
     if drop_folds and not kfold:
-        raise UserError(f"evaluation.drop_folds = {drop_folds} needs evaluation.kfold >= 2; remove it or set kfold")
+        raise UserError(f"evaluation.drop_folds = {drop_folds} needs evaluation.kfold >= 2; remove it or "
+                        "set kfold")
     bad = [f for f in drop_folds if isinstance(f, bool) or not isinstance(f, int) or not 1 <= f <= kfold]
     if bad:
         raise UserError(f"evaluation.drop_folds {bad} out of range 1..{kfold}")
     if len(set(drop_folds)) != len(drop_folds) or (kfold and len(set(drop_folds)) >= kfold):
-        raise UserError(f"evaluation.drop_folds = {drop_folds}: name each fold once and keep at least one of the "
-                        f"{kfold} folds in the ensemble")
+        raise UserError(f"evaluation.drop_folds = {drop_folds}: name each fold once and keep at least one "
+                        f"of the {kfold} folds in the ensemble")
 
 
 def check_against_data(exp: "Experiment", data) -> None:
@@ -173,9 +177,9 @@ def check_against_data(exp: "Experiment", data) -> None:
     names = list(data.class_names)
     weights = exp.training.class_weight
     if isinstance(weights, list) and len(weights) != len(names):
-        raise UserError(f"training.class_weight has {len(weights)} weights, but the data has {len(names)} classes "
-                        f"({', '.join(names[:10])}{', ...' if len(names) > 10 else ''}); give one a class, or "
-                        '"balanced"')
+        shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        raise UserError(f"training.class_weight has {len(weights)} weights, but the data has {len(names)} "
+                        f'classes ({shown}); give one a class, or "balanced"')
     counts = np.bincount(data.y_train, minlength=len(names))
     if weights == "balanced" and not counts.all():
         raise UserError(f"training.class_weight = \"balanced\" needs every class in the training split; "
@@ -184,10 +188,11 @@ def check_against_data(exp: "Experiment", data) -> None:
     if k:
         pooled = np.bincount(np.concatenate([data.y_train, data.y_val]), minlength=len(names))
         smallest = int(np.argmin(pooled))
-        if k > pooled[smallest]:
-            raise UserError(f"evaluation.kfold = {k}, but class {names[smallest]} has only {pooled[smallest]} images "
-                            f"in train+validation (each fold needs one of each class); use kfold <= "
-                            f"{max(pooled[smallest], 2)} or more images")
+        fewest = int(pooled[smallest])
+        if k > fewest:
+            raise UserError(f"evaluation.kfold = {k}, but class {names[smallest]} has only {fewest} images in "
+                            "train+validation (each fold needs one of each class); use kfold <= "
+                            f"{max(fewest, 2)} or more images")
         groups = data.groups
         if groups is not None and len(np.unique(groups)) < k:
             raise UserError(f"evaluation.kfold = {k}, but train+validation has only {len(np.unique(groups))} "
@@ -333,10 +338,11 @@ class TrainConfig:
         check_bounds(self, "training", TRAIN_BOUNDS)
         if self.warmup_epochs >= self.epochs:
             raise UserError(f"training.warmup_epochs = {self.warmup_epochs} must be below training.epochs = "
-                            f"{self.epochs} (the schedule starts after the warm-up); lower it or train longer")
+                            f"{self.epochs} (the schedule starts after the warm-up); lower it or train "
+                            "longer")
         if not (self.jit_compile == "auto" or isinstance(self.jit_compile, bool)):
-            raise UserError(f"training.jit_compile = {self.jit_compile!r}: use \"auto\", true or false (true/false "
-                            "without quotes: any string but \"auto\" would turn XLA on)")
+            raise UserError(f"training.jit_compile = {self.jit_compile!r}: use \"auto\", true or false "
+                            "(true/false without quotes: any string but \"auto\" would turn XLA on)")
         check_class_weight(self.class_weight)
         if self.ema_momentum and (self.restore_best or self.early_stopping_patience):
             raise UserError("training.ema_momentum ends training with the averaged weights, which validation during "
@@ -480,9 +486,9 @@ def section_from_dict(cls, values: dict, section: str):
         if key not in hints:
             raise UserError(f"unknown key {section}.{key}; allowed keys in [{section}]: {', '.join(allowed)}")
         if not _type_ok(value, hints[key]):
-            unquote = " (without quotes)" if isinstance(value, str) and value.lower() in ("true", "false") else ""
-            raise UserError(f"{section}.{key} = {value!r} has the wrong type; expected {_type_name(hints[key])}"
-                            f"{unquote}")
+            quoted = isinstance(value, str) and value.lower() in ("true", "false")
+            raise UserError(f"{section}.{key} = {value!r} has the wrong type; expected "
+                            f"{_type_name(hints[key])}{' (without quotes)' if quoted else ''}")
     try:
         return cls(**values)
     except UserError as err:

@@ -27,12 +27,16 @@ def refused(raw: dict) -> str:
 # (raw experiment, what the message must say): the cases of issue 28, then our own.
 CASES = {
     "learning_rate_nan": ({"training": {"learning_rate": math.nan}},
-                          "training.learning_rate must be a finite number > 0, got training.learning_rate = nan"),
+                          "training.learning_rate must be a finite number > 0, got training.learning_rate "
+                          "= nan"),
     "learning_rate_inf": ({"training": {"learning_rate": math.inf}},
-                          "training.learning_rate must be a finite number > 0, got training.learning_rate = inf"),
-    "head_learning_rate_nan": ({"training": {"head_learning_rate": math.nan}}, "training.head_learning_rate must"),
+                          "training.learning_rate must be a finite number > 0, got training.learning_rate "
+                          "= inf"),
+    "head_learning_rate_nan": ({"training": {"head_learning_rate": math.nan}},
+        "training.head_learning_rate must"),
     "step_factor_negative": ({"training": {"step_factor": -1.0}},
-                             "training.step_factor must be in (0, 1], got training.step_factor = -1.0; e.g. 0.5"),
+                             "training.step_factor must be in (0, 1], got training.step_factor = -1.0; "
+                             "e.g. 0.5"),
     "warmup_negative": ({"training": {"warmup_epochs": -3}},
                         "training.warmup_epochs must be an integer >= 0, got training.warmup_epochs = -3"),
     "warmup_as_long_as_training": ({"training": {"warmup_epochs": 5, "epochs": 5}},
@@ -42,31 +46,42 @@ CASES = {
     "training_seed_negative": ({"training": {"seed": -1}},
                                "training.seed must be an integer in [0, 4294967295], got training.seed = -1"),
     "training_seed_2_32": ({"training": {"seed": 2**32}}, "got training.seed = 4294967296"),
-    "dataset_seed_negative": ({"dataset": {"seed": -1}}, "dataset.seed must be an integer in [0, 4294967295]"),
+    "dataset_seed_negative": ({"dataset": {"seed": -1}},
+        "dataset.seed must be an integer in [0, 4294967295]"),
     "monitor_unknown": ({"training": {"monitor": "val_foo"}},
                         "training.monitor = 'val_foo' is not a metric the training loop logs; choose one of: "
                         "loss, accuracy, macro_f1, val_loss, val_accuracy, val_macro_f1"),
     "image_size_huge": ({"dataset": {"image_size": 100000}},
-                        "dataset.image_size must be 0 (off) or an integer in [1, 4096], got dataset.image_size = 100000"),
+                        "dataset.image_size must be 0 (off) or an integer in [1, 4096], got "
+                        "dataset.image_size = 100000"),
     "image_memory": ({"dataset": {"name": "image_folder", "image_size": 4096, "limit": 10**7}},
-                     "dataset.image_size = 4096 makes 10,000,000 images of image_folder at least 468750.0 GiB"),
+                     "dataset.image_size = 4096 makes 10,000,000 images of image_folder at least 468750.0 "
+                     "GiB"),
     "conv_dropout_negative": ({"model": {"params": {"conv_dropout": -0.5}}},
                               "model.params conv_dropout = -0.5 for 'baseline' must be a rate in [0, 1)"),
     "activation_unknown": ({"model": {"params": {"activation": "nosuch"}}},
-                           "model.params activation = 'nosuch' for 'baseline' must be one of Keras' activations"),
+                           "model.params activation = 'nosuch' for 'baseline' must be one of Keras' "
+                           "activations"),
     "momentum_one": ({"training": {"momentum": 1.0}}, "training.momentum must be in [0, 1)"),
-    "weight_decay_negative": ({"training": {"weight_decay": -0.1}}, "training.weight_decay must be a finite number >= 0"),
+    "weight_decay_negative": ({"training": {"weight_decay": -0.1}},
+        "training.weight_decay must be a finite number >= 0"),
     "min_lr_ratio": ({"training": {"min_lr_ratio": 1.5}}, "training.min_lr_ratio must be in [0, 1]"),
-    "plateau_factor_one": ({"training": {"plateau_factor": 1.0}}, "training.plateau_factor must be in (0, 1)"),
-    "plateau_patience": ({"training": {"plateau_patience": -1}}, "training.plateau_patience must be an integer >= 0"),
+    "plateau_factor_one": ({"training": {"plateau_factor": 1.0}},
+        "training.plateau_factor must be in (0, 1)"),
+    "plateau_patience": ({"training": {"plateau_patience": -1}},
+        "training.plateau_patience must be an integer >= 0"),
     "focal_alpha": ({"training": {"focal_alpha": 2.0}}, "training.focal_alpha must be in [0, 1]"),
     "focal_gamma": ({"training": {"focal_gamma": -1.0}}, "training.focal_gamma must be a finite number >= 0"),
-    "patience": ({"training": {"early_stopping_patience": -2}}, "training.early_stopping_patience must be an"),
+    "patience": ({"training": {"early_stopping_patience": -2}},
+        "training.early_stopping_patience must be an"),
     "classes_one": ({"dataset": {"classes": 1}}, "dataset.classes = 1: give 0 (all classes)"),
-    "other_min_count": ({"dataset": {"other_min_count": -1}}, "dataset.other_min_count must be an integer >= 0"),
+    "other_min_count": ({"dataset": {"other_min_count": -1}},
+        "dataset.other_min_count must be an integer >= 0"),
     "kfold_one": ({"evaluation": {"kfold": 1}}, "evaluation.kfold must be 0 (off) or an integer >= 2"),
-    "noise_nan": ({"evaluation": {"test_noise_std": math.nan}}, "evaluation.test_noise_std must be in [0, 255]"),
-    "reference_percent": ({"reference": {"test_accuracy": 93.4}}, "reference.test_accuracy must be in [0, 1]"),
+    "noise_nan": ({"evaluation": {"test_noise_std": math.nan}},
+        "evaluation.test_noise_std must be in [0, 255]"),
+    "reference_percent": ({"reference": {"test_accuracy": 93.4}},
+        "reference.test_accuracy must be in [0, 1]"),
     # our own hostile cases
     "jit_compile_string_false": ({"training": {"jit_compile": "false"}},
                                  "training.jit_compile = 'false': use \"auto\", true or false"),
@@ -74,13 +89,16 @@ CASES = {
                                  "training.restore_best = 'true' has the wrong type; expected true/false "
                                  "(without quotes)"),
     "model_bool_as_string": ({"model": {"name": "bn", "params": {"batch_norm": "false"}}},
-                             "model.params batch_norm = 'false' for 'bn' must be true or false (without quotes)"),
+                             "model.params batch_norm = 'false' for 'bn' must be true or false (without "
+                             "quotes)"),
     "drop_every_fold": ({"evaluation": {"kfold": 2, "drop_folds": [1, 2]}},
                         "keep at least one of the 2 folds in the ensemble"),
     "drop_folds_without_kfold": ({"evaluation": {"drop_folds": [1]}}, "evaluation.drop_folds = [1] needs"),
     "class_weight_misspelt": ({"training": {"class_weight": "Balanced"}},
-                              "training.class_weight = 'Balanced' is not allowed; choose one of: none, balanced"),
-    "class_weight_negative": ({"training": {"class_weight": [1.0, -2.0]}}, "one finite weight >= 0 per class"),
+                              "training.class_weight = 'Balanced' is not allowed; choose one of: none, "
+                              "balanced"),
+    "class_weight_negative": ({"training": {"class_weight": [1.0, -2.0]}},
+        "one finite weight >= 0 per class"),
 }
 
 
@@ -93,7 +111,8 @@ def test_bad_value_is_one_line_naming_the_key_and_the_fix(case):
 def test_vgg_block_dropout_that_reaches_1_in_the_last_block():
     from kerasexp.models import create_model
 
-    with pytest.raises(UserError, match=r"block_dropout = 0.4: the last of 3 blocks drops 3 x block_dropout.*0\.333"):
+    with pytest.raises(UserError, match=r"block_dropout = 0.4: the last of 3 blocks drops 3 x "
+                                        r"block_dropout.*0\.333"):
         create_model("vgg", (28, 28, 1), 10, block_dropout=0.4)
 
 
@@ -128,16 +147,18 @@ def test_every_numeric_key_has_bounds_and_refuses_nan_and_inf(section, key):
 def test_defaults_and_edges_inside_the_bounds_load():
     exp = experiment_from_dict({"training": {"seed": 2**32 - 1, "step_factor": 1.0, "min_lr_ratio": 1.0,
                                              "warmup_epochs": 14, "momentum": 0.0, "jit_compile": False},
-                                "dataset": {"name": "image_folder", "seed": 0, "image_size": 4096, "limit": 100,
-                                            "long_tail_ratio": 1.5, "classes": 2},
+                                "dataset": {"name": "image_folder", "seed": 0, "image_size": 4096,
+                                            "limit": 100, "long_tail_ratio": 1.5, "classes": 2},
                                 "evaluation": {"kfold": 3, "drop_folds": [1, 3]},
                                 "reference": {"test_accuracy": 1.0}})
-    assert exp.training.seed == 2**32 - 1 and exp.dataset.image_size == 4096 and exp.evaluation.drop_folds == [1, 3]
+    assert exp.training.seed == 2**32 - 1 and exp.dataset.image_size == 4096
+    assert exp.evaluation.drop_folds == [1, 3]
 
 
 def test_image_memory_is_measured_against_this_machines_ram():
     config.check_image_memory("image_folder", 96, 17_092, ram=2**30)  # 0.44 GiB in 1 GiB
-    with pytest.raises(UserError, match=r"makes 70,000 images of fashion_mnist at least 3\.2 GiB of pixels, more "
+    with pytest.raises(UserError, match=r"makes 70,000 images of fashion_mnist at least 3\.2 GiB of "
+                                        r"pixels, more "
                                         r"than this machine's 2\.0 GiB of RAM"):
         config.check_image_memory("fashion_mnist", 128, 0, ram=2 * 2**30)
     assert config.physical_memory() > 2**28

@@ -18,9 +18,9 @@ _FIXED = ("input_shape", "num_classes")
 # Keras' activation names a builder's `activation` takes (keras.activations.get; "threshold" is left
 # out: it needs arguments). tests/models/test_param_checks.py checks each against Keras.
 ACTIVATIONS = ("celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
-               "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish", "relu",
-               "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign", "sparse_plus",
-               "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh", "tanh_shrink")
+               "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish",
+               "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign",
+               "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh", "tanh_shrink")
 
 
 def _number(v) -> bool:
@@ -52,7 +52,8 @@ PARAM_CHECKS = {
     "head_dropouts": (_either(_rate, _each(_rate)), "a rate in [0, 1) or a list of them, one per head layer"),
     **{key: (_each(_count), "a non-empty list of positive integers") for key in
        ("kernels", "filters", "widths", "conv_depths", "head_units")},
-    "convs_per_block": (_either(_count, _each(_count)), "a positive integer or a list of them, one per block"),
+    "convs_per_block": (_either(_count, _each(_count)),
+                        "a positive integer or a list of them, one per block"),
     "blocks_per_stage": (_count, "a positive integer"),
     "hidden_units": (_count, "a positive integer"),
     "dense_units": (_either(lambda v: v == 0 and not isinstance(v, bool), _count, _each(_count)),

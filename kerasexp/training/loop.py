@@ -244,8 +244,8 @@ class StopOnNaN(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(loss):
-            raise UserError(f"training diverged: loss is {float(loss)} at epoch {self.epoch + 1} step {batch + 1}; "
-                            f"lower training.learning_rate (now {self.learning_rate:g})")
+            raise UserError(f"training diverged: loss is {float(loss)} at epoch {self.epoch + 1} step "
+                            f"{batch + 1}; lower training.learning_rate (now {self.learning_rate:g})")
 
 
 def improves(value: float, best: float, monitor: str) -> bool:
