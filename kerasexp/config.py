@@ -7,6 +7,8 @@ Unknown keys and wrong types are rejected by name, with the allowed keys or type
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 import tomllib
 import types
 import typing
@@ -18,6 +20,183 @@ from kerasexp.evaluation.predict import TTA_VIEWS
 from kerasexp.training.losses import LOSSES
 from kerasexp.training.optimizers import OPTIMIZERS
 from kerasexp.training.schedules import SCHEDULES
+
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Where a number may lie: [low, high] (None: unbounded; `open_low`/`open_high` leave an end
+    out), plus `off`, a value outside that switches the feature off (0). Never NaN or infinite."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+    off: float | None = None
+
+    def admits(self, value) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.off is not None and value == self.off:
+            return True
+        low_ok = self.low is None or value > self.low or (value == self.low and not self.open_low)
+        high_ok = self.high is None or value < self.high or (value == self.high and not self.open_high)
+        return low_ok and high_ok
+
+    def describe(self, integer: bool) -> str:
+        """E.g. "a positive integer", "in [0, 1)", "a finite number > 0", "0 (off) or > 1"."""
+        off = "0 (off) or " if self.off is not None else ""
+        if integer and self.high is None and self.low in (0, 1) and not self.open_low:
+            return off + ("a positive integer" if self.low == 1 else "an integer >= 0")
+        if self.low is not None and self.high is not None:
+            text = (f"in {'(' if self.open_low else '['}{_num(self.low)}, {_num(self.high)}"
+                    f"{')' if self.open_high else ']'}")
+        elif self.low is not None:
+            text = f"{'>' if self.open_low else '>='} {_num(self.low)}"
+        else:
+            text = f"{'<' if self.open_high else '<='} {_num(self.high)}"
+        kind = "an integer " if integer else ("" if off or self.high is not None else "a finite number ")
+        return off + kind + text
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+POSITIVE = Bounds(0, open_low=True)
+AT_LEAST_ONE = Bounds(1)
+NON_NEGATIVE = Bounds(0)
+RATE = Bounds(0, 1, open_high=True)  # a probability that must leave something: dropout, smoothing
+UNIT = Bounds(0, 1)
+SEED = Bounds(0, 2**32 - 1)  # NumPy's and Keras' seeds are unsigned 32-bit integers
+# 4096 pixels square is 50 MB an RGB image and 201 MB as one float32 training image: past every
+# keras.applications input size (EfficientNetB7's 600) by far; check_image_memory does the rest.
+MAX_IMAGE_SIZE = 4096
+
+# Every numeric key of every section, by section (tests/test_config_values.py checks none is missing).
+DATASET_BOUNDS = {"image_size": Bounds(1, MAX_IMAGE_SIZE, off=0), "limit": NON_NEGATIVE,
+                  "long_tail_ratio": Bounds(1, open_low=True, off=0), "seed": SEED,
+                  "other_min_count": NON_NEGATIVE}
+TRAIN_BOUNDS = {
+    "epochs": AT_LEAST_ONE, "batch_size": AT_LEAST_ONE, "learning_rate": POSITIVE, "momentum": RATE,
+    "weight_decay": NON_NEGATIVE, "step_every": AT_LEAST_ONE, "step_factor": Bounds(0, 1, open_low=True),
+    "min_lr_ratio": UNIT, "plateau_factor": Bounds(0, 1, open_low=True, open_high=True),
+    "plateau_patience": NON_NEGATIVE, "warmup_epochs": NON_NEGATIVE, "focal_alpha": UNIT,
+    "focal_gamma": NON_NEGATIVE, "label_smoothing": RATE, "early_stopping_patience": NON_NEGATIVE,
+    "seed": SEED, "steps_per_execution": AT_LEAST_ONE, "ema_momentum": RATE, "head_epochs": NON_NEGATIVE,
+    "head_learning_rate": POSITIVE,
+}
+# Pixels are 0-255: a noise std above that range only saturates every test pixel.
+EVAL_BOUNDS = {"kfold": Bounds(2, off=0), "test_noise_std": Bounds(0, 255)}
+REFERENCE_BOUNDS = {"test_accuracy": UNIT, "val_accuracy": UNIT, "test_macro_f1": UNIT}
+
+
+def check_bounds(obj, section: str, table: dict[str, Bounds]) -> None:
+    """Each numeric key of a section inside its Bounds, or one line naming the key, the allowed
+    range and an example (the default); ints of an `int | list` key are checked the same way."""
+    defaults = {f.name: f.default for f in dataclasses.fields(obj)}
+    for key, bounds in table.items():
+        value = getattr(obj, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or bounds.admits(value):
+            continue
+        integer = isinstance(defaults[key], int)
+        shown = toml_value(value) if math.isfinite(value) else value
+        raise UserError(f"{section}.{key} must be {bounds.describe(integer)}, got {section}.{key} = {shown}; "
+                        f"e.g. {toml_value(defaults[key])}")
+
+
+def check_classes(classes) -> None:
+    """dataset.classes: 0 (all), a count of at least 2, or a list of two or more distinct names/indices."""
+    if isinstance(classes, int):
+        if classes < 0 or classes == 1:
+            raise UserError(f"dataset.classes = {classes}: give 0 (all classes), the number of first classes "
+                            "to keep (at least 2: a classifier needs two), or a list of names")
+        return
+    bad = [c for c in classes if isinstance(c, bool) or not isinstance(c, (str, int))
+           or (isinstance(c, int) and c < 0)]
+    if bad or len(classes) < 2 or len(set(classes)) != len(classes):
+        raise UserError(f"dataset.classes = {classes!r}: give two or more distinct class names or indices "
+                        "(>= 0)")
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+# Images of the built-in data sets, for check_image_memory where dataset.limit does not say.
+FULL_SIZE = {"fashion_mnist": 70_000, "cifar100": 60_000}
+
+
+def check_image_memory(name: str, image_size: int, limit: int, ram: int | None = None) -> None:
+    """The resized images (limit, or a built-in set's size, x size^2 x 3 bytes: uint8 RGB) must fit
+    in this machine's RAM: refused with the figure instead of swapping or being killed."""
+    ram = physical_memory() if ram is None else ram
+    images = limit or FULL_SIZE.get(name, 0)
+    needed = images * image_size * image_size * 3
+    if ram and needed > ram:
+        raise UserError(f"dataset.image_size = {image_size} makes {images:,} images of {name} at least "
+                        f"{needed / 2**30:.1f} GiB of pixels, more than this machine's "
+                        f"{ram / 2**30:.1f} GiB of RAM; lower dataset.image_size or dataset.limit")
+
+
+def check_class_weight(spec) -> None:
+    """"none", "balanced" or a list of finite non-negative weights, not all 0 (its length is
+    checked against the data's classes in check_against_data)."""
+    if isinstance(spec, str):
+        _choice("training.class_weight", spec, ("none", "balanced"))
+        return
+    if not spec or any(isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0
+                       for w in spec) or not any(spec):
+        raise UserError(f"training.class_weight = {spec!r}: give one finite weight >= 0 per class "
+                        '(not all 0), or "balanced" / "none"')
+
+
+def check_drop_folds(drop_folds: list, kfold: int) -> None:
+    """Distinct fold numbers 1..kfold that leave at least one fold in the ensemble."""
+    if drop_folds and not kfold:
+        raise UserError(f"evaluation.drop_folds = {drop_folds} needs evaluation.kfold >= 2; remove it or "
+                        "set kfold")
+    bad = [f for f in drop_folds if isinstance(f, bool) or not isinstance(f, int) or not 1 <= f <= kfold]
+    if bad:
+        raise UserError(f"evaluation.drop_folds {bad} out of range 1..{kfold}")
+    if len(set(drop_folds)) != len(drop_folds) or (kfold and len(set(drop_folds)) >= kfold):
+        raise UserError(f"evaluation.drop_folds = {drop_folds}: name each fold once and keep at least one "
+                        f"of the {kfold} folds in the ensemble")
+
+
+def check_against_data(exp: "Experiment", data) -> None:
+    """The values that need the loaded data (an ImageData): class_weight's length, balanced
+    weights' classes, k-fold against the smallest class of train+validation. Called right after
+    loading, before the run folder is written."""
+    import numpy as np
+
+    names = list(data.class_names)
+    weights = exp.training.class_weight
+    if isinstance(weights, list) and len(weights) != len(names):
+        shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        raise UserError(f"training.class_weight has {len(weights)} weights, but the data has {len(names)} "
+                        f'classes ({shown}); give one a class, or "balanced"')
+    counts = np.bincount(data.y_train, minlength=len(names))
+    if weights == "balanced" and not counts.all():
+        raise UserError(f"training.class_weight = \"balanced\" needs every class in the training split; "
+                        f"{names[int(np.argmin(counts))]} has none: use \"none\" or more images")
+    k = exp.evaluation.kfold
+    if k:
+        pooled = np.bincount(np.concatenate([data.y_train, data.y_val]), minlength=len(names))
+        smallest = int(np.argmin(pooled))
+        fewest = int(pooled[smallest])
+        if k > fewest:
+            raise UserError(f"evaluation.kfold = {k}, but class {names[smallest]} has only {fewest} images in "
+                            "train+validation (each fold needs one of each class); use kfold <= "
+                            f"{max(fewest, 2)} or more images")
+        groups = data.groups
+        if groups is not None and len(np.unique(groups)) < k:
+            raise UserError(f"evaluation.kfold = {k}, but train+validation has only {len(np.unique(groups))} "
+                            "groups of duplicates to spread over the folds; lower kfold")
 
 
 @dataclass
@@ -67,11 +246,9 @@ class DatasetConfig:
         for key in ("val_fraction", "test_fraction"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 raise UserError(f"dataset.{key} = {getattr(self, key)} must be in [0, 1), e.g. 0.2")
-        for key in ("image_size", "limit", "other_min_count"):
-            if getattr(self, key) < 0:
-                raise UserError(f"dataset.{key} = {getattr(self, key)} must be 0 (off) or a positive integer")
-        if self.long_tail_ratio < 0:
-            raise UserError(f"dataset.long_tail_ratio = {self.long_tail_ratio} must be 0 (off) or above 1")
+        check_bounds(self, "dataset", DATASET_BOUNDS)
+        check_classes(self.classes)
+        check_image_memory(self.name, self.image_size, self.limit)
 
 
 @dataclass
@@ -158,25 +335,22 @@ class TrainConfig:
     def __post_init__(self):
         for key, registry in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("loss", LOSSES)):
             registry.check(getattr(self, key))
-        for key in ("epochs", "batch_size", "steps_per_execution", "step_every"):
-            if getattr(self, key) < 1:
-                raise UserError(f"training.{key} must be a positive integer, got {getattr(self, key)!r}")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise UserError(f"training.label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if self.learning_rate <= 0 or self.head_learning_rate <= 0:
-            raise UserError(f"training.learning_rate and head_learning_rate must be positive, got "
-                            f"{self.learning_rate} and {self.head_learning_rate}")
-        if not 0.0 <= self.ema_momentum < 1.0:
-            raise UserError(f"training.ema_momentum must be in [0, 1) (0 = off, e.g. 0.99), got {self.ema_momentum}")
+        check_bounds(self, "training", TRAIN_BOUNDS)
+        if self.warmup_epochs >= self.epochs:
+            raise UserError(f"training.warmup_epochs = {self.warmup_epochs} must be below training.epochs = "
+                            f"{self.epochs} (the schedule starts after the warm-up); lower it or train "
+                            "longer")
+        if not (self.jit_compile == "auto" or isinstance(self.jit_compile, bool)):
+            raise UserError(f"training.jit_compile = {self.jit_compile!r}: use \"auto\", true or false "
+                            "(true/false without quotes: any string but \"auto\" would turn XLA on)")
+        check_class_weight(self.class_weight)
         if self.ema_momentum and (self.restore_best or self.early_stopping_patience):
             raise UserError("training.ema_momentum ends training with the averaged weights, which validation during "
                             "training never sees; set restore_best = false and early_stopping_patience = 0, or "
                             "ema_momentum = 0")
-        if self.head_epochs < 0:
-            raise UserError(f"training.head_epochs must be 0 (off) or a positive integer, got {self.head_epochs!r}")
-        if self.monitor.split("_", 1)[0] != "val" and self.monitor not in ("loss", "accuracy", "macro_f1"):
-            raise UserError(f"training.monitor {self.monitor!r}: use a logged metric such as "
-                            f"{', '.join(LOGGED_METRICS)}")
+        if self.monitor not in LOGGED_METRICS:
+            raise UserError(f"training.monitor = {self.monitor!r} is not a metric the training loop logs; "
+                            f"choose one of: {', '.join(LOGGED_METRICS)}")
 
     @property
     def monitor_mode(self) -> str:
@@ -222,8 +396,7 @@ class EvaluationConfig:
 
     def __post_init__(self):
         _choice("evaluation.ensemble", self.ensemble, ("mean", "vote"))
-        if self.test_noise_std < 0:
-            raise UserError(f"evaluation.test_noise_std must be >= 0, got {self.test_noise_std}")
+        check_bounds(self, "evaluation", EVAL_BOUNDS)
         if isinstance(self.tta, list):
             if not self.tta:
                 raise UserError('evaluation.tta is an empty list; name the views to choose among, e.g. ["none", "flip"]')
@@ -231,11 +404,7 @@ class EvaluationConfig:
                 TTA_VIEWS.check(name)
         elif self.tta != "auto":
             TTA_VIEWS.check(self.tta)
-        if self.kfold == 1 or self.kfold < 0:
-            raise UserError("evaluation.kfold must be 0 (no k-fold) or at least 2")
-        bad = [f for f in self.drop_folds if not (isinstance(f, int) and 1 <= f <= max(self.kfold, 1))]
-        if bad:
-            raise UserError(f"evaluation.drop_folds {bad} out of range 1..{self.kfold}")
+        check_drop_folds(self.drop_folds, self.kfold)
 
 
 @dataclass
@@ -251,6 +420,9 @@ class ReferenceConfig:
     test_accuracy: float = 0.0
     val_accuracy: float = 0.0
     test_macro_f1: float = 0.0
+
+    def __post_init__(self):
+        check_bounds(self, "reference", REFERENCE_BOUNDS)
 
 
 @dataclass
@@ -314,7 +486,9 @@ def section_from_dict(cls, values: dict, section: str):
         if key not in hints:
             raise UserError(f"unknown key {section}.{key}; allowed keys in [{section}]: {', '.join(allowed)}")
         if not _type_ok(value, hints[key]):
-            raise UserError(f"{section}.{key} = {value!r} has the wrong type; expected {_type_name(hints[key])}")
+            quoted = isinstance(value, str) and value.lower() in ("true", "false")
+            raise UserError(f"{section}.{key} = {value!r} has the wrong type; expected "
+                            f"{_type_name(hints[key])}{' (without quotes)' if quoted else ''}")
     try:
         return cls(**values)
     except UserError as err:
@@ -337,6 +511,10 @@ def parse_override(text: str) -> tuple[list[str], object]:
     if "=" not in text or "." not in text.split("=", 1)[0]:
         raise UserError(f"--set {text!r}: expected section.key=value, e.g. training.epochs=30")
     key, value = text.split("=", 1)
+    if not value.strip():
+        raise UserError(f"--set {text!r}: no value after '='; give one, e.g. {key.strip()}=30")
+    if not all(part.strip() for part in key.split(".")):
+        raise UserError(f"--set {text!r}: an empty name in {key.strip()!r}; expected section.key=value")
     try:
         parsed = tomllib.loads(f"v = {value}")["v"]
     except tomllib.TOMLDecodeError:

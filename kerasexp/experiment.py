@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasexp.config import Experiment
+from kerasexp.config import Experiment, check_against_data
 from kerasexp.data import ImageData, load_dataset
 from kerasexp.errors import UserError
 from kerasexp import rundir
@@ -104,6 +104,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path, progress=None) -> dict:
         with rundir.writer_lock(out_dir):
             return report_run(out_dir)
     data = load_dataset(exp.dataset)
+    check_against_data(exp, data)  # class_weight's length, k-fold against the smallest class
     if exp.evaluation.test_noise_std:  # report 003's local test set: white noise on the test images
         from kerasexp.augment.image_policies import add_white_noise
 

@@ -229,6 +229,25 @@ class AtomicCheckpoint(keras.callbacks.Callback):
                 self.model.save(tmp)
 
 
+class StopOnNaN(keras.callbacks.Callback):
+    """Stop at the first step whose loss is NaN or infinite with one line that says so (Keras'
+    TerminateOnNaN stops silently, and the run would end "finished" with NaN metrics). The TF
+    backend hands callbacks every step's logs as Python numbers anyway, so this costs nothing."""
+
+    def __init__(self, learning_rate: float):
+        super().__init__()
+        self.learning_rate, self.epoch = learning_rate, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            raise UserError(f"training diverged: loss is {float(loss)} at epoch {self.epoch + 1} step "
+                            f"{batch + 1}; lower training.learning_rate (now {self.learning_rate:g})")
+
+
 def improves(value: float, best: float, monitor: str) -> bool:
     return value < best if monitor.endswith("loss") else value > best
 
@@ -402,7 +421,7 @@ def train(
     steps_per_epoch = (np.floor if replicated else np.ceil)(len(data.x_train) / cfg.batch_size).astype(int).item()
     compile_model(model, cfg, steps_per_epoch)
 
-    initial, backup, history_file, all_callbacks = 0, None, None, []
+    initial, backup, history_file, all_callbacks = 0, None, None, [StopOnNaN(cfg.learning_rate)]
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
