@@ -336,10 +336,6 @@ class TrainConfig:
         for key, registry in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("loss", LOSSES)):
             registry.check(getattr(self, key))
         check_bounds(self, "training", TRAIN_BOUNDS)
-        if self.warmup_epochs >= self.epochs:
-            raise UserError(f"training.warmup_epochs = {self.warmup_epochs} must be below training.epochs = "
-                            f"{self.epochs} (the schedule starts after the warm-up); lower it or train "
-                            "longer")
         if not (self.jit_compile == "auto" or isinstance(self.jit_compile, bool)):
             raise UserError(f"training.jit_compile = {self.jit_compile!r}: use \"auto\", true or false "
                             "(true/false without quotes: any string but \"auto\" would turn XLA on)")

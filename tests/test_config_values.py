@@ -39,8 +39,6 @@ CASES = {
                              "e.g. 0.5"),
     "warmup_negative": ({"training": {"warmup_epochs": -3}},
                         "training.warmup_epochs must be an integer >= 0, got training.warmup_epochs = -3"),
-    "warmup_as_long_as_training": ({"training": {"warmup_epochs": 5, "epochs": 5}},
-                                   "training.warmup_epochs = 5 must be below training.epochs = 5"),
     "long_tail_half": ({"dataset": {"long_tail_ratio": 0.5}},
                        "dataset.long_tail_ratio must be 0 (off) or > 1, got dataset.long_tail_ratio = 0.5"),
     "training_seed_negative": ({"training": {"seed": -1}},
