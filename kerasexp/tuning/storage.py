@@ -11,13 +11,11 @@ from kerasexp.tuning.config import StudyConfig, StudyFile, _jsonable, make_prune
 
 
 def mask_url(url: str) -> str:
-    """The storage URL as it may be printed: password replaced by ***."""
-    try:
-        from sqlalchemy.engine import make_url
+    """The storage URL as it may be printed: password replaced by *** (kerasexp.provenance.mask_secrets,
+    the one masking function, so a URL SQLAlchemy cannot parse is masked too)."""
+    from kerasexp.provenance import mask_secrets
 
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable: show only the scheme
-        return url.split("://", 1)[0] + "://***"
+    return mask_secrets(url)
 
 
 def scrub(text: str, url: str) -> str:
@@ -28,7 +26,9 @@ def scrub(text: str, url: str) -> str:
         password = make_url(url).password
     except Exception:
         password = None
-    return text.replace(str(password), "***") if password else text
+    from kerasexp.provenance import mask_secrets
+
+    return mask_secrets(text.replace(str(password), "***") if password else text)
 
 
 def default_storage(out_dir: Path) -> str:
