@@ -15,7 +15,7 @@ import numpy as np
 from kerasexp.data.dataset import ImageData, split_train_val
 from kerasexp.data.hashing import duplicate_group_ids
 from kerasexp.data.labels import check_classes
-from kerasexp.data.splits import stratified_split
+from kerasexp.data.splits import achieved, stratified_split
 from kerasexp.errors import UserError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -134,11 +134,11 @@ def load_image_folder(
     skipped = [str(f) for i, f in enumerate(files) if i not in set(kept)]
     files, labels = [files[i] for i in kept], labels[kept]
     groups = duplicate_group_ids(x) if group_duplicates else None
-    rest, test = stratified_split(labels, test_fraction, seed, groups)
+    rest, test = stratified_split(labels, test_fraction, seed, groups, what="dataset.test_fraction")
     data = split_train_val(x[rest], labels[rest], x[test], labels[test], classes, val_fraction, seed,
                            source=str(directory), groups=None if groups is None else groups[rest])
     data.notes.update(test_fraction=test_fraction, limit=limit, image_size=image_size or None,
-                      excluded=excluded)
+                      excluded=excluded, test_achieved=achieved(len(test), len(labels)))
     if skip_broken:
         data.notes["skipped_broken"] = skipped  # recorded in the run's run.json
     if groups is not None:
