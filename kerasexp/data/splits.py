@@ -63,7 +63,7 @@ def _grouped_split(y, fraction, seed, groups, what):
     for k, m in fold_plans(fraction):
         held = _held_folds(y, groups, k, m, seed)
         if held is None:
-            tried.append((np.inf, None, f"not {m} of {k} folds ({len(np.unique(groups))} groups)"))
+            tried.append((np.inf, None, f"no {k} folds from {len(np.unique(groups))} duplicate groups"))
             continue
         error = abs(len(held) / len(y) - fraction)
         if not tried and error <= SPLIT_TOLERANCE:
@@ -72,7 +72,7 @@ def _grouped_split(y, fraction, seed, groups, what):
     error, held, _ = min(tried, key=lambda t: t[0])
     if error <= split_tolerance(y):
         return np.setdiff1d(np.arange(len(y)), held), held
-    raise UserError(f"{what} = {fraction}: a split that keeps duplicate groups together reached only "
+    raise UserError(f"{what} = {fraction}: a split that keeps duplicate groups together reached "
                     f"{'; '.join(t[2] for t in tried)}, more than {split_tolerance(y):.1%} off; use more images, "
                     "another fraction, or dataset.group_duplicates = false")
 

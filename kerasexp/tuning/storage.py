@@ -51,6 +51,10 @@ def storage_errors(url: str):
         name = err.name or getattr(err.__cause__, "name", None) or "psycopg"
         raise UserError(f"storage {mask_url(url)}: its database driver {name!r} is not installed; "
                         "pip install 'kerasexp[postgres]' (psycopg)") from None
+    except sqlalchemy.exc.NoSuchModuleError:  # a typo in the scheme (postgressql://)
+        scheme = url.split(":", 1)[0]
+        raise UserError(f"cannot open storage {mask_url(url)}: unknown database scheme {scheme!r}; use "
+                        "sqlite:///path/study.db or postgresql://user:password@host/db") from None
     except (sqlalchemy.exc.SQLAlchemyError, ValueError, OSError) as err:
         first = scrub(str(getattr(err, "orig", None) or err), url).strip().splitlines()
         raise UserError(f"cannot open storage {mask_url(url)}: {first[0] if first else type(err).__name__}; "

@@ -115,6 +115,6 @@ def test_a_grouped_split_that_cannot_reach_its_fraction_is_refused_with_the_figu
 
     y = np.repeat([0, 1], 50)
     groups = np.repeat([0, 1, 2, 3], 25)  # four groups of 25: steps of 25%
-    with pytest.raises(UserError, match=r"dataset.test_fraction = 0.4: .*reached only 50 of 100 images \(50.0%\) "
-                                        r"with 1 of 2 folds; not 2 of 5 folds \(4 groups\), more than 4.0% off"):
+    with pytest.raises(UserError, match=r"dataset.test_fraction = 0.4: .*reached 50 of 100 images \(50.0%\) "
+                                        r"with 1 of 2 folds; no 5 folds from 4 duplicate groups, more than 4.0% off"):
         stratified_split(y, 0.4, 0, groups, what="dataset.test_fraction")

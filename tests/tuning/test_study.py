@@ -550,3 +550,13 @@ def test_no_file_of_a_postgresql_study_and_its_report_holds_the_password(pg_url,
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert ":***@" in summary["command"] and ":***@" in summary["storage"]
     assert ":***@" in json.loads((tmp_path / "report" / "best" / "run.json").read_text())["command"]
+
+
+def test_a_storage_url_with_a_typo_in_its_scheme_is_named_without_the_password(tmp_path, capsys):
+    for url in ("postgressql://kx:TOPSECRET@db.example/studies", "sqllite:///study.db"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["study-report", "--storage", url, "--study-name", "x", "--out", str(tmp_path / "r")])
+        err = capsys.readouterr().err.strip()
+        scheme = url.split(":")[0]
+        assert exit_info.value.code == 2 and len(err.splitlines()) == 1 and "TOPSECRET" not in err
+        assert f"unknown database scheme {scheme!r}; use sqlite:///path/study.db or postgresql://" in err, err
