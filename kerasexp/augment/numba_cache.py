@@ -36,7 +36,8 @@ def njit(*args, cache: bool = False, **options):
         dispatcher = numba.njit(**options)(func)
         if cache:
             try:
-                dispatcher._cache = UserFunctionCache(dispatcher.py_func)  # what Dispatcher.enable_caching sets
+                # what Dispatcher.enable_caching sets, with our locators
+                dispatcher._cache = UserFunctionCache(dispatcher.py_func)
             except RuntimeError:  # no writable cache folder: compile every time
                 pass
         return dispatcher

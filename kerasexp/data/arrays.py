@@ -98,7 +98,8 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
             raise UserError(f"{path}: not a CIFAR-100 python batch file ({first}); use the files of "
                             "cifar-100-python.tar.gz") from None
     if not isinstance(batch, dict):
-        raise UserError(f"{path}: holds a {type(batch).__name__}, not a CIFAR-100 batch (a dict of data and labels)")
+        raise UserError(f"{path}: holds a {type(batch).__name__}, not a CIFAR-100 batch "
+                        "(a dict of data and labels)")
     data, labels = batch.get(b"data"), batch.get(b"fine_labels")
     if data is None or labels is None:
         raise UserError(f"{path}: missing 'data' or 'fine_labels'; is this the python version of CIFAR-100?")

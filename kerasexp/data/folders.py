@@ -177,8 +177,8 @@ def load_image_folder(
     left = np.bincount(labels, minlength=len(classes))
     if left.min() < 2:  # skip_broken left a class (nearly) empty: it cannot be split, let alone learned
         name = classes[int(left.argmin())]
-        raise UserError(f"{Path(directory) / name}: {left.min()} of its images decode; a class needs at least 2 "
-                        "readable images (fix its files or remove the folder)")
+        raise UserError(f"{Path(directory) / name}: {left.min()} of its images decode; a class needs at "
+                        "least 2 readable images (fix its files or remove the folder)")
     groups = duplicate_group_ids(x) if group_duplicates else None
     rest, test = stratified_split(labels, test_fraction, seed, groups, what="dataset.test_fraction")
     data = split_train_val(x[rest], labels[rest], x[test], labels[test], classes, val_fraction, seed,

@@ -102,8 +102,9 @@ def read_drop_list(path: str | Path) -> set[str]:
     """The `id` column of a drop list (what `kerasexp dedup` writes: drop.csv). A file of another
     kind is named, never quoted: drop_list may point at anything, a password file included."""
     path = Path(path)
-    expected = (f"{path}: not a drop list; dataset.drop_list must name a UTF-8 CSV whose header has an 'id' "
-                "column (file path or array index), as `kerasexp dedup DATA --out DIR` writes to DIR/drop.csv")
+    expected = (f"{path}: not a drop list; dataset.drop_list must name a UTF-8 CSV whose header has an "
+                "'id' column (file path or array index), as `kerasexp dedup DATA --out DIR` writes to "
+                "DIR/drop.csv")
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)

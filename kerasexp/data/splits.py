@@ -68,13 +68,14 @@ def _grouped_split(y, fraction, seed, groups, what):
         error = abs(len(held) / len(y) - fraction)
         if not tried and error <= SPLIT_TOLERANCE:
             return np.setdiff1d(np.arange(len(y)), held), held
-        tried.append((error, held, f"{len(held)} of {len(y)} images ({len(held) / len(y):.1%}) with {m} of {k} folds"))
+        share = len(held) / len(y)
+        tried.append((error, held, f"{len(held)} of {len(y)} images ({share:.1%}) with {m} of {k} folds"))
     error, held, _ = min(tried, key=lambda t: t[0])
     if error <= split_tolerance(y):
         return np.setdiff1d(np.arange(len(y)), held), held
     raise UserError(f"{what} = {fraction}: a split that keeps duplicate groups together reached "
-                    f"{'; '.join(t[2] for t in tried)}, more than {split_tolerance(y):.1%} off; use more images, "
-                    "another fraction, or dataset.group_duplicates = false")
+                    f"{'; '.join(t[2] for t in tried)}, more than {split_tolerance(y):.1%} off; use more "
+                    "images, another fraction, or dataset.group_duplicates = false")
 
 
 def _held_folds(y, groups, k: int, m: int, seed: int) -> np.ndarray | None:
@@ -87,7 +88,8 @@ def _held_folds(y, groups, k: int, m: int, seed: int) -> np.ndarray | None:
         return None
     with warnings.catch_warnings():  # "least populated class has fewer members than n_splits"
         warnings.simplefilter("ignore", UserWarning)
-        parts = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, groups)
+        folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+        parts = folds.split(np.zeros(len(y)), y, groups)
         return np.sort(np.concatenate([test for _, (_, test) in zip(range(m), parts)]))
 
 

@@ -188,7 +188,8 @@ def test_a_crafted_cifar_pickle_runs_no_code_and_is_a_one_line_error(tmp_path, p
         load_dataset(DatasetConfig(name="cifar100", data_dir=str(tmp_path)))
     assert not marker.exists()
     message = str(info.value)
-    assert len(message.splitlines()) == 1 and "references posix.system" in message and str(folder / "train") in message
+    assert len(message.splitlines()) == 1 and "references posix.system" in message
+    assert message.startswith(f"{folder / 'train'}: not a CIFAR-100 python batch file")
     # arrays pickled with either protocol still load (NumPy's _reconstruct / _frombuffer are allowed)
     batch = _fake_cifar(folder, 1000, 0)
     with open(folder / "train", "wb") as handle:

@@ -61,8 +61,9 @@ def test_a_grouped_test_fraction_of_0_4_gives_40_percent_and_is_recorded(pbc96_p
     """round(1 / 0.4) = 2 folds gave a 50% test split recorded as 0.4; now 2 of 5 folds."""
     from kerasexp.data.splits import SPLIT_TOLERANCE
 
-    cfg = DatasetConfig(name="image_folder", data_dir=str(_planted(pbc96_path, tmp_path)), image_size=16, seed=3,
-                        test_fraction=0.4, val_fraction=0.3)
+    cells = _planted(pbc96_path, tmp_path)
+    cfg = DatasetConfig(name="image_folder", data_dir=str(cells), image_size=16, seed=3, test_fraction=0.4,
+                        val_fraction=0.3)
     data = load_dataset(cfg)
     total = len(data.x_train) + len(data.x_val) + len(data.x_test)
     assert total == 890 and data.notes["duplicate_groups"] >= 30
@@ -116,5 +117,6 @@ def test_a_grouped_split_that_cannot_reach_its_fraction_is_refused_with_the_figu
     y = np.repeat([0, 1], 50)
     groups = np.repeat([0, 1, 2, 3], 25)  # four groups of 25: steps of 25%
     with pytest.raises(UserError, match=r"dataset.test_fraction = 0.4: .*reached 50 of 100 images \(50.0%\) "
-                                        r"with 1 of 2 folds; no 5 folds from 4 duplicate groups, more than 4.0% off"):
+                                        r"with 1 of 2 folds; no 5 folds from 4 duplicate groups, "
+                                        r"more than 4.0% off"):
         stratified_split(y, 0.4, 0, groups, what="dataset.test_fraction")

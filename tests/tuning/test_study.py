@@ -523,7 +523,8 @@ def test_optuna_dashboard_serves_a_kerasexp_study(tmp_path, pbc96_path):
 # ---------------------------------------------------------------- secrets never written
 
 @requires_fashion
-def test_no_file_of_a_postgresql_study_and_its_report_holds_the_password(pg_url, tmp_path, monkeypatch, capsys):
+def test_no_file_of_a_postgresql_study_and_its_report_holds_the_password(pg_url, tmp_path, monkeypatch,
+                                                                         capsys):
     """The command lines recorded in the study's files, summary.json/.md and the retrain's run.json are
     masked (`--storage URL` and `--storage=URL`); printed lines too."""
     from sqlalchemy.engine import make_url
