@@ -207,9 +207,12 @@ class DatasetConfig:
       name: a key of kerasexp.data.DATASETS.
       data_dir: where the files are ("" = the loader's own search order); for image_folder
         the folder with one sub-folder per class (e.g. ../shared/data/pbc96).
-      val_fraction: stratified share of the training images held out for validation.
-      test_fraction: stratified share held out for testing, for data without an official
-        test split (image_folder); the split is seeded by `seed`.
+      val_fraction: stratified share of the training images held out for validation, in (0, 1):
+        early stopping, checkpoints and TTA choices need a validation split.
+      test_fraction: stratified share held out for testing, in (0, 1), for data without an
+        official test split (image_folder, image_csv, npz without x_test); the split is seeded by
+        `seed`. Splits that keep duplicate groups together reach it within 2 points (plus one
+        image a class) or are refused; run.json's data_notes hold what was reached.
       image_size: resize every image to this many pixels square (0 = as stored).
       limit: use only the first N training images (0 = all); for image_folder a stratified
         seeded subset of N images before splitting.
@@ -244,8 +247,8 @@ class DatasetConfig:
 
     def __post_init__(self):
         for key in ("val_fraction", "test_fraction"):
-            if not 0.0 <= getattr(self, key) < 1.0:
-                raise UserError(f"dataset.{key} = {getattr(self, key)} must be in [0, 1), e.g. 0.2")
+            if not 0.0 < getattr(self, key) < 1.0:
+                raise UserError(f"dataset.{key} = {getattr(self, key)} must be in (0, 1), e.g. 0.2")
         check_bounds(self, "dataset", DATASET_BOUNDS)
         check_classes(self.classes)
         check_image_memory(self.name, self.image_size, self.limit)

@@ -19,7 +19,9 @@ def exit_on_user_error(main):
         try:
             return main(*args, **kwargs)
         except UserError as err:
-            print(f"kerasexp: error: {err}", file=sys.stderr)
+            from kerasexp.provenance import mask_secrets  # a message may quote a storage URL
+
+            print(f"kerasexp: error: {mask_secrets(err)}", file=sys.stderr)
             sys.exit(2)
         except KeyboardInterrupt:
             print("kerasexp: interrupted", file=sys.stderr)
@@ -32,7 +34,9 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse with a one-line error (no usage dump) and exit code 2."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        from kerasexp.provenance import mask_secrets  # "unrecognized arguments: --storag URL" quotes argv
+
+        self.exit(2, f"{self.prog}: error: {mask_secrets(message)} (see --help)\n")
 
 
 def int_at_least(minimum: int):

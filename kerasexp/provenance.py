@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shlex
 import sys
 import time
@@ -97,10 +98,26 @@ def onednn_enabled() -> bool | None:
     return bool(_pywrap_util_port.IsMklEnabled())
 
 
-def command_line() -> str:
+# scheme://user:PASSWORD@host: the password runs to the last "@" before a space or a quote (a raw "@" in
+# a password is legal for SQLAlchemy's URL parser).
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"]*:)[^\s'\"]*(?=@)")
+# password=..., passwd=..., pwd=..., PGPASSWORD=... in query strings, libpq key=value strings and env lines.
+_KEY_PASSWORD = re.compile(r"(?i)(\b\w*(?:password|passwd|pwd)=)[^\s&;'\"]+")
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every URL password and password=... value replaced by ***: the ONE function every
+    recorded command line, storage URL and printed line goes through (runs, studies, reports, logs)."""
+    return _KEY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***", str(text)))
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command as typed (`python -m kerasexp ...`), secrets masked (`--storage URL` and
+    `--storage=URL` alike: every argument is masked on its own before quoting)."""
+    argv = sys.argv if argv is None else argv
     spec = getattr(sys.modules["__main__"], "__spec__", None)  # `python -m kerasexp` runs kerasexp.__main__
-    prog = "python -m " + spec.name.removesuffix(".__main__") if spec else sys.argv[0]
-    return " ".join([prog, *map(shlex.quote, sys.argv[1:])])
+    prog = "python -m " + spec.name.removesuffix(".__main__") if spec else argv[0]
+    return " ".join([mask_secrets(prog), *(shlex.quote(mask_secrets(a)) for a in argv[1:])])
 
 
 def timestamp() -> str:

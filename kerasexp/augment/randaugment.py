@@ -33,9 +33,9 @@ rate 10/11 = the paper's identity op), else draws one op uniformly.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from kerasexp.augment.compose import numpy_rng
+from kerasexp.augment.numba_cache import njit  # caches outside the package
 
 OPS = ("auto_contrast", "equalize", "solarize", "color", "contrast", "brightness",
        "shear_x", "shear_y", "translate_x", "translate_y")

@@ -68,12 +68,38 @@ def _cifar_dir(data_dir: str) -> Path | None:
     return found
 
 
+# What the official python-version files (and the same dict pickled by NumPy 1 or 2) reference: an
+# ndarray rebuilt from its bytes. Nothing else may be looked up, so a crafted file calls no function.
+CIFAR_PICKLE_GLOBALS = {
+    (module, name)
+    for core in ("numpy.core", "numpy._core")
+    for module, name in ((f"{core}.multiarray", "_reconstruct"), (f"{core}.multiarray", "scalar"),
+                         (f"{core}.numeric", "_frombuffer"))
+} | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+
+class DataOnlyUnpickler(pickle.Unpickler):
+    """Unpickles plain containers and NumPy arrays only: `data_dir` is user input, and a pickle may
+    otherwise name any callable (os.system) for load() to run."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in CIFAR_PICKLE_GLOBALS:
+            raise pickle.UnpicklingError(f"it references {module}.{name}, which a CIFAR-100 file does not; "
+                                         "not loaded")
+        return super().find_class(module, name)
+
+
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     with open(path, "rb") as handle:
         try:
-            batch = pickle.load(handle, encoding="bytes")
-        except Exception as err:  # a truncated or foreign file
-            raise UserError(f"{path}: not a CIFAR-100 python batch file ({err})") from None
+            batch = DataOnlyUnpickler(handle, encoding="bytes").load()
+        except Exception as err:  # a truncated, foreign or crafted file
+            first = str(err).splitlines()[0] if str(err).strip() else type(err).__name__
+            raise UserError(f"{path}: not a CIFAR-100 python batch file ({first}); use the files of "
+                            "cifar-100-python.tar.gz") from None
+    if not isinstance(batch, dict):
+        raise UserError(f"{path}: holds a {type(batch).__name__}, not a CIFAR-100 batch "
+                        "(a dict of data and labels)")
     data, labels = batch.get(b"data"), batch.get(b"fine_labels")
     if data is None or labels is None:
         raise UserError(f"{path}: missing 'data' or 'fine_labels'; is this the python version of CIFAR-100?")

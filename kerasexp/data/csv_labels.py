@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,9 @@ def read_label_csv(csv_path: str | Path) -> tuple[list[str], list[str]]:
 
 
 def _sort_key(name: str):
-    return (0, int(name), "") if name.lstrip("-").isdigit() else (1, 0, name)
+    """Numbers first, in numeric order ("2" before "10"); ASCII digits only: str.isdigit() also takes
+    "²", which int() refuses."""
+    return (0, int(name), "") if re.fullmatch(r"-?[0-9]+", name) else (1, 0, name)
 
 
 def load_csv_pool(image_dir: str | Path, csv_path: str | Path, image_size: int = 0) -> Pool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kerasexp.data.splits import stratified_split
+from kerasexp.data.splits import achieved, stratified_split
 
 
 @dataclass
@@ -62,6 +62,7 @@ def split_train_val(
     return ImageData(
         x[train_idx], y[train_idx], x[val_idx], y[val_idx], x_test, y_test,
         list(class_names), source,
-        notes={"val_fraction": val_fraction, "split_seed": seed, "limit": limit},
+        notes={"val_fraction": val_fraction, "split_seed": seed, "limit": limit,
+               "val_achieved": achieved(len(val_idx), len(y))},
         groups=None if groups is None else np.concatenate([groups[train_idx], groups[val_idx]]),
     )

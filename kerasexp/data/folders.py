@@ -7,6 +7,7 @@ every report (ImageData.notes).
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,10 +16,12 @@ import numpy as np
 from kerasexp.data.dataset import ImageData, split_train_val
 from kerasexp.data.hashing import duplicate_group_ids
 from kerasexp.data.labels import check_classes
-from kerasexp.data.splits import stratified_split
+from kerasexp.data.splits import achieved, stratified_split
 from kerasexp.errors import UserError
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+# .jfif/.jpe are JPEG; GIF (first frame) decodes with OpenCV >= 4.11, else with Pillow (matplotlib's).
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+MIN_SIDE = 8  # pixels: smaller images hash alike (pHash) and leave nothing for a network's first layers
 
 
 def list_image_folder(directory: str | Path) -> tuple[list[Path], np.ndarray, list[str]]:
@@ -26,18 +29,35 @@ def list_image_folder(directory: str | Path) -> tuple[list[Path], np.ndarray, li
     directory = Path(directory)
     if not directory.is_dir():
         raise UserError(f"{directory}: no such folder; dataset.data_dir must be a folder with one sub-folder per class")
+    dangling = [p for p in sorted(directory.iterdir()) if p.is_symlink() and not p.exists()]
+    if dangling:  # a class folder linked from a disk that is not mounted would vanish without a word
+        raise UserError(f"{dangling[0]}: a broken or looping symbolic link where a class folder may belong; "
+                        "fix or remove it")
     classes = sorted(p.name for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise UserError(f"{directory}: no class sub-folders; put each class's images in a folder named after it")
-    files, labels = [], []
+    files, labels, unsupported = [], [], []
     for index, name in enumerate(classes):
-        found = sorted(p for p in (directory / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        entries = sorted((directory / name).iterdir())
+        found = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES]
+        unsupported += [p for p in entries if p.suffix.lower() not in IMAGE_SUFFIXES and p.is_file()
+                        and not p.name.startswith(".")]
         if not found:
             raise UserError(f"{directory / name}: class folder has no images ({', '.join(sorted(IMAGE_SUFFIXES))}); "
                             "remove the folder or add its images")
         files += found
         labels += [index] * len(found)
+    if unsupported:
+        warn_unsupported(directory, unsupported)
     return files, np.asarray(labels, dtype=np.int64), classes
+
+
+def warn_unsupported(directory: Path, files: list[Path], shown: int = 5) -> None:
+    """One line on stderr naming the files left out, so a missing fifth of a class is seen."""
+    names = ", ".join(f.relative_to(directory).as_posix() for f in files[:shown])
+    more = f" and {len(files) - shown} more" if len(files) > shown else ""
+    print(f"kerasexp: warning: {directory}: {len(files)} files left out, not an image type kerasexp reads "
+          f"({', '.join(sorted(IMAGE_SUFFIXES))}): {names}{more}", file=sys.stderr)
 
 
 class BrokenImage(UserError):
@@ -63,13 +83,34 @@ def read_image(path: str | Path, size: int = 0) -> np.ndarray:
         raw = Path(path).read_bytes()
     except OSError as err:
         raise BrokenImage(f"{path}: cannot read ({err.strerror}); check the file") from None
-    image = None if _truncated(raw) else cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+    image = None if _truncated(raw) else _decode(raw)
     if image is None:
         raise BrokenImage(f"{path}: broken image (cut off, corrupt or not an image); delete or replace it, "
                           "or set [dataset] skip_broken = true to leave such files out")
+    if min(image.shape[:2]) < MIN_SIDE:
+        raise UserError(f"{path}: image is {image.shape[1]}x{image.shape[0]} pixels; images need at least "
+                        f"{MIN_SIDE}x{MIN_SIDE}; remove such files or list them in a drop list")
     if size and image.shape[:2] != (size, size):
         image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _decode(raw: bytes) -> np.ndarray | None:
+    """BGR uint8 (OpenCV's order), or None. GIF falls back to Pillow where OpenCV lacks its decoder."""
+    import cv2
+
+    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+    if image is not None or raw[:4] != b"GIF8":
+        return image
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(raw)) as gif:
+            return np.asarray(gif.convert("RGB"))[..., ::-1].copy()
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
 
 
 def read_images(files: list[Path], size: int = 0) -> np.ndarray:
@@ -133,12 +174,17 @@ def load_image_folder(
     x, kept = read_images_skipping(files, image_size, skip_broken)
     skipped = [str(f) for i, f in enumerate(files) if i not in set(kept)]
     files, labels = [files[i] for i in kept], labels[kept]
+    left = np.bincount(labels, minlength=len(classes))
+    if left.min() < 2:  # skip_broken left a class (nearly) empty: it cannot be split, let alone learned
+        name = classes[int(left.argmin())]
+        raise UserError(f"{Path(directory) / name}: {left.min()} of its images decode; a class needs at "
+                        "least 2 readable images (fix its files or remove the folder)")
     groups = duplicate_group_ids(x) if group_duplicates else None
-    rest, test = stratified_split(labels, test_fraction, seed, groups)
+    rest, test = stratified_split(labels, test_fraction, seed, groups, what="dataset.test_fraction")
     data = split_train_val(x[rest], labels[rest], x[test], labels[test], classes, val_fraction, seed,
                            source=str(directory), groups=None if groups is None else groups[rest])
     data.notes.update(test_fraction=test_fraction, limit=limit, image_size=image_size or None,
-                      excluded=excluded)
+                      excluded=excluded, test_achieved=achieved(len(test), len(labels)))
     if skip_broken:
         data.notes["skipped_broken"] = skipped  # recorded in the run's run.json
     if groups is not None:

@@ -99,15 +99,23 @@ def relabel_data(data: ImageData, classes=0, other_min_count: int = 0) -> ImageD
 
 
 def read_drop_list(path: str | Path) -> set[str]:
-    """The `id` column of a drop list (what `kerasexp dedup` writes: drop.csv)."""
+    """The `id` column of a drop list (what `kerasexp dedup` writes: drop.csv). A file of another
+    kind is named, never quoted: drop_list may point at anything, a password file included."""
     path = Path(path)
+    expected = (f"{path}: not a drop list; dataset.drop_list must name a UTF-8 CSV whose header has an "
+                "'id' column (file path or array index), as `kerasexp dedup DATA --out DIR` writes to "
+                "DIR/drop.csv")
     try:
         with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            header = reader.fieldnames or []
     except FileNotFoundError:
         raise UserError(f"{path}: drop list not found; make one with `kerasexp dedup DATA --out DIR`") from None
-    if rows and "id" not in rows[0]:
-        raise UserError(f"{path}: a drop list needs an 'id' column (file path or array index), got {list(rows[0])}")
+    except (OSError, UnicodeDecodeError, csv.Error):
+        raise UserError(expected) from None
+    if "id" not in header:
+        raise UserError(expected)
     return {row["id"] for row in rows}
 
 

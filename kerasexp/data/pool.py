@@ -12,7 +12,7 @@ import numpy as np
 
 from kerasexp.data.dataset import ImageData, split_train_val
 from kerasexp.data.labels import check_classes, class_mapping, read_drop_list, relabel
-from kerasexp.data.splits import stratified_split
+from kerasexp.data.splits import achieved, stratified_split
 from kerasexp.errors import UserError
 
 
@@ -73,7 +73,7 @@ def split_pool(pool: Pool, cfg) -> ImageData:
         keep, _ = stratified_split(y, 1.0 - cfg.limit / len(y), cfg.seed)
         x, y = x[keep], y[keep]
     if pool.x_test is None:
-        rest, test = stratified_split(y, cfg.test_fraction, cfg.seed)
+        rest, test = stratified_split(y, cfg.test_fraction, cfg.seed, what="dataset.test_fraction")
         x_test, y_test, x, y = x[test], y[test], x[rest], y[rest]
     else:
         x_test, y_test = relabel(pool.x_test, pool.y_test, mapping)
@@ -83,5 +83,6 @@ def split_pool(pool: Pool, cfg) -> ImageData:
     data.notes.update(test_fraction=None if pool.x_test is not None else cfg.test_fraction, limit=cfg.limit or None,
                       classes=names if (cfg.classes or cfg.other_min_count) else None,
                       other_min_count=cfg.other_min_count or None, drop_list=cfg.drop_list or None,
-                      dropped=dropped)
+                      dropped=dropped, test_achieved=None if pool.x_test is not None else
+                      achieved(len(x_test), len(x_test) + len(x)))
     return data

@@ -11,13 +11,11 @@ from kerasexp.tuning.config import StudyConfig, StudyFile, _jsonable, make_prune
 
 
 def mask_url(url: str) -> str:
-    """The storage URL as it may be printed: password replaced by ***."""
-    try:
-        from sqlalchemy.engine import make_url
+    """The storage URL as it may be printed: password replaced by *** (kerasexp.provenance.mask_secrets,
+    the one masking function, so a URL SQLAlchemy cannot parse is masked too)."""
+    from kerasexp.provenance import mask_secrets
 
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable: show only the scheme
-        return url.split("://", 1)[0] + "://***"
+    return mask_secrets(url)
 
 
 def scrub(text: str, url: str) -> str:
@@ -28,7 +26,9 @@ def scrub(text: str, url: str) -> str:
         password = make_url(url).password
     except Exception:
         password = None
-    return text.replace(str(password), "***") if password else text
+    from kerasexp.provenance import mask_secrets
+
+    return mask_secrets(text.replace(str(password), "***") if password else text)
 
 
 def default_storage(out_dir: Path) -> str:
@@ -51,6 +51,10 @@ def storage_errors(url: str):
         name = err.name or getattr(err.__cause__, "name", None) or "psycopg"
         raise UserError(f"storage {mask_url(url)}: its database driver {name!r} is not installed; "
                         "pip install 'kerasexp[postgres]' (psycopg)") from None
+    except sqlalchemy.exc.NoSuchModuleError:  # a typo in the scheme (postgressql://)
+        scheme = url.split(":", 1)[0]
+        raise UserError(f"cannot open storage {mask_url(url)}: unknown database scheme {scheme!r}; use "
+                        "sqlite:///path/study.db or postgresql://user:password@host/db") from None
     except (sqlalchemy.exc.SQLAlchemyError, ValueError, OSError) as err:
         first = scrub(str(getattr(err, "orig", None) or err), url).strip().splitlines()
         raise UserError(f"cannot open storage {mask_url(url)}: {first[0] if first else type(err).__name__}; "

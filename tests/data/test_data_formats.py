@@ -162,3 +162,37 @@ def test_npz_with_an_official_test_split_and_class_names(tmp_path):
     data = load_dataset(_cfg(name="npz", data_dir=str(path)))
     assert data.class_names == ["healthy", "sick"] and len(data.x_test) == 6
     assert len(data.x_train) + len(data.x_val) == 40 and data.notes["test_fraction"] is None
+
+
+class _Payload:
+    """What a crafted pickle does: call a function of its choosing while being loaded."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
+def test_a_crafted_cifar_pickle_runs_no_code_and_is_a_one_line_error(tmp_path, protocol):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    marker = tmp_path / "payload_ran"
+    _fake_cifar(folder, 200, 1)  # a proper test file
+    with open(folder / "train", "wb") as handle:
+        pickle.dump({b"data": _Payload(marker), b"fine_labels": [0]}, handle, protocol=protocol)
+    with pytest.raises(UserError) as info:
+        load_dataset(DatasetConfig(name="cifar100", data_dir=str(tmp_path)))
+    assert not marker.exists()
+    message = str(info.value)
+    assert len(message.splitlines()) == 1 and "references posix.system" in message
+    assert message.startswith(f"{folder / 'train'}: not a CIFAR-100 python batch file")
+    # arrays pickled with either protocol still load (NumPy's _reconstruct / _frombuffer are allowed)
+    batch = _fake_cifar(folder, 1000, 0)
+    with open(folder / "train", "wb") as handle:
+        pickle.dump(batch, handle, protocol=protocol)
+    data = load_dataset(DatasetConfig(name="cifar100", data_dir=str(tmp_path), classes=20))
+    assert len(data.x_train) + len(data.x_val) == 200

@@ -518,3 +518,46 @@ def test_optuna_dashboard_serves_a_kerasexp_study(tmp_path, pbc96_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# ---------------------------------------------------------------- secrets never written
+
+@requires_fashion
+def test_no_file_of_a_postgresql_study_and_its_report_holds_the_password(pg_url, tmp_path, monkeypatch,
+                                                                         capsys):
+    """The command lines recorded in the study's files, summary.json/.md and the retrain's run.json are
+    masked (`--storage URL` and `--storage=URL`); printed lines too."""
+    from sqlalchemy.engine import make_url
+
+    toml = fmnist_study_file(tmp_path, limit=200)
+    with fresh_database(pg_url) as url:
+        password = make_url(url).password
+        assert password and f":{password}@" in url
+        runs = [["study", str(toml), f"--storage={url}", "--study-name", "leak", "--n-trials", "1",
+                 "--out", str(tmp_path / "study")],
+                ["study-report", "--storage", url, "--study-name", "leak", "--out", str(tmp_path / "report")]]
+        for argv in runs:
+            monkeypatch.setattr(sys, "argv", ["kerasexp", *argv])  # what command_line() records
+            assert main(argv) == 0
+        printed = capsys.readouterr()
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p != toml]
+    names = {p.relative_to(tmp_path).as_posix() for p in written}
+    assert {"report/summary.json", "report/summary.md", "report/best/run.json"} <= names, names
+    assert f":{password}@".encode() in url.encode()  # what is looked for
+    for path in written:
+        data = path.read_bytes()
+        assert url.encode() not in data and f":{password}@".encode() not in data, path
+    assert f":{password}@" not in printed.out + printed.err
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert ":***@" in summary["command"] and ":***@" in summary["storage"]
+    assert ":***@" in json.loads((tmp_path / "report" / "best" / "run.json").read_text())["command"]
+
+
+def test_a_storage_url_with_a_typo_in_its_scheme_is_named_without_the_password(tmp_path, capsys):
+    for url in ("postgressql://kx:TOPSECRET@db.example/studies", "sqllite:///study.db"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["study-report", "--storage", url, "--study-name", "x", "--out", str(tmp_path / "r")])
+        err = capsys.readouterr().err.strip()
+        scheme = url.split(":")[0]
+        assert exit_info.value.code == 2 and len(err.splitlines()) == 1 and "TOPSECRET" not in err
+        assert f"unknown database scheme {scheme!r}; use sqlite:///path/study.db or postgresql://" in err, err
