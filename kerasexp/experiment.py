@@ -70,7 +70,7 @@ def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, prog
     tta, tta_scores = choose_tta(model, data.x_val, data.y_val, exp.evaluation.tta)
     choices = {"epoch": epoch_choice(exp.training, result),
                "tta": {"setting": exp.evaluation.tta, "chosen": tta, **({"val_accuracy": tta_scores} if tta_scores else {})},
-               "kept_model": rundir.MODEL}  # in out_dir: the model it predicted with, for `predict`, Run.model
+               "kept_model": rundir.MODEL}  # in out_dir: the model predicted with, for `predict`, Run.model
     with atomic_path(Path(out_dir) / rundir.MODEL) as tmp:
         model.save(tmp)
     return model, result, predict_proba(model, data.x_test, tta=tta), choices

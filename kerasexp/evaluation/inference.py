@@ -44,9 +44,9 @@ def kept_models(run_dir: str | Path) -> list[KeptModel]:
         return [KeptModel(run_dir, _chosen_views(choices, evaluation.get("tta", "none"), run_dir))]
     folds = {fold["fold"]: fold for fold in choices.get("folds", [])}
     dropped = set(evaluation.get("drop_folds", []))
-    return [KeptModel(rundir.fold_dir(run_dir, i), _chosen_views(folds.get(i, {}), evaluation.get("tta", "none"),
-                                                                 rundir.fold_dir(run_dir, i)))
-            for i in range(1, evaluation["kfold"] + 1) if i not in dropped]
+    kept = [(i, rundir.fold_dir(run_dir, i)) for i in range(1, evaluation["kfold"] + 1) if i not in dropped]
+    return [KeptModel(folder, _chosen_views(folds.get(i, {}), evaluation.get("tta", "none"), folder))
+            for i, folder in kept]
 
 
 def check_one_run(run_dir: Path) -> None:
@@ -77,8 +77,7 @@ def load_model_file(path: Path, run_dir: Path):
     try:
         return keras.saving.load_model(path, compile=False)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise UserError(f"{path} is damaged ({str(err).splitlines()[0] if str(err) else type(err).__name__}); "
-                        f"{_remake(run_dir)}") from None
+        raise UserError(f"{path} is damaged ({_first_line(err)}); {_remake(run_dir)}") from None
 
 
 def load_kept_model(folder: Path, run_dir: Path | None = None):
@@ -88,19 +87,30 @@ def load_kept_model(folder: Path, run_dir: Path | None = None):
     run_dir = run_dir or folder
     kept = folder / rundir.MODEL
     if kept.exists():
-        return load_model_file(kept, run_dir)
+        return _as_trained(load_model_file(kept, run_dir), run_dir)
     best, final = folder / rundir.BEST_MODEL, folder / rundir.FINAL_WEIGHTS
     if not (best.exists() and final.exists()):
         raise UserError(f"{run_dir} keeps no model weights (no {rundir.MODEL}: committed reports keep none); "
                         f"{_remake(run_dir)}")
-    print(f"kerasexp: warning: {folder} has no {rundir.MODEL} (made before kerasexp kept it); using the network "
-          f"of {rundir.BEST_MODEL} with {rundir.FINAL_WEIGHTS}, the weights it predicted its test split with",
-          file=sys.stderr)
+    _warn(f"{folder} has no {rundir.MODEL} (made before kerasexp kept it); using the network of "
+          f"{rundir.BEST_MODEL} with {rundir.FINAL_WEIGHTS}, the weights it predicted its test split with")
     model = load_model_file(best, run_dir)
     try:
         model.load_weights(final)
     except (OSError, ValueError, KeyError) as err:
-        raise UserError(f"{final} is damaged ({str(err).splitlines()[0]}); {_remake(run_dir)}") from None
+        raise UserError(f"{final} is damaged ({_first_line(err)}); {_remake(run_dir)}") from None
+    return _as_trained(model, run_dir)
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def _as_trained(model, run_dir: Path):
+    """Predict through XLA or not as the run did (training.jit_compile), so the numbers match."""
+    from kerasexp.training.loop import use_xla
+
+    model.jit_compile = use_xla(rundir.read_config(run_dir).get("training", {}).get("jit_compile", "auto"))
     return model
 
 
@@ -110,7 +120,7 @@ def _remake(run_dir: Path) -> str:
 
     command = rundir.read_record(run_dir).get("command", "")
     if not command:
-        return f"train its {rundir.CONFIG} again into a new folder (kerasexp train ... --out NEW) to make them"
+        return f"train its {rundir.CONFIG} again (kerasexp train ... --out NEW) to make them"
     command = re.sub(r"--out[= ]\S+", "--out NEW", command) if "--out" in command else f"{command} --out NEW"
     return f"rerun `{command}` to make them, then use NEW"
 
@@ -157,17 +167,18 @@ def load_for_model(files: list[Path], input_shape, trained_size: int = 0) -> np.
     height, width, channels = input_shape
     images = [read_for_predict(f, height if height == width == trained_size else 0) for f in files]
     sizes = sorted({f"{im.shape[0]}x{im.shape[1]}" for im in images if im.shape[:2] != (height, width)})
-    x = np.stack([cv2.resize(im, (width, height), interpolation=cv2.INTER_AREA) if im.shape[:2] != (height, width)
-                  else im for im in images])
+    x = np.stack([im if im.shape[:2] == (height, width)
+                  else cv2.resize(im, (width, height), interpolation=cv2.INTER_AREA) for im in images])
     if sizes:
-        _warn(f"resized {sum(im.shape[:2] != (height, width) for im in images)} of {len(files)} images from "
-              f"{', '.join(sizes[:3])}{' ...' if len(sizes) > 3 else ''} to {height}x{width}, the size the model "
+        resized = sum(im.shape[:2] != (height, width) for im in images)
+        shown = ", ".join(sizes[:3]) + (" ..." if len(sizes) > 3 else "")
+        _warn(f"resized {resized} of {len(files)} images from {shown} to {height}x{width}, the size the model "
               "was trained on; predictions on another size or domain are less reliable")
     if channels == 1:
-        coloured = int(np.sum((x[..., 0] != x[..., 1]).any(axis=(1, 2)) | (x[..., 1] != x[..., 2]).any(axis=(1, 2))))
+        coloured = int(np.sum(((x[..., 0] != x[..., 1]) | (x[..., 1] != x[..., 2])).any(axis=(1, 2))))
         if coloured:
-            _warn(f"converted {coloured} of {len(files)} images from colour to grayscale: the model was trained "
-                  "on 1-channel images")
+            _warn(f"converted {coloured} of {len(files)} images from colour to grayscale: the model was "
+                  "trained on 1-channel images")
         x = np.stack([cv2.cvtColor(im, cv2.COLOR_RGB2GRAY) for im in x])[..., None]
     return x
 
@@ -190,8 +201,8 @@ def check_pixels(x: np.ndarray, input_shape, run_dir: Path) -> None:
     if not np.isfinite([low, high]).all() or low < 0 or high > 255:
         raise UserError(f"pixel values from {low:g} to {high:g}; the model was trained on 0-255 (uint8)")
     if np.issubdtype(x.dtype, np.floating) and 0 < high <= 1:
-        raise UserError(f"pixel values from {low:g} to {high:g} look scaled to [0, 1]; the model was trained on "
-                        "0-255: pass (images * 255).astype('uint8')")
+        raise UserError(f"pixel values from {low:g} to {high:g} look scaled to [0, 1]; the model was trained "
+                        "on 0-255: pass (images * 255).astype('uint8')")
 
 
 def predict_images(run_dir: str | Path, images, tta: str | None = None) -> np.ndarray:

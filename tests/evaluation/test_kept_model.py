@@ -27,7 +27,8 @@ seed = 0
 
 [model]
 name = "vgg"
-params = {{ widths = [8, 16], convs_per_block = [1, 1], block_dropout = 0.0, head_dropout = 0.0, dense_units = 32 }}
+params = {{ widths = [8, 16], convs_per_block = [1, 1], block_dropout = 0.0, head_dropout = 0.0, \
+dense_units = 32 }}
 
 [training]
 epochs = 2
@@ -47,8 +48,8 @@ def tiny_toml(fashion_path, tmp_path_factory):
     data = load_fashion_mnist(fashion_path, limit=300)
     folder = tmp_path_factory.mktemp("kept")
     np.savez(folder / "fm.npz", x_train=np.concatenate([data.x_train, data.x_val]),
-             y_train=np.concatenate([data.y_train, data.y_val]), x_test=data.x_test[:600], y_test=data.y_test[:600],
-             class_names=np.array(data.class_names))
+             y_train=np.concatenate([data.y_train, data.y_val]), x_test=data.x_test[:600],
+             y_test=data.y_test[:600], class_names=np.array(data.class_names))
     (folder / "tiny.toml").write_text(TINY.format(npz=folder / "fm.npz"))
     return folder / "tiny.toml"
 
@@ -78,8 +79,8 @@ def last_run(tiny_toml):
 @pytest.fixture(scope="module")
 def kfold_run(tiny_toml):
     """Two folds, each choosing its own views on its validation part, combined by vote."""
-    return _train(tiny_toml, "kfold", **{"training.epochs": 1, "evaluation.kfold": 2, "evaluation.ensemble": "vote",
-                                          "evaluation.tta": ["none", "flip"]})
+    return _train(tiny_toml, "kfold", **{"training.epochs": 1, "evaluation.kfold": 2,
+                                          "evaluation.ensemble": "vote", "evaluation.tta": ["none", "flip"]})
 
 
 def split_images(run: kerasexp.Run) -> np.ndarray:
@@ -111,7 +112,8 @@ def test_the_checkpoint_is_not_the_kept_model_for_ema_and_last_epoch_runs(ema_fl
     history = last_run.history["val_accuracy"].tolist()
     assert history.index(max(history)) == 0 and len(history) == 2  # best.keras is epoch 1, the run ended at 2
     for run in (ema_flip_run, last_run):
-        assert not np.allclose(checkpoint_probs(run), np.load(run.dir / "predictions.npz")["probs"], atol=1e-3)
+        saved = np.load(run.dir / "predictions.npz")["probs"]
+        assert not np.allclose(checkpoint_probs(run), saved, atol=1e-3)
     assert np.array_equal(checkpoint_probs(best_run), np.load(best_run.dir / "predictions.npz")["probs"])
 
 
@@ -119,7 +121,8 @@ def test_run_model_is_the_kept_model_and_the_record_names_it(ema_flip_run, kfold
     from kerasexp.evaluation.predict import predict_proba
 
     assert ema_flip_run.metrics["evaluation_choices"]["kept_model"] == "model.keras"
-    assert json.loads((ema_flip_run.dir / "run.json").read_text())["evaluation_choices"]["kept_model"] == "model.keras"
+    record = json.loads((ema_flip_run.dir / "run.json").read_text())
+    assert record["evaluation_choices"]["kept_model"] == "model.keras"
     probs = predict_proba(ema_flip_run.model, split_images(ema_flip_run), tta="flip")
     assert np.array_equal(probs, np.load(ema_flip_run.dir / "predictions.npz")["probs"])
     folds = kfold_run.metrics["evaluation_choices"]["folds"]
@@ -141,7 +144,8 @@ def test_kfold_predict_leaves_out_dropped_folds(kfold_run, tmp_path):
     config = copy / "config.toml"
     config.write_text(config.read_text().replace("drop_folds = []", "drop_folds = [1]"))
     fold_probs = np.load(copy / "predictions.npz")["fold_probs"]
-    assert np.array_equal(kerasexp.load_run(copy).predict(split_images(kfold_run)), ensemble([fold_probs[1]], "vote"))
+    probs = kerasexp.load_run(copy).predict(split_images(kfold_run))
+    assert np.array_equal(probs, ensemble([fold_probs[1]], "vote"))
 
 
 def test_a_run_made_before_model_keras_predicts_with_its_final_weights(ema_flip_run, tmp_path, capsys):
@@ -153,7 +157,7 @@ def test_a_run_made_before_model_keras_predicts_with_its_final_weights(ema_flip_
     assert "no model.keras (made before kerasexp kept it); using the network of best.keras with " \
            "final.weights.h5" in capsys.readouterr().err
     (copy / "final.weights.h5").unlink()
-    with pytest.raises(kerasexp.UserError, match=r"keeps no model weights .*rerun `.* --out NEW` to make them"):
+    with pytest.raises(kerasexp.UserError, match=r"keeps no model weights .*rerun `.* --out NEW` to make"):
         kerasexp.load_run(copy).model
 
 
@@ -162,9 +166,9 @@ def test_a_truncated_model_file_is_named_in_one_line(ema_flip_run, tmp_path):
     shutil.copytree(ema_flip_run.dir, copy)
     data = (copy / "model.keras").read_bytes()
     (copy / "model.keras").write_bytes(data[: len(data) // 2])
-    with pytest.raises(kerasexp.UserError, match=r"model.keras is damaged \(.*\); rerun `.*--out NEW`") as err:
+    with pytest.raises(kerasexp.UserError, match=r"model.keras is damaged \(.*\); rerun `.*--out NEW`") as e:
         kerasexp.load_run(copy).predict(split_images(ema_flip_run)[:4])
-    assert "\n" not in str(err.value)
+    assert "\n" not in str(e.value)
 
 
 def test_a_seed_group_names_a_seed_to_predict_with(last_run, tmp_path):
@@ -211,10 +215,10 @@ def test_predict_says_when_it_resizes_or_turns_colour_to_gray(last_run, tmp_path
     assert code == 0 and "warning" not in err, err
     cv2.imwrite(str(other / "big.png"), cv2.resize(x[0, ..., 0], (56, 56)))
     cv2.imwrite(str(other / "colour.png"), np.dstack([x[1, ..., 0], x[1, ..., 0] // 2, x[1, ..., 0]]))
-    code, err = _in_process(capsys, "predict", str(last_run.dir), str(other), "--out", str(tmp_path / "b.csv"))
+    code, err = _in_process(capsys, "predict", str(last_run.dir), str(other), "--out", str(tmp_path / "b"))
     assert code == 0
-    assert "kerasexp: warning: resized 1 of 2 images from 56x56 to 28x28, the size the model was trained on" in err
-    assert "kerasexp: warning: converted 1 of 2 images from colour to grayscale" in err
+    assert "warning: resized 1 of 2 images from 56x56 to 28x28, the size the model was trained on" in err
+    assert "warning: converted 1 of 2 images from colour to grayscale" in err
 
 
 def test_a_broken_image_is_named_with_a_fix_that_applies_to_predict(last_run, tmp_path, capsys):
@@ -223,7 +227,7 @@ def test_a_broken_image_is_named_with_a_fix_that_applies_to_predict(last_run, tm
     cv2.imwrite(str(folder / "good.png"), split_images(last_run)[0, ..., 0])
     data = (folder / "good.png").read_bytes()
     (folder / "cut.png").write_bytes(data[: len(data) // 2])
-    code, err = _in_process(capsys, "predict", str(last_run.dir), str(folder), "--out", str(tmp_path / "p.csv"))
-    assert code == 2 and not (tmp_path / "p.csv").exists()
+    code, err = _in_process(capsys, "predict", str(last_run.dir), str(folder), "--out", str(tmp_path / "p"))
+    assert code == 2 and not (tmp_path / "p").exists()
     assert f"{folder / 'cut.png'}: broken image" in err and "remove or repair it" in err
     assert "skip_broken" not in err and len(err.strip().splitlines()) == 1
