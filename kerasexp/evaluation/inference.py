@@ -248,6 +248,7 @@ def predict_folder(run_dir: str | Path, images: str | Path, out: str | Path, tta
                    id_column: str = "image", label_column: str = "label", probabilities: bool = False) -> pd.DataFrame:
     """One row an image: its file name and predicted class (mean probability over fold models)."""
     rundir.check_out_file(out)
+    check_one_run(Path(run_dir))
     names = run_class_names(Path(run_dir))
     files = list_images(images)
     probs = predict_images(run_dir, files, tta)

@@ -171,14 +171,17 @@ def test_a_truncated_model_file_is_named_in_one_line(ema_flip_run, tmp_path):
     assert "\n" not in str(e.value)
 
 
-def test_a_seed_group_names_a_seed_to_predict_with(last_run, tmp_path):
+def test_a_seed_group_names_a_seed_to_predict_with(last_run, tmp_path, capsys):
     group = tmp_path / "group"
     shutil.copytree(last_run.dir, group / "seed_2")
     (group / "seeds.json").write_text(json.dumps({"seeds": [2]}))
     run = kerasexp.load_run(group)
+    expected = r"is a group of 1 seed runs, each with its own model; predict with one of them, e.g. .*seed_2"
     for call in (lambda: run.predict(split_images(last_run)[:4]), lambda: run.model):
-        with pytest.raises(kerasexp.UserError, match=r"is a group of 1 seed runs.*e\.g\. .*group/seed_2"):
+        with pytest.raises(kerasexp.UserError, match=expected):
             call()
+    code, err = _in_process(capsys, "predict", str(group), str(tmp_path), "--out", str(tmp_path / "p"))
+    assert code == 2 and "is a group of 1 seed runs" in err and not (tmp_path / "p").exists()
 
 
 @pytest.mark.parametrize("images, message", [
