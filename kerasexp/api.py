@@ -83,12 +83,23 @@ class Run:
         return run_class_names(self._first)
 
     def predict(self, images, tta: str | None = None) -> np.ndarray:
-        """Class probabilities for `images`: an array (N, H, W, C) in the training images' range,
-        a folder of image files, or a list of files. Uses the run's saved model(s) and the
-        test-time views it chose (k-fold: the folds' mean; a seed group: its first seed's run)."""
+        """Class probabilities for `images`: an array (N, H, W, C) of 0-255 pixel values, a folder
+        of image files, or a list of files. Uses the model the run predicted its test split with
+        (Run.model; k-fold: its ensemble) and the test-time views it chose: on the run's own test
+        images the result equals predictions.npz. A seed group has one model a seed: pick one."""
         from kerasexp.evaluation.inference import predict_images
 
-        return predict_images(self._first, images, tta)
+        return predict_images(self.dir, images, tta)
+
+    @property
+    def model(self):
+        """The keras model whose test predictions are in predictions.npz (RUN/model.keras), loaded
+        uncompiled; a k-fold run: a list, one model a fold its ensemble kept. It takes 0-255 pixel
+        values (its normalization is inside it); committed reports keep no weights (the error says
+        how to make them)."""
+        from kerasexp.evaluation.inference import run_model
+
+        return run_model(self.dir)
 
     def plot_curves(self):
         """Loss and accuracy, training and validation, as a matplotlib figure."""

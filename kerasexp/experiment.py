@@ -63,12 +63,16 @@ def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, prog
     """Train, make every evaluation choice on the validation split, then predict the test split
     once, with those choices (the test split is sealed until then)."""
     from kerasexp.evaluation.predict import choose_tta, predict_proba
+    from kerasexp.io import atomic_path
     from kerasexp.training.session import train_experiment
 
     model, result = train_experiment(exp, data, out_dir, progress=progress, label=label)
     tta, tta_scores = choose_tta(model, data.x_val, data.y_val, exp.evaluation.tta)
     choices = {"epoch": epoch_choice(exp.training, result),
-               "tta": {"setting": exp.evaluation.tta, "chosen": tta, **({"val_accuracy": tta_scores} if tta_scores else {})}}
+               "tta": {"setting": exp.evaluation.tta, "chosen": tta, **({"val_accuracy": tta_scores} if tta_scores else {})},
+               "kept_model": rundir.MODEL}  # in out_dir: the model predicted with, for `predict`, Run.model
+    with atomic_path(Path(out_dir) / rundir.MODEL) as tmp:
+        model.save(tmp)
     return model, result, predict_proba(model, data.x_test, tta=tta), choices
 
 

@@ -5,7 +5,9 @@ writes it (experiment.py, the loop); report, compare, predict and filters read i
     RUN/config.toml        the resolved experiment (TOML)
     RUN/run.json           how it was made: command, start, wall time, machine, data
     RUN/history.csv        one row an epoch            (k-fold: RUN/fold_K/...)
-    RUN/best.keras         the best `monitor` epoch's model
+    RUN/best.keras         the best `monitor` epoch's model (a checkpoint, not always the one kept)
+    RUN/model.keras        the model the test split was predicted with (after restore_best or the
+                           weight average): what `predict` and Run.model load  (k-fold: RUN/fold_K/...)
     RUN/backup/            the last finished epoch, for resuming a killed run
     RUN/final.weights.h5, RUN/done.json   a finished training (a rerun loads, not retrains)
     RUN/head/              phase one of two-phase fine-tuning (a run folder of its own)
@@ -26,6 +28,7 @@ CONFIG = "config.toml"
 RECORD = "run.json"
 HISTORY = "history.csv"
 BEST_MODEL = "best.keras"
+MODEL = "model.keras"  # the kept model: the one predictions.npz was made with
 BACKUP = "backup"
 FINAL_WEIGHTS = "final.weights.h5"
 DONE = "done.json"

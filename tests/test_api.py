@@ -37,7 +37,7 @@ def test_train_returns_a_run_that_reads_back_every_table(fashion_path, tmp_path)
 
     x_test = load_fashion_mnist(fashion_path, limit=1000).x_test[:64]
     probs = run.predict(x_test)
-    assert probs.shape == (64, 10) and np.allclose(probs, saved["probs"][:64], atol=1e-5)
+    assert probs.shape == (64, 10) and np.allclose(probs, saved["probs"][:64], atol=1e-5)  # batch of 64, not 512
     assert run.plot_curves().axes
     # load_run reads the same folder; an Experiment object trains (here: loads) the same way
     again = kerasexp.load_run(run.dir)
@@ -50,6 +50,16 @@ def test_a_committed_report_loads_with_its_history():
     history = kerasexp.load_run(ROOT / "reports" / "fmnist_best").history
     assert history["epoch"].iloc[0] == 1 and len(history) == load_experiment(
         ROOT / "reports" / "fmnist_best" / "config.toml").training.epochs
+
+
+def test_a_committed_report_keeps_no_weights_and_says_how_to_make_them():
+    """reports/ commits no weights: Run.model and Run.predict say so, with the recorded command."""
+    run = kerasexp.load_run(ROOT / "reports" / "fmnist_best")
+    expected = (r"reports/fmnist_best keeps no model weights \(no model\.keras: committed reports keep none\); "
+                r"rerun `python -m kerasexp(\.__main__)? train studies/fmnist_best\.toml --out NEW` to make them")
+    for call in (lambda: run.model, lambda: run.predict(np.zeros((2, 28, 28, 1), np.uint8))):
+        with pytest.raises(kerasexp.UserError, match=expected):
+            call()
 
 
 @pytest.mark.parametrize("call, message", [
