@@ -146,11 +146,12 @@ def run_study(spec: StudyFile, storage_url: str | None, n_trials: int | None = N
     n_trials = n_trials or spec.study.n_trials
     with worker_lock(storage_url):
         try:
-            return _run_study(spec, storage_url, n_trials, study_name, out_dir, create_only, log)
-        except UserError as err:  # refused: a folder this process made goes (no other worker is in it)
+            _, study = open_study(spec, storage_url, study_name)
+        except UserError as err:  # refused before any trial: a folder this process made goes
             if made is not None and not isinstance(err, WriteFailed):
-                shutil.rmtree(made, ignore_errors=True)
+                shutil.rmtree(made, ignore_errors=True)  # (under its lock: no other worker is in it)
             raise
+        return _run_study(spec, study, storage_url, n_trials, study_name, out_dir, create_only, log)
 
 
 def check_study_out(spec: StudyFile, out_dir, study_name: str) -> Path:
@@ -164,12 +165,11 @@ def check_study_out(spec: StudyFile, out_dir, study_name: str) -> Path:
     return out_dir
 
 
-def _run_study(spec, storage_url, n_trials, study_name, out_dir, create_only, log):
+def _run_study(spec, study, storage_url, n_trials, study_name, out_dir, create_only, log):
     from optuna.storages import fail_stale_trials
 
     from kerasexp.io import write_text
 
-    _, study = open_study(spec, storage_url, study_name)
     if create_only:
         log(f"study {study_name} ready in {mask_url(storage_url)}: {finished_count(study)} trials finished; "
             "start the workers")
