@@ -211,7 +211,7 @@ def report_run(run_dir: str | Path) -> dict:
     from kerasexp.evaluation.report import per_class_table, plot_curves, write_classification_report
 
     run_dir = Path(run_dir)
-    saved = rundir.read_predictions(run_dir)
+    saved = rundir.read_predictions(run_dir, rundir.PREDICTION_KEYS)
     probs, y_true, names = saved["probs"], saved["y_true"], [str(n) for n in saved["class_names"]]
     y_pred = probs.argmax(axis=1)
     meta = rundir.read_record(run_dir)
@@ -219,8 +219,8 @@ def report_run(run_dir: str | Path) -> dict:
     write_classification_report(run_dir, y_true, y_pred, names, title)
     intervals = test_intervals(y_true, probs)
     per_class = per_class_table(y_true, y_pred, names).set_index("class").to_dict("index")
-    for name, ci in zip(names, intervals.pop("recall_ci95")):
-        per_class[name]["recall_ci95"] = ci
+    for name, ci in zip(names, intervals.pop("recall_ci95")):  # null: no test image of the class
+        per_class[name]["recall_ci95"] = [v if np.isfinite(v) else None for v in ci]
     metrics = {**headline_metrics(y_true, probs), **intervals,
                "evaluation_choices": meta.get("evaluation_choices", {}), "per_class": per_class, "run": meta}
     for hist in rundir.history_files(run_dir):

@@ -142,8 +142,9 @@ def read_csv(path: str | Path, **kwargs):
 PREDICTION_KEYS = ("probs", "y_true", "class_names")
 
 
-def read_predictions(run_dir: str | Path) -> dict:
-    """predictions.npz as {name: array}, read whole (a truncated file fails here, not later)."""
+def read_predictions(run_dir: str | Path, keys=("probs", "y_true")) -> dict:
+    """predictions.npz as {name: array}, read whole (a truncated file fails here, not later); `keys`
+    must be in it."""
     import zipfile
 
     import numpy as np
@@ -154,7 +155,7 @@ def read_predictions(run_dir: str | Path) -> dict:
     try:
         with np.load(path, allow_pickle=False) as saved:
             arrays = {key: saved[key] for key in saved.files}
-        missing = [key for key in PREDICTION_KEYS if key not in arrays]
+        missing = [key for key in keys if key not in arrays]
         if missing:
             raise ValueError(f"no {', '.join(missing)}")
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:

@@ -314,3 +314,15 @@ def test_a_seeds_group_and_a_single_run_do_not_share_a_folder(finished, tmp_path
     shutil.copytree(run, group / "seed_0")
     refused(["train", str(finished[0]), "--out", str(group)], capsys, "holds a group of `--seeds` runs")
     assert sorted(p.name for p in group.iterdir()) == ["seed_0"]
+
+
+def test_a_class_without_test_images_has_no_recall_interval_and_the_json_stays_strict(tmp_path):
+    from kerasexp.experiment import report_run
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)  # class "c" has no test image: its recall interval is undefined
+    np.savez(tmp_path / "predictions.npz", probs=np.eye(3)[y], y_true=y, class_names=np.array(["a", "b", "c"]))
+    metrics = report_run(tmp_path)
+    assert metrics["per_class"]["c"]["recall_ci95"] == [None, None]
+    assert json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(c)) \
+        ["per_class"]["c"]["recall_ci95"] == [None, None]
