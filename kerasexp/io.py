@@ -68,9 +68,9 @@ def write_errors(path: Path):
     except OSError as err:
         if err.errno not in STORAGE_ERRORS:
             raise
-        raise WriteFailed(f"cannot write {path}: {STORAGE_ERRORS[err.errno]}; free space (or give a folder on "
-                          "another disk) and rerun the same command: a run resumes from its last finished epoch") \
-            from None
+        raise WriteFailed(f"cannot write {path}: {STORAGE_ERRORS[err.errno]}; free space (or give a "
+                          "folder on another disk) and rerun the same command: a run resumes from its "
+                          "last finished epoch") from None
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
@@ -85,9 +85,9 @@ def write_json(path: str | os.PathLike, data) -> Path:
     try:
         text = json.dumps(data, indent=2, sort_keys=False, default=_jsonable, allow_nan=False)
     except ValueError:
-        raise UserError(f"{path} is not written: {non_finite_key(data) or 'a value'} is NaN or infinite, which JSON "
-                        "cannot hold; a diverged training shows it in its history (lower the learning rate)") \
-            from None
+        key = non_finite_key(data) or "a value"
+        raise UserError(f"{path} is not written: {key} is NaN or infinite, which JSON cannot hold; a "
+                        "diverged training shows it in its history (lower the learning rate)") from None
     return write_text(path, text + "\n")
 
 
@@ -98,7 +98,7 @@ def non_finite_key(data, at: str = "") -> str | None:
     elif isinstance(data, (list, tuple)):
         items = ((f"{at}[{i}]", v) for i, v in enumerate(data))
     elif hasattr(data, "tolist"):  # numpy arrays and scalars
-        return non_finite_key(data.tolist(), at) if getattr(data, "ndim", 0) else non_finite_key(data.item(), at)
+        return non_finite_key(data.tolist() if getattr(data, "ndim", 0) else data.item(), at)
     elif isinstance(data, float) and not math.isfinite(data):
         return at or "the value"
     else:

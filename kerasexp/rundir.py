@@ -244,8 +244,8 @@ def check_not_in_data(out_dir: str | Path, data_dir: str) -> None:
         return
     data, out = Path(data_dir).resolve(), Path(out_dir).resolve()
     if out == data or data in out.parents:
-        raise UserError(f"--out {out_dir} is inside the data set's folder {data_dir} (dataset.data_dir), where the "
-                        "next run would read it as data; give a folder outside it")
+        raise UserError(f"--out {out_dir} is inside the data set's folder {data_dir} (dataset.data_dir), "
+                        "where the next run would read it as data; give a folder outside it")
 
 
 def _loose(folder: Path, allowed) -> list[str]:
@@ -259,8 +259,8 @@ def check_run_folder(out_dir: str | Path) -> None:
     if not out_dir.is_dir():
         return
     if is_seed_group(out_dir) or seed_folders(out_dir):
-        raise UserError(f"--out {out_dir} holds a group of `--seeds` runs; pass --seeds to add to it, or give "
-                        "another --out")
+        raise UserError(f"--out {out_dir} holds a group of `--seeds` runs; pass --seeds to add to it, "
+                        "or give another --out")
     if not (out_dir / CONFIG).exists() and _loose(out_dir, lambda name: False):
         raise UserError(f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
                         "give a new or empty folder (or a run folder to resume)")
@@ -272,8 +272,8 @@ def check_seed_group_folder(out_dir: str | Path) -> None:
     if not out_dir.is_dir():
         return
     if (out_dir / CONFIG).exists() or (out_dir / RECORD).exists():
-        raise UserError(f"--out {out_dir} holds a single run, not a group of `--seeds` runs; drop --seeds to load "
-                        "it, or give another --out")
+        raise UserError(f"--out {out_dir} holds a single run, not a group of `--seeds` runs; drop --seeds "
+                        "to load it, or give another --out")
     if _loose(out_dir, lambda name: name.startswith("seed")):
         raise UserError(f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
                         "give a new or empty folder (or a run folder to resume)")

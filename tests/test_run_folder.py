@@ -108,7 +108,8 @@ def test_two_configs_released_together_into_one_folder_one_runs_the_other_is_ref
     code, err = results[loser]
     line = err.strip().splitlines()[-1]
     assert code == 2 and "Traceback" not in err, err
-    assert "in use by another process" in line or "holds a run of a different config (model.name" in line, line
+    assert ("in use by another process" in line
+            or "holds a run of a different config (model.name" in line), line
     run = tmp_path / "runs" / "tiny"
     assert f'name = "{winner}"' in (run / "config.toml").read_text()
     before = hashes(run)
@@ -174,7 +175,7 @@ def test_the_api_names_a_damaged_record(finished, tmp_path):
     run = copy_run(finished, tmp_path)
     truncate(run / "metrics.json")
     (run / "history.csv").write_bytes(b"\xff\xfe\x00 not a table")
-    with pytest.raises(UserError, match=f"{run / 'metrics.json'} is damaged .*; rebuild it with `kerasexp report"):
+    with pytest.raises(UserError, match=f"{run / 'metrics.json'} is damaged .*; rebuild it with `kerasexp"):
         load_run(run).metrics
     with pytest.raises(UserError, match=f"{run / 'history.csv'} is damaged"):
         load_run(run).history
@@ -249,7 +250,7 @@ def test_a_resume_without_its_history_is_refused(tmp_path, fashion_path, monkeyp
     exp, out = interrupted(tmp_path, fashion_path, monkeypatch)
     (out / "history.csv").unlink()
     before = hashes(out)
-    with pytest.raises(UserError, match=r"history.csv has 0 rows but the backup resumes after epoch 1; put the "):
+    with pytest.raises(UserError, match=r"history.csv has 0 rows but the backup resumes after epoch 1; put"):
         run_experiment(exp, out)
     assert hashes(out) == before  # the backup and everything else kept
 
@@ -321,7 +322,8 @@ def test_a_class_without_test_images_has_no_recall_interval_and_the_json_stays_s
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 60)  # class "c" has no test image: its recall interval is undefined
-    np.savez(tmp_path / "predictions.npz", probs=np.eye(3)[y], y_true=y, class_names=np.array(["a", "b", "c"]))
+    np.savez(tmp_path / "predictions.npz", probs=np.eye(3)[y], y_true=y,
+             class_names=np.array(["a", "b", "c"]))
     metrics = report_run(tmp_path)
     assert metrics["per_class"]["c"]["recall_ci95"] == [None, None]
     assert json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(c)) \

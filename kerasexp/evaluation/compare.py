@@ -21,7 +21,8 @@ def run_row(run_dir: Path) -> dict:
     metrics = rundir.read_metrics(run_dir)
     config = rundir.read_config(run_dir)
     if "training" not in config:
-        raise UserError(f"{run_dir}: no {rundir.CONFIG} with a [training] section; is it a kerasexp run folder?")
+        raise UserError(f"{run_dir}: no {rundir.CONFIG} with a [training] section; "
+                        "is it a kerasexp run folder?")
     run = metrics.get("run", {})
     ref = config.get("reference", {})
     t = config["training"]

@@ -456,8 +456,9 @@ def check_history_covers(history_file: HistoryFile, epochs: int) -> None:
     and the plateau schedule replay them): with fewer the resumed run would end elsewhere, so it is
     refused rather than rebuilt."""
     if len(history_file.rows) < epochs:
-        raise UserError(f"{history_file.path} has {len(history_file.rows)} rows but the backup resumes after epoch "
-                        f"{epochs}; put the history back, or delete {history_file.path.parent} to start over")
+        raise UserError(f"{history_file.path} has {len(history_file.rows)} rows but the backup resumes "
+                        f"after epoch {epochs}; put the history back, or delete {history_file.path.parent} "
+                        "to start over")
 
 
 def load_finished(model, out_dir: Path, steps_per_epoch: int, cfg: TrainConfig) -> TrainResult | None:
@@ -472,8 +473,8 @@ def load_finished(model, out_dir: Path, steps_per_epoch: int, cfg: TrainConfig) 
         saved = json.loads(done.read_text())
         load_state(model, out_dir / rundir.FINAL_WEIGHTS, saved.get("rng"))
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise UserError(f"the finished run's weights in {out_dir} do not load into this model ({_first_line(err)}); "
-                        f"if they are damaged, delete {done} to retrain from its backup, else give another "
-                        "--out") from None
+        raise UserError(f"the finished run's weights in {out_dir} do not load into this model "
+                        f"({_first_line(err)}); if they are damaged, delete {done} to retrain from its "
+                        "backup, else give another --out") from None
     return TrainResult(saved["history"], saved["seconds"], saved["epochs_run"], steps_per_epoch,
                        asdict(cfg), resumed_from=saved["epochs_run"])

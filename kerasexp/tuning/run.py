@@ -160,7 +160,8 @@ def check_study_out(spec: StudyFile, out_dir, study_name: str) -> Path:
     out_dir = Path(Path("runs") / "studies" / study_name if out_dir is None else out_dir)
     rundir.check_out_folder(out_dir, "a folder for the study")
     if rundir.is_run_folder(out_dir):
-        raise UserError(f"--out {out_dir} is a kerasexp run folder, not a study's; give a new folder for the study")
+        raise UserError(f"--out {out_dir} is a kerasexp run folder, not a study's; "
+                        "give a new folder for the study")
     rundir.check_not_in_data(out_dir, spec.experiment.get("dataset", {}).get("data_dir", ""))
     return out_dir
 

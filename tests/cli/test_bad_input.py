@@ -160,8 +160,8 @@ CASES = [case_directory, case_not_utf8, case_negative_image_size, case_negative_
          case_limit_below_classes, case_out_is_a_file, case_out_under_a_file, case_out_unwritable,
          case_out_not_a_run_folder, case_damaged_run_config, case_predict_out_under_a_file,
          case_postgres_driver_missing, case_truncated_jpeg, case_nan_pixels, case_single_class,
-         case_fewer_images_than_classes, case_empty_out, case_out_inside_the_data, case_study_out_is_a_run_folder,
-         case_study_empty_out]
+         case_fewer_images_than_classes, case_empty_out, case_out_inside_the_data,
+         case_study_out_is_a_run_folder, case_study_empty_out]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__.removeprefix("case_") for c in CASES])
