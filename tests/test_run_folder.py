@@ -244,23 +244,20 @@ def interrupted(tmp_path, fashion_path, monkeypatch) -> tuple:
     return exp, out
 
 
-def test_a_resume_without_its_history_is_refused(tmp_path, fashion_path, monkeypatch):
+def test_a_resume_without_its_history_is_refused_and_a_resume_removes_temporaries(tmp_path, fashion_path,
+                                                                                   monkeypatch):
     from kerasexp.experiment import run_experiment
 
     exp, out = interrupted(tmp_path, fashion_path, monkeypatch)
+    history = (out / "history.csv").read_bytes()
     (out / "history.csv").unlink()
     before = hashes(out)
     with pytest.raises(UserError, match=r"history.csv has 0 rows but the backup resumes after epoch 1; put"):
         run_experiment(exp, out)
     assert hashes(out) == before  # the backup and everything else kept
-
-
-def test_a_resume_removes_a_killed_writers_temporaries(tmp_path, fashion_path, monkeypatch):
-    from kerasexp.experiment import run_experiment
-
-    exp, out = interrupted(tmp_path, fashion_path, monkeypatch)
+    (out / "history.csv").write_bytes(history)  # put back: the resume goes on
     left = [out / ".best.k2j4h5g6.keras", out / "backup" / ".epoch_2.weights.0a1b2c3d.weights.h5",
-            out / ".history.3f9e1c2b.csv"]  # mkstemp's names (before) and atomic_path's (now)
+            out / ".history.3f9e1c2b.csv"]  # a SIGKILLed writer's: mkstemp's names (before), atomic_path's (now)
     for path in left:
         path.write_bytes(b"half")
     mine = out / ".notes.txt"
