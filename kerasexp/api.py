@@ -14,7 +14,6 @@ line prints that message as one line and exits 2.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,7 @@ class Run:
     def metrics(self) -> dict:
         """metrics.json (a seed group: seeds.json, mean and std over seeds)."""
         if rundir.is_seed_group(self.dir):
-            return json.loads((self.dir / rundir.SEEDS).read_text())
+            return rundir.read_json(self.dir / rundir.SEEDS)
         return rundir.read_metrics(self.dir)
 
     @property
@@ -54,7 +53,7 @@ class Run:
         frames = []
         for key, value, folder in self._parts():
             for path in rundir.history_files(folder):
-                frame = pd.read_csv(path)
+                frame = rundir.read_csv(path)
                 frame = frame.drop(columns="epoch", errors="ignore")  # history.csv counts from 0
                 frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
                 if path.parent != folder:  # a fold's
@@ -118,7 +117,7 @@ class Run:
 
     def _parts(self) -> list[tuple[str, int | None, Path]]:
         if rundir.is_seed_group(self.dir):
-            seeds = json.loads((self.dir / rundir.SEEDS).read_text())["seeds"]
+            seeds = rundir.read_json(self.dir / rundir.SEEDS)["seeds"]
             return [("seed", seed, rundir.seed_dir(self.dir, seed)) for seed in seeds]
         return [("", None, self.dir)]
 
@@ -126,7 +125,7 @@ class Run:
         path = self._first / name
         if not path.exists():
             raise UserError(f"{self._first}: no {name}; run `kerasexp report {self._first}` to rebuild it")
-        return pd.read_csv(path, index_col=index_col)
+        return rundir.read_csv(path, index_col=index_col)
 
     def __repr__(self) -> str:
         return f"Run({str(self.dir)!r})"
@@ -167,9 +166,9 @@ def train(experiment, out: str | Path | None = None, overrides: dict | None = No
     (default runs/NAME); with seeds, one run a seed and their mean +/- std."""
     from kerasexp.experiment import run_experiment, run_seeds
 
+    rundir.check_out_given(out)
     exp = experiment_of(experiment, overrides)
-    out = Path(out or Path("runs") / exp.name)
-    rundir.check_out_dir(out)
+    out = Path(Path("runs") / exp.name if out is None else out)
     if seeds:
         run_seeds(exp, out, list(seeds))
     else:

@@ -3,7 +3,6 @@ evaluate on the test split, report. `kerasexp train` and `kerasexp report` call 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -89,35 +88,47 @@ def epoch_choice(cfg, result) -> dict:
 
 
 def run_experiment(exp: Experiment, out_dir: str | Path, progress=None) -> dict:
-    """Train and evaluate `exp` into `out_dir` (resuming what is already there), after every check
-    that can refuse it: nothing is written for a refused experiment. `progress` (a Progress shared
-    by several runs, e.g. seeds) makes the time-left estimate cover all of them."""
+    """Train and evaluate `exp` into `out_dir` (resuming what is already there). The checks that
+    need nothing but the config come first; then the folder is locked, and only then judged (another
+    config's run is refused, never overwritten) and the data read: a refusal at any point leaves
+    nothing this call created (rundir.claim). `progress` (a Progress shared by several runs, e.g.
+    seeds) makes the time-left estimate cover all of them."""
     out_dir = Path(out_dir)
-    rundir.check_out_dir(out_dir)
+    rundir.check_out_given(out_dir)
+    rundir.check_out_folder(out_dir, "a folder for the run")
+    rundir.check_not_in_data(out_dir, exp.dataset.data_dir)
     validate(exp)
-    rundir.check_same_config(out_dir, exp)
-    if rundir.is_finished(out_dir):  # loaded, not retrained (committed reports keep no weights)
-        stale = rundir.stale_reason(out_dir)
-        if stale:
-            import sys
+    with rundir.claim(out_dir):  # one writer per run folder, and the folder judged under its lock
+        rundir.check_run_folder(out_dir)
+        rundir.check_same_config(out_dir, exp)
+        if rundir.is_finished(out_dir):  # loaded, not retrained (committed reports keep no weights)
+            return _load_finished(exp, out_dir, progress)
+        rundir.remove_temporaries(out_dir)  # a killed writer's; no one else writes here now
+        data = load_dataset(exp.dataset)
+        check_against_data(exp, data)  # class_weight's length, k-fold against the smallest class
+        if exp.evaluation.test_noise_std:  # report 003's local test set: white noise on the test images
+            from kerasexp.augment.image_policies import add_white_noise
 
-            print(f"warning: {out_dir} is loaded as it is, though {stale}; delete it to train it with "
-                  "today's code", file=sys.stderr)
-        if progress:
-            progress.skip(run_epochs(exp))
-        with rundir.writer_lock(out_dir):
-            return report_run(out_dir)
-    data = load_dataset(exp.dataset)
-    check_against_data(exp, data)  # class_weight's length, k-fold against the smallest class
-    if exp.evaluation.test_noise_std:  # report 003's local test set: white noise on the test images
-        from kerasexp.augment.image_policies import add_white_noise
-
-        data = replace(data, x_test=add_white_noise(data.x_test, exp.evaluation.test_noise_std, exp.dataset.seed))
-    check_model_builds(exp, data)
-    for tta in tta_candidates(exp.evaluation.tta, data.input_shape):
-        check_tta(tta, data.input_shape)
-    with rundir.writer_lock(out_dir):  # one writer per run folder
+            data = replace(data, x_test=add_white_noise(data.x_test, exp.evaluation.test_noise_std,
+                                                        exp.dataset.seed))
+        check_model_builds(exp, data)
+        for tta in tta_candidates(exp.evaluation.tta, data.input_shape):
+            check_tta(tta, data.input_shape)
         return _train_and_report(exp, data, out_dir, progress)
+
+
+def _load_finished(exp: Experiment, out_dir: Path, progress) -> dict:
+    """A finished run's report rebuilt from its files (with a warning when today's code would not
+    reproduce it)."""
+    stale = rundir.stale_reason(out_dir)
+    if stale:
+        import sys
+
+        print(f"warning: {out_dir} is loaded as it is, though {stale}; delete it to train it with "
+              "today's code", file=sys.stderr)
+    if progress:
+        progress.skip(run_epochs(exp))
+    return report_run(out_dir)
 
 
 def run_epochs(exp: Experiment) -> int:
@@ -149,8 +160,7 @@ def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=
                     epochs_run=result.epochs_run, train_seconds=result.seconds,
                     resumed_from=result.resumed_from,
                     final={k_: v[-1] for k_, v in result.history.items()})
-        np.savez_compressed(out_dir / rundir.PREDICTIONS, probs=probs, y_true=data.y_test,
-                            class_names=np.array(data.class_names))
+        save_predictions(out_dir, probs=probs, y_true=data.y_test, class_names=np.array(data.class_names))
     else:
         fold_probs, fold_rows = [], []
         for i, fold in enumerate(fold_data(data, k, exp.dataset.seed), start=1):
@@ -169,8 +179,8 @@ def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=
         write_text(out_dir / f"{rundir.FOLDS_TABLE}.md", markdown_table(summary))
         meta.update(params=model.count_params(), folds=fold_rows,
                     ensemble={"method": exp.evaluation.ensemble, "dropped": exp.evaluation.drop_folds})
-        np.savez_compressed(out_dir / rundir.PREDICTIONS, probs=probs, y_true=data.y_test,
-                            class_names=np.array(data.class_names), fold_probs=np.stack(fold_probs))
+        save_predictions(out_dir, probs=probs, y_true=data.y_test, class_names=np.array(data.class_names),
+                         fold_probs=np.stack(fold_probs))
     meta["wall_seconds"] = time.perf_counter() - wall
     if exp.logging.tensorboard:
         from kerasexp.training.tensorboard import write_test_images
@@ -182,27 +192,31 @@ def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=
     previous = out_dir / rundir.RECORD
     if previous.exists() and all(r.resumed_from == r.epochs_run for r in results):
         # a finished run loaded, not retrained: its record (command, start, wall time) stands
-        old = json.loads(previous.read_text())
+        old = rundir.read_record(out_dir)
         meta.update({key: old[key] for key in ("command", "started", "machine", "resumed_from", "wall_seconds")
                      if key in old})
     write_json(previous, meta)
     return report_run(out_dir)
 
 
+def save_predictions(out_dir: Path, **arrays) -> Path:
+    """predictions.npz, written under a temporary name and renamed (never half a file)."""
+    from kerasexp.io import atomic_path
+
+    with atomic_path(out_dir / rundir.PREDICTIONS) as tmp:
+        np.savez_compressed(tmp, **arrays)
+    return out_dir / rundir.PREDICTIONS
+
+
 def report_run(run_dir: str | Path) -> dict:
     """(Re)build metrics.json, per_class, confusion matrix and curves from a finished run."""
-    import pandas as pd
-
     from kerasexp.evaluation.intervals import test_intervals
     from kerasexp.evaluation.metrics import headline_metrics
     from kerasexp.io import save_figure, write_json
     from kerasexp.evaluation.report import per_class_table, plot_curves, write_classification_report
 
     run_dir = Path(run_dir)
-    pred_file = run_dir / rundir.PREDICTIONS
-    if not pred_file.exists():
-        raise UserError(f"{run_dir}: no {rundir.PREDICTIONS}; is this a finished `kerasexp train` run folder?")
-    saved = np.load(pred_file)
+    saved = rundir.read_predictions(run_dir, rundir.PREDICTION_KEYS)
     probs, y_true, names = saved["probs"], saved["y_true"], [str(n) for n in saved["class_names"]]
     y_pred = probs.argmax(axis=1)
     meta = rundir.read_record(run_dir)
@@ -210,12 +224,12 @@ def report_run(run_dir: str | Path) -> dict:
     write_classification_report(run_dir, y_true, y_pred, names, title)
     intervals = test_intervals(y_true, probs)
     per_class = per_class_table(y_true, y_pred, names).set_index("class").to_dict("index")
-    for name, ci in zip(names, intervals.pop("recall_ci95")):
-        per_class[name]["recall_ci95"] = ci
+    for name, ci in zip(names, intervals.pop("recall_ci95")):  # null: no test image of the class
+        per_class[name]["recall_ci95"] = [v if np.isfinite(v) else None for v in ci]
     metrics = {**headline_metrics(y_true, probs), **intervals,
                "evaluation_choices": meta.get("evaluation_choices", {}), "per_class": per_class, "run": meta}
     for hist in rundir.history_files(run_dir):
-        frame = pd.read_csv(hist)
+        frame = rundir.read_csv(hist)
         save_figure(hist.parent / rundir.CURVES, plot_curves({c: frame[c].tolist() for c in frame.columns},
                                                             f"{meta.get('experiment', '')} {hist.parent.name}"))
     write_json(run_dir / rundir.METRICS, metrics)
@@ -227,17 +241,24 @@ SUMMARY_KEYS = ("accuracy", "macro_f1", "loss")
 
 def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int]) -> dict:
     """One run a training seed (OUT/seed_S/, the same splits and test images), then OUT/seeds.json,
-    seeds.csv and seeds.md: each seed's figures with their intervals, and mean +/- std over seeds."""
+    seeds.csv and seeds.md: each seed's figures with their intervals, and mean +/- std over seeds.
+    The group's folder is locked (and judged) before any seed's run starts."""
     from kerasexp.training.progress import Progress
 
     out_dir = Path(out_dir)
-    progress = Progress(run_epochs(exp) * len(seeds))
-    metrics = []
-    for seed in seeds:
-        progress.prefix = f"seed {seed} "
-        metrics.append(run_experiment(replace(exp, training=replace(exp.training, seed=seed)),
-                                      rundir.seed_dir(out_dir, seed), progress))
-    return summarize_seeds(exp.name, out_dir, seeds, metrics)
+    rundir.check_out_given(out_dir)
+    rundir.check_out_folder(out_dir, "a folder for the runs")
+    rundir.check_not_in_data(out_dir, exp.dataset.data_dir)
+    validate(exp)
+    with rundir.claim(out_dir):
+        rundir.check_seed_group_folder(out_dir)
+        progress = Progress(run_epochs(exp) * len(seeds))
+        metrics = []
+        for seed in seeds:
+            progress.prefix = f"seed {seed} "
+            metrics.append(run_experiment(replace(exp, training=replace(exp.training, seed=seed)),
+                                          rundir.seed_dir(out_dir, seed), progress))
+        return summarize_seeds(exp.name, out_dir, seeds, metrics)
 
 
 def summarize_seeds(name: str, out_dir: Path, seeds: list[int], metrics: list[dict]) -> dict:

@@ -18,7 +18,10 @@ writes it (experiment.py, the loop); report, compare, predict and filters read i
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -82,19 +85,99 @@ def read_config(run_dir: str | Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path} is damaged ({err}); delete that run folder to start over") from None
+        raise damaged(path, err, "delete that run folder to start over") from None
+
+
+# what to do about a damaged record file, by name (RUN is the run folder)
+FIXES = {
+    RECORD: "delete it and rerun `kerasexp train` into RUN (or delete RUN to start over)",
+    METRICS: "rebuild it with `kerasexp report RUN`",
+    PREDICTIONS: "delete it and rerun `kerasexp train` into RUN (its saved weights predict again, or it "
+                 "retrains), or delete RUN to start over",
+    HISTORY: "delete RUN and train it again",
+    SEEDS: "delete it and rerun `kerasexp train --seeds` into RUN (finished seeds load)",
+}
+DEFAULT_FIX = "rebuild it with `kerasexp report RUN`"
+
+
+def damaged(path: Path, err: BaseException, fix: str | None = None) -> UserError:
+    """The one-line error for a record file that does not read: its name, why, and the fix."""
+    fix = (fix or FIXES.get(path.name, DEFAULT_FIX)).replace("RUN", str(path.parent))
+    reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:100]
+    return UserError(f"{path} is damaged ({reason}); {fix}")
+
+
+def read_json(path: str | Path, default=None):
+    """A JSON record file (`default` when it is absent; None: absent is an error too)."""
+    path = Path(path)
+    if not path.exists() and default is not None:
+        return default
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path.parent}: no {path.name}; is this a finished kerasexp run folder?") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise damaged(path, err) from None
 
 
 def read_record(run_dir: str | Path) -> dict:
-    path = Path(run_dir) / RECORD
-    return json.loads(path.read_text()) if path.exists() else {}
+    return read_json(Path(run_dir) / RECORD, default={})
 
 
 def read_metrics(run_dir: str | Path) -> dict:
     path = Path(run_dir) / METRICS
     if not path.exists():
         raise UserError(f"{run_dir}: no {METRICS}; run `kerasexp train` into it first")
-    return json.loads(path.read_text())
+    return read_json(path)
+
+
+def read_csv(path: str | Path, **kwargs):
+    """A CSV record file (history.csv, per_class.csv...) as a DataFrame, or a one-line error."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (ValueError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise damaged(path, err) from None
+
+
+PREDICTION_KEYS = ("probs", "y_true", "class_names")
+
+
+def read_predictions(run_dir: str | Path, keys=("probs", "y_true")) -> dict:
+    """predictions.npz as {name: array}, read whole (a truncated file fails here, not later); `keys`
+    must be in it."""
+    import zipfile
+
+    import numpy as np
+
+    path = Path(run_dir) / PREDICTIONS
+    if not path.exists():
+        raise UserError(f"{run_dir}: no {PREDICTIONS}; is this a finished `kerasexp train` run folder?")
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = {key: saved[key] for key in saved.files}
+        missing = [key for key in keys if key not in arrays]
+        if missing:
+            raise ValueError(f"no {', '.join(missing)}")
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise damaged(path, err) from None
+    return arrays
+
+
+def damage(run_dir: str | Path) -> str | None:
+    """Why a finished run folder's record files do not read (None: they all do)."""
+    run_dir = Path(run_dir)
+    readers = [read_config, read_record, lambda d: read_metrics(d) if (d / METRICS).exists() else None,
+               lambda d: read_predictions(d) if (d / PREDICTIONS).exists() else None,
+               lambda d: [read_csv(path) for path in history_files(d)]]
+    for reader in readers:
+        try:
+            reader(run_dir)
+        except UserError as err:
+            return str(err)
+    return None
 
 
 LOCK = ".lock"
@@ -149,6 +232,145 @@ def check_writable(folder: Path, what: str) -> None:
     except OSError as err:
         raise UserError(f"{what}: cannot write in {folder} ({err.strerror or err}); give a folder you can write to") \
             from None
+
+
+def check_out_given(out) -> None:
+    """Refuse an empty --out (Path("") is the current folder; `or` would quietly put the default there)."""
+    if out is not None and not str(out).strip():
+        raise UserError("--out is empty; give a folder for the run, or leave --out out for runs/NAME")
+
+
+def check_not_in_data(out_dir: str | Path, data_dir: str) -> None:
+    """Refuse a run folder inside the data set's folder: an image-folder data set would read it as
+    a class on the next run."""
+    if not data_dir or not Path(data_dir).is_dir():
+        return
+    data, out = Path(data_dir).resolve(), Path(out_dir).resolve()
+    if out == data or data in out.parents:
+        raise UserError(f"--out {out_dir} is inside the data set's folder {data_dir} (dataset.data_dir), "
+                        "where the next run would read it as data; give a folder outside it")
+
+
+def _loose(folder: Path, allowed) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and not allowed(p.name))
+
+
+def check_run_folder(out_dir: str | Path) -> None:
+    """Under the lock: a single run's folder is new, empty, or a run folder (not a --seeds group,
+    not a folder of other files)."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return
+    if is_seed_group(out_dir) or seed_folders(out_dir):
+        raise UserError(f"--out {out_dir} holds a group of `--seeds` runs; pass --seeds to add to it, "
+                        "or give another --out")
+    if not (out_dir / CONFIG).exists() and _loose(out_dir, lambda name: False):
+        raise UserError(f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
+                        "give a new or empty folder (or a run folder to resume)")
+
+
+def check_seed_group_folder(out_dir: str | Path) -> None:
+    """Under the lock: a --seeds group's folder is new, empty, or such a group (not a single run's)."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return
+    if (out_dir / CONFIG).exists() or (out_dir / RECORD).exists():
+        raise UserError(f"--out {out_dir} holds a single run, not a group of `--seeds` runs; drop --seeds "
+                        "to load it, or give another --out")
+    if _loose(out_dir, lambda name: name.startswith("seed")):
+        raise UserError(f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
+                        "give a new or empty folder (or a run folder to resume)")
+
+
+def seed_folders(folder: Path) -> list[Path]:
+    return [p for p in folder.glob("seed_*") if p.is_dir() and p.name[5:].isdigit()]
+
+
+def is_run_folder(folder: str | Path) -> bool:
+    """A run folder or a --seeds group of them (what a study must not write into)."""
+    folder = Path(folder)
+    return any((folder / name).exists() for name in (CONFIG, RECORD, DONE, SEEDS)) or bool(
+        folder.is_dir() and seed_folders(folder))
+
+
+def make_folder(folder: Path) -> Path | None:
+    """Create `folder` and any missing parents; the topmost one this process created (None: it existed).
+    Each level is made without exist_ok, so a folder another process made at the same time is not
+    counted as ours."""
+    from kerasexp.io import write_errors
+
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    top = None
+    for level in reversed(missing):
+        try:
+            with write_errors(level):
+                level.mkdir()
+            top = top or level
+        except FileExistsError:
+            continue
+    return top
+
+
+@contextlib.contextmanager
+def claim(out_dir: str | Path, lock: bool = True):
+    """The run folder, created if needed and locked for the block, before anything reads or judges
+    it. If the block refuses (a UserError), what it created goes: the entries that were not there
+    when the lock was taken, then the folder (and parents) if this process made them and they are
+    empty. A WriteFailed (full disk), or a refusal after training recorded an epoch (a NaN loss at
+    epoch 5, the third seed of a group), keeps them: what was trained is never thrown away, and a
+    rerun resumes. lock=False: a folder another lock guards (a study's, under its storage's lock)."""
+    from kerasexp.io import WriteFailed
+
+    folder = Path(out_dir)
+    made = make_folder(folder)
+    lock_existed = (folder / LOCK).exists()
+    with writer_lock(folder) if lock else contextlib.nullcontext():
+        before = {p.name for p in folder.iterdir()} - ({LOCK} if lock and not lock_existed else set())
+        try:
+            yield folder
+        except UserError as err:
+            if not isinstance(err, WriteFailed) and not _trained_anything(folder):
+                _remove_new(folder, made, before)
+            raise
+
+
+def _trained_anything(folder: Path) -> bool:
+    """Whether any run under `folder` recorded a finished epoch (its history or backup)."""
+    return any(folder.rglob(HISTORY)) or any(p.is_dir() for p in folder.rglob(BACKUP))
+
+
+def _remove_new(folder: Path, made: Path | None, before: set[str]) -> None:
+    for path in folder.iterdir():
+        if path.name not in before:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+    if made is None:
+        return
+    for level in (folder, *folder.parents):
+        try:
+            level.rmdir()  # only when empty: never what another process put there
+        except OSError:
+            return
+        if level == made:
+            return
+
+
+# what kerasexp.io.atomic_path names its temporaries: .STEM.XXXXXXXX.SUFFIX (mkstemp's 8 characters before)
+TEMPORARY = re.compile(r"\..+\.([0-9a-f]{8}|[a-z0-9_]{8})\..+")
+
+
+def remove_temporaries(run_dir: str | Path) -> list[Path]:
+    """Remove the temporaries a killed writer left in a run folder (call it under the lock: no one
+    else writes there then); returns them."""
+    found = [p for p in Path(run_dir).rglob(".*") if p.is_file() and TEMPORARY.fullmatch(p.name)]
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
 
 
 def writer_lock(out_dir: str | Path):

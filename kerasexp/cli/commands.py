@@ -68,18 +68,30 @@ BENCHES = {"train": "train", "augment": "augment", "augment-train": "augment", "
 
 
 def cmd_reports(args) -> int:
-    """kerasexp reports check: exit 1 listing the run folders today's code would not reproduce."""
+    """kerasexp reports check: exit 1 listing the run folders today's code would not reproduce, and
+    those whose record files do not read (each named, then the next folder is checked)."""
     from kerasexp.errors import UserError
-    from kerasexp.rundir import finished_runs, stale_reason
+    from kerasexp.rundir import damage, finished_runs, stale_reason
 
     if not Path(args.root).is_dir():
         raise UserError(f"{args.root}: no such folder of reports; give --root")
     runs = finished_runs(args.root)
-    stale = [(run, reason) for run in runs if (reason := stale_reason(run))]
-    for run, reason in stale:
-        print(f"stale {run}: {reason}")
-    print(f"{len(runs) - len(stale)} of {len(runs)} run folders under {args.root} are what today's code makes")
-    return 1 if stale else 0
+    bad = 0
+    for run in runs:
+        problem = damage(run)
+        if problem is None:
+            try:
+                problem = stale_reason(run)
+            except UserError as err:  # a reader that damage() does not call
+                problem = str(err)
+            kind = "stale"
+        else:
+            kind = "damaged"
+        if problem:
+            bad += 1
+            print(f"{kind} {run}: {problem}")
+    print(f"{len(runs) - bad} of {len(runs)} run folders under {args.root} are what today's code makes")
+    return 1 if bad else 0
 
 
 def cmd_study(args) -> int:

@@ -20,6 +20,9 @@ def run_row(run_dir: Path) -> dict:
         return seed_group_row(Path(run_dir))
     metrics = rundir.read_metrics(run_dir)
     config = rundir.read_config(run_dir)
+    if "training" not in config:
+        raise UserError(f"{run_dir}: no {rundir.CONFIG} with a [training] section; "
+                        "is it a kerasexp run folder?")
     run = metrics.get("run", {})
     ref = config.get("reference", {})
     t = config["training"]
@@ -49,9 +52,7 @@ def run_row(run_dir: Path) -> dict:
 
 def seed_group_row(group: Path) -> dict:
     """A `kerasexp train --seeds` folder as one row: mean over seeds, the std as its spread."""
-    import json
-
-    summary = json.loads((group / rundir.SEEDS).read_text())
+    summary = rundir.read_json(group / rundir.SEEDS)
     runs = [run_row(rundir.seed_dir(group, seed)) for seed in summary["seeds"]]
     row = dict(runs[0])
     for key, metric in (("test_acc", "accuracy"), ("test_macro_f1", "macro_f1"), ("test_loss", "loss")):
@@ -67,17 +68,15 @@ def seed_group_row(group: Path) -> dict:
 
 
 def _predictions(run_dir: Path):
-    saved = np.load(Path(run_dir) / rundir.PREDICTIONS)
+    saved = rundir.read_predictions(run_dir)
     return saved["y_true"], saved["probs"].argmax(axis=1), saved["probs"].shape[1]
 
 
 def _seed_runs(run_dir: str) -> dict[int | None, Path]:
     """A run as {None: folder}; a seed group as {seed: its seed's folder}."""
-    import json
-
     if not rundir.is_seed_group(run_dir):
         return {None: Path(run_dir)}
-    seeds = json.loads((Path(run_dir) / rundir.SEEDS).read_text())["seeds"]
+    seeds = rundir.read_json(Path(run_dir) / rundir.SEEDS)["seeds"]
     return {seed: rundir.seed_dir(run_dir, seed) for seed in seeds}
 
 

@@ -184,9 +184,7 @@ class HistoryFile(keras.callbacks.Callback):
         self.initial_epoch = initial_epoch
         self.rows: list[dict] = []
         if initial_epoch and self.path.exists():
-            import pandas as pd
-
-            self.rows = pd.read_csv(self.path).head(initial_epoch).to_dict("records")
+            self.rows = rundir.read_csv(self.path).head(initial_epoch).to_dict("records")
 
     def on_epoch_begin(self, epoch, logs=None):
         self.learning_rate = float(self.model.optimizer.learning_rate)  # the rate this epoch trains at
@@ -432,6 +430,7 @@ def train(
             backup = EpochBackup(out_dir / rundir.BACKUP)
             initial = backup.restore(model)
         history_file = HistoryFile(out_dir / rundir.HISTORY, initial)
+        check_history_covers(history_file, initial)
         all_callbacks += [history_file, AtomicCheckpoint(out_dir / rundir.BEST_MODEL, cfg.monitor, history_file)]
     best = None
     if cfg.early_stopping_patience or cfg.restore_best:
@@ -471,11 +470,21 @@ def train(
     return TrainResult(hist, seconds, len(hist.get("loss", [])), steps_per_epoch, asdict(cfg), initial)
 
 
-def load_finished(model, out_dir: Path, steps_per_epoch: int, cfg: TrainConfig) -> TrainResult | None:
-    """A finished training in out_dir loaded into `model` (None when there is none, or when its
-    final weights are damaged: then the run resumes from its backup, with a warning)."""
-    import sys
+def check_history_covers(history_file: HistoryFile, epochs: int) -> None:
+    """A resume at epoch k needs the k rows of history.csv before it (early stopping, the best epoch
+    and the plateau schedule replay them): with fewer the resumed run would end elsewhere, so it is
+    refused rather than rebuilt."""
+    if len(history_file.rows) < epochs:
+        raise UserError(f"{history_file.path} has {len(history_file.rows)} rows but the backup resumes "
+                        f"after epoch {epochs}; put the history back, or delete {history_file.path.parent} "
+                        "to start over")
 
+
+def load_finished(model, out_dir: Path, steps_per_epoch: int, cfg: TrainConfig) -> TrainResult | None:
+    """A finished training in out_dir loaded into `model` (None when there is none). Final weights
+    that do not load are refused in one line, never taken for damage to repair: they may be another
+    config's run (kerasexp.rundir.check_same_config refuses that first, under the folder's lock), and
+    only the user deletes done.json."""
     done = out_dir / rundir.DONE
     if not (done.exists() and (out_dir / rundir.FINAL_WEIGHTS).exists()):
         return None
@@ -483,9 +492,8 @@ def load_finished(model, out_dir: Path, steps_per_epoch: int, cfg: TrainConfig) 
         saved = json.loads(done.read_text())
         load_state(model, out_dir / rundir.FINAL_WEIGHTS, saved.get("rng"))
     except (OSError, ValueError, KeyError, TypeError) as err:
-        print(f"kerasexp: warning: the finished run's weights in {out_dir} are damaged ({_first_line(err)}); "
-              "resuming from its backup", file=sys.stderr)
-        done.unlink(missing_ok=True)
-        return None
+        raise UserError(f"the finished run's weights in {out_dir} do not load into this model "
+                        f"({_first_line(err)}); if they are damaged, delete {done} to retrain from its "
+                        "backup, else give another --out") from None
     return TrainResult(saved["history"], saved["seconds"], saved["epochs_run"], steps_per_epoch,
                        asdict(cfg), resumed_from=saved["epochs_run"])

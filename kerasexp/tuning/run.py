@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 from pathlib import Path
 
+from kerasexp import rundir
 from kerasexp.errors import UserError
+from kerasexp.io import WriteFailed
 from kerasexp.tuning.config import StudyFile, make_pruner, make_sampler
 from kerasexp.tuning.storage import default_storage, mask_url, open_storage, open_study, worker_lock
 
@@ -135,29 +138,45 @@ def run_study(spec: StudyFile, storage_url: str | None, n_trials: int | None = N
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study_name = study_name or spec.name
-    out_dir = Path(out_dir or Path("runs") / "studies" / study_name)
+    out_dir = check_study_out(spec, out_dir, study_name)
+    made = None
     if storage_url is None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        made = rundir.make_folder(out_dir)
         storage_url = default_storage(out_dir)
     n_trials = n_trials or spec.study.n_trials
     with worker_lock(storage_url):
-        return _run_study(spec, storage_url, n_trials, study_name, out_dir, create_only, log)
+        try:
+            _, study = open_study(spec, storage_url, study_name)
+        except UserError as err:  # refused before any trial: a folder this process made goes
+            if made is not None and not isinstance(err, WriteFailed):
+                shutil.rmtree(made, ignore_errors=True)  # (under its lock: no other worker is in it)
+            raise
+        return _run_study(spec, study, storage_url, n_trials, study_name, out_dir, create_only, log)
 
 
-def _run_study(spec, storage_url, n_trials, study_name, out_dir, create_only, log):
+def check_study_out(spec: StudyFile, out_dir, study_name: str) -> Path:
+    """A study's folder: not empty text, not a file, not a run folder, not inside the data set's folder."""
+    rundir.check_out_given(out_dir)
+    out_dir = Path(Path("runs") / "studies" / study_name if out_dir is None else out_dir)
+    rundir.check_out_folder(out_dir, "a folder for the study")
+    if rundir.is_run_folder(out_dir):
+        raise UserError(f"--out {out_dir} is a kerasexp run folder, not a study's; "
+                        "give a new folder for the study")
+    rundir.check_not_in_data(out_dir, spec.experiment.get("dataset", {}).get("data_dir", ""))
+    return out_dir
+
+
+def _run_study(spec, study, storage_url, n_trials, study_name, out_dir, create_only, log):
     from optuna.storages import fail_stale_trials
 
     from kerasexp.io import write_text
 
-    _, study = open_study(spec, storage_url, study_name)
     if create_only:
         log(f"study {study_name} ready in {mask_url(storage_url)}: {finished_count(study)} trials finished; "
             "start the workers")
         return study
     fail_stale_trials(study)
     log(f"study {study_name} in {mask_url(storage_url)}: {finished_count(study)}/{n_trials} trials finished")
-    from kerasexp import rundir
-
     logdir = out_dir / rundir.TENSORBOARD if spec.experiment.get("logging", {}).get("tensorboard", True) else None
 
     if finished_count(study) < n_trials:

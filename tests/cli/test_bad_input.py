@@ -134,11 +134,34 @@ def case_fewer_images_than_classes(tmp_path, pbc96_path, **_):
     return ["train", str(folder_experiment(tmp_path, cells))], "class"
 
 
+def case_empty_out(tmp_path, fmnist, **_):
+    return ["train", str(fmnist), "--out", ""], "--out is empty"
+
+
+def case_out_inside_the_data(tmp_path, pbc96_path, **_):
+    cells = copy_cells(pbc96_path, tmp_path / "cells")
+    return ["train", str(folder_experiment(tmp_path, cells)), "--out", str(cells / "run")], \
+        "inside the data set's folder"
+
+
+def case_study_out_is_a_run_folder(tmp_path, **_):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.toml").write_text('[model]\nname = "baseline"\n')
+    study = Path(__file__).resolve().parents[2] / "studies" / "pbc96_study.toml"
+    return ["study", str(study), "--create-only", "--out", str(tmp_path / "run")], "is a kerasexp run folder"
+
+
+def case_study_empty_out(tmp_path, **_):
+    study = Path(__file__).resolve().parents[2] / "studies" / "pbc96_study.toml"
+    return ["study", str(study), "--create-only", "--out", ""], "--out is empty"
+
+
 CASES = [case_directory, case_not_utf8, case_negative_image_size, case_negative_limit, case_test_fraction,
          case_limit_below_classes, case_out_is_a_file, case_out_under_a_file, case_out_unwritable,
          case_out_not_a_run_folder, case_damaged_run_config, case_predict_out_under_a_file,
          case_postgres_driver_missing, case_truncated_jpeg, case_nan_pixels, case_single_class,
-         case_fewer_images_than_classes]
+         case_fewer_images_than_classes, case_empty_out, case_out_inside_the_data,
+         case_study_out_is_a_run_folder, case_study_empty_out]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__.removeprefix("case_") for c in CASES])
