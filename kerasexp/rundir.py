@@ -332,14 +332,18 @@ def claim(out_dir: str | Path, lock: bool = True):
         try:
             yield folder
         except UserError as err:
-            if not isinstance(err, WriteFailed) and not _trained_anything(folder):
+            if not isinstance(err, WriteFailed) and not _trained_anything(folder, before):
                 _remove_new(folder, made, before)
             raise
 
 
-def _trained_anything(folder: Path) -> bool:
-    """Whether any run under `folder` recorded a finished epoch (its history or backup)."""
-    return any(folder.rglob(HISTORY)) or any(p.is_dir() for p in folder.rglob(BACKUP))
+def _trained_anything(folder: Path, before: set[str]) -> bool:
+    """Whether this process recorded a finished epoch (a history or backup) in `folder` or in an
+    entry of it that was not there before."""
+    if (folder / HISTORY).exists() or (folder / BACKUP).is_dir():
+        return True
+    new = [p for p in folder.iterdir() if p.name not in before and p.is_dir() and not p.is_symlink()]
+    return any(any(p.rglob(HISTORY)) or any(p.rglob(BACKUP)) for p in new)
 
 
 def _remove_new(folder: Path, made: Path | None, before: set[str]) -> None:
