@@ -12,8 +12,20 @@ from sklearn.metrics import classification_report, confusion_matrix
 
 from kerasexp.io import save_figure, write_csv, write_text
 
-# Figures are plain matplotlib Figure objects, never pyplot's: drawing and saving them needs no
-# backend, so a notebook's or script's backend (and its own plt.plot) is left as the user set it.
+
+
+class ShownFigure(Figure):
+    """A plain matplotlib Figure, never pyplot's: drawing and saving it needs no backend, so a
+    notebook's or script's backend (and its own plt.plot) stays as the user set it. As a notebook
+    cell's value it shows as a PNG (a bare Figure shows as text until pyplot's inline backend
+    has been activated by a figure of pyplot's own)."""
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
 
 
 def per_class_table(y_true, y_pred, class_names: list[str]) -> pd.DataFrame:
@@ -55,7 +67,7 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4f", formats: dict[str
 
 def plot_confusion_matrix(cm: pd.DataFrame, title: str = "") -> Figure:
     n = len(cm)
-    fig = Figure(figsize=(1.0 + 0.62 * n, 0.6 + 0.55 * n))
+    fig = ShownFigure(figsize=(1.0 + 0.62 * n, 0.6 + 0.55 * n))
     ax = fig.subplots()
     values = cm.to_numpy()
     ax.imshow(values, cmap="Blues")
@@ -74,7 +86,7 @@ def plot_confusion_matrix(cm: pd.DataFrame, title: str = "") -> Figure:
 
 def plot_curves(history: dict[str, list[float]], title: str = "") -> Figure:
     """Loss and accuracy, training vs validation, one panel each."""
-    fig = Figure(figsize=(10, 3.6))
+    fig = ShownFigure(figsize=(10, 3.6))
     axes = fig.subplots(1, 2)
     epochs = np.arange(1, len(history.get("loss", [])) + 1)
     for ax, metric in zip(axes, ("loss", "accuracy")):

@@ -78,28 +78,58 @@ def _best(study):
 
 
 def write_plots(study, out: Path) -> list[str]:
-    """Optuna's matplotlib plots; a plot Optuna cannot draw yet (too few trials) is skipped."""
+    """Optuna's matplotlib plots; a plot Optuna cannot draw yet (too few trials) is skipped.
+    Optuna draws with pyplot: on the user's backend, left as it is (no switch to Agg), with
+    interactive mode off (no window pops up) and each figure closed once saved, so none lingers in
+    a notebook; its style sheet (ggplot) applies inside rc_context only, so the user's rcParams
+    come back unchanged. Importances are drawn here on a plain Figure: Optuna's version needs an
+    Agg canvas, which a vector backend (pdf, svg) lacks."""
     import warnings
 
-    import matplotlib
-
-    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     import optuna.visualization.matplotlib as vis
 
     written = []
     for filename, name in PLOTS.items():
+        before = set(plt.get_fignums())
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), plt.rc_context(), plt.ioff():
                 warnings.simplefilter("ignore")
-                ax = getattr(vis, name)(study)
+                draw = OWN_PLOTS.get(name) or getattr(vis, name)
+                ax = draw(study)
+                fig = (ax.flat[0] if isinstance(ax, np.ndarray) else ax).get_figure()
+                fig.set_size_inches(9, 5.5)
+                save_figure(out / filename, fig)
+            written.append(filename)
         except (ValueError, RuntimeError, ZeroDivisionError) as err:
             print(f"skipped {filename}: {err}")
-            continue
-        fig = (ax.flat[0] if isinstance(ax, np.ndarray) else ax).get_figure()
-        fig.set_size_inches(9, 5.5)
-        save_figure(out / filename, fig)
-        written.append(filename)
+        finally:
+            for number in set(plt.get_fignums()) - before:
+                plt.close(number)
     return written
+
+
+def plot_param_importances(study):
+    """Optuna's importances (fANOVA) as horizontal bars, most important on top."""
+    import optuna
+    from matplotlib.figure import Figure
+
+    importances = optuna.importance.get_param_importances(study)
+    names, values = list(importances)[::-1], list(importances.values())[::-1]
+    ax = Figure().subplots()
+    ax.barh(names, values, color="tab:blue")
+    for y, value in enumerate(values):
+        ax.text(value, y, f" {value:.2f}", va="center", fontsize=8)
+    ax.set(title="Hyperparameter importances", xlabel=f"importance for {_objective_name(study)}")
+    ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
+OWN_PLOTS = {"plot_param_importances": plot_param_importances}
+
+
+def _objective_name(study) -> str:
+    return (study.metric_names or ["objective value"])[0]
 
 
 def best_experiment(spec, study):
