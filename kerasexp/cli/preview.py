@@ -95,5 +95,5 @@ def add_parser(sub) -> None:
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)")
     p.add_argument("--images", type=positive_int, default=8, help="training images (rows)")
     p.add_argument("--views", type=positive_int, default=3, help="augmented draws of each (columns)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the first augmented draw (default %(default)s)")
     p.set_defaults(tool=cmd_augment_preview)
