@@ -41,3 +41,32 @@ def test_training_and_plotting_leave_the_backend_and_rcparams_alone(fashion_path
     assert backend == "pdf"
     assert rest == ("[] True ['history.png', 'importances.png', 'parallel_coordinate.png', 'intermediate_values.png'] []"), rest
     assert (tmp_path / "run" / "curves.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_predicting_with_one_new_model_after_another_logs_no_retracing_warning():
+    """Each new model traces its own predict function and TensorFlow counts them all together: six
+    models in one process (variants, seeds, folds, trials) used to log "triggered tf.function
+    retracing" twice. predict_proba drops that one message while it predicts, nothing else."""
+    import logging
+
+    import keras
+    import numpy as np
+
+    from kerasexp.evaluation.predict import predict_proba
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        x = np.random.default_rng(0).integers(0, 255, size=(300, 4, 4, 1), dtype=np.uint8)
+        for _ in range(6):
+            model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+            model.compile(steps_per_execution=8)
+            assert predict_proba(model, x, batch_size=16).shape == (300, 3)
+        logger.warning("something else")
+        logger.warning("5 out of the last 5 calls to <f> triggered tf.function retracing.")  # outside predict
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage()[:20] for r in records] == ["something else", "5 out of the last 5 "]
