@@ -53,6 +53,9 @@ API = ("Run", "train", "load_run", "study", "compare")
 
 def __getattr__(name):
     if name in API:
+        # TensorFlow's C++ start-up lines would otherwise land in the notebook cell (ipykernel
+        # forwards the process's stderr), as the command line mutes them.
+        import_tensorflow_quietly()
         from kerasexp import api
 
         return getattr(api, name)

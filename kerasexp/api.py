@@ -101,7 +101,9 @@ class Run:
         return run_model(self.dir)
 
     def plot_curves(self):
-        """Loss and accuracy, training and validation, as a matplotlib figure."""
+        """Loss and accuracy, training and validation, as a matplotlib Figure: shown inline as a
+        notebook cell's value, saved with fig.savefig; made without pyplot, so the backend and
+        pyplot's current figure stay the user's."""
         from kerasexp.evaluation.report import plot_curves
 
         frame = self.history

@@ -115,11 +115,15 @@ def write_csv(path: str | os.PathLike, frame, **kwargs) -> Path:
 
 
 def save_figure(path: str | os.PathLike, fig, dpi: int = 120) -> Path:
-    import matplotlib.pyplot as plt
+    """Save a matplotlib figure. Ours are plain Figure objects (no pyplot, so the user's backend
+    stays theirs); one that pyplot manages (Optuna's plots) is closed after saving."""
+    import sys
 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None and getattr(fig.canvas, "manager", None) is not None:
+        pyplot.close(fig)
     return Path(path)
 
 

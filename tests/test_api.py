@@ -94,18 +94,29 @@ def test_the_quickstart_notebook_executes(fashion_path, tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
     notebook = nbformat.read(ROOT / "reports" / "quickstart.ipynb", as_version=4)
-    # runs/quickstart in a scratch copy of the notebook's folder layout: studies/ and reports/ read
-    # from the repository, the run written under tmp_path
-    for name in ("studies", "reports"):
-        (tmp_path / name).symlink_to(ROOT / name)
+    # Run where Jupyter opens it, reports/, in a scratch copy of the repository's layout: studies/
+    # and the committed report read from the repository, runs/quickstart written under tmp_path.
+    (tmp_path / "studies").symlink_to(ROOT / "studies")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "fmnist_best").symlink_to(ROOT / "reports" / "fmnist_best")
     monkeypatch.setenv("KERASEXP_DATA", str(fashion_path))
     NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = ["".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
-                       for o in cell.get("outputs", [])) for cell in notebook.cells if cell.cell_type == "code"]
-    assert not [o for cell in notebook.cells for o in cell.get("outputs", []) if o.output_type == "error"]
+                   resources={"metadata": {"path": str(tmp_path / "reports")}}).execute()
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    outputs = ["".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", "")) for o in cell.outputs)
+               for cell in cells]
+    assert not [o for cell in cells for o in cell.outputs if o.output_type == "error"]
     assert "test accuracy" in outputs[1] and "training.epochs must be a positive integer" in outputs[-1]
     assert (tmp_path / "runs" / "quickstart" / "metrics.json").exists()
-    # a progress bar in the notebook (tqdm.auto), not a line an epoch
+    # a progress bar in the notebook (tqdm's text bar without ipywidgets), not a line an epoch
     assert "fmnist_step_decay: 100%" in outputs[0] and "2/2" in outputs[0], outputs[0]
     assert "[fmnist_step_decay] epoch" not in "".join(outputs)
+    # nothing but the bar on stderr: no TensorFlow start-up lines, no "IProgress not found"
+    stderr = "".join(o.text for cell in cells for o in cell.outputs if o.get("name") == "stderr")
+    assert set(stderr.replace("\r", "\n").splitlines()) - {""} <= {line for line in stderr.replace("\r", "\n")
+                                                                  .splitlines() if "fmnist_step_decay:" in line}
+    # run.plot_curves() shows once as a PNG, and so does the user's own plt.plot after it
+    images = [[o for o in cell.outputs if "image/png" in o.get("data", {})] for cell in cells]
+    curves = next(i for i, cell in enumerate(cells) if cell.source.strip() == "run.plot_curves()")
+    assert len(images[curves]) == 1 and len(images[curves + 1]) == 1
+    assert "plt.plot(" in cells[curves + 1].source

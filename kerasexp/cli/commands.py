@@ -102,11 +102,11 @@ def cmd_study(args) -> int:
 
 
 def cmd_study_report(args) -> int:
-    from kerasexp.tuning.report import study_report
+    from kerasexp.tuning.report import locate_study, study_report, summary_text
 
-    summary = study_report(args.storage, args.study_name, args.out, retrain=not args.no_retrain, seeds=args.seeds)
-    print(f"best {summary['metric']} {summary['best_value']} (trial {summary['best_trial']}); "
-          f"{summary.get('test', {})} -> {args.out}/")
+    storage, name, out = locate_study(args.study_dir, args.storage, args.study_name, args.out)
+    summary = study_report(storage, name, out, retrain=not args.no_retrain, seeds=args.seeds)
+    print(summary_text(summary, out))
     return 0
 
 
@@ -119,7 +119,10 @@ def cmd_study_compare(args) -> int:
 
 
 def build_parser() -> ArgumentParser:
+    from kerasexp import __version__
+
     p = ArgumentParser(prog="kerasexp", description=__doc__)
+    p.add_argument("--version", action="version", version=f"kerasexp {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     t = sub.add_parser("train", help="run one experiment file")
     t.add_argument("experiment", help="studies/NAME.toml")
@@ -128,16 +131,16 @@ def build_parser() -> ArgumentParser:
     t.add_argument("--seeds", type=seed_list, help="e.g. 0,1,2: one run a training seed in OUT/seed_S/, "
                    "and their mean ± std in OUT/seeds.md")
     r = sub.add_parser("report", help="rebuild tables and figures of a finished run")
-    r.add_argument("run_dir")
+    r.add_argument("run_dir", help="a finished run folder (or a --seeds group of them)")
     c = sub.add_parser("compare", help="one table of finished runs beside their reports' figures")
-    c.add_argument("run_dirs", nargs="+")
+    c.add_argument("run_dirs", nargs="+", help="finished run folders, the reference first")
     c.add_argument("--out", required=True, help="reports/NAME (writes NAME.csv and NAME.md)")
-    c.add_argument("--title", default="")
+    c.add_argument("--title", default="", help="heading of NAME.md")
     c.add_argument("--against", choices=["first", "previous"], default="first",
                    help="paired tests against the first run (default) or the row above (a ladder)")
     sub.add_parser("variants", help="report 002's variant table (see python -m kerasexp.variants --help)", add_help=False)
     b = sub.add_parser("bench", help="throughput benchmarks, printed as one JSON object")
-    b.add_argument("what", choices=list(BENCHES))
+    b.add_argument("what", choices=list(BENCHES), help="what to measure: " + ", ".join(BENCHES))
     b.add_argument("--images", type=positive_int, help="images per measurement (train: 12000; augment: 1024, cycled)")
     b.add_argument("--repeats", type=positive_int, default=5,
                    help="alternating rounds; medians of img/s and of per-round ratios are reported")
@@ -149,7 +152,7 @@ def build_parser() -> ArgumentParser:
     b.add_argument("--out", help="speedrun: its folder (default reports/speedrun)")
     b.add_argument("--models", help="kernels: comma-separated (default: baseline,ladder_both,ladder_resnet,mobilenet_finetune)")
     rp = sub.add_parser("reports", help="check the committed reports against today's code")
-    rp.add_argument("action", choices=["check"])
+    rp.add_argument("action", choices=["check"], help="check: list the run folders today's code would not reproduce")
     rp.add_argument("--root", default="reports", help="the folder of reports (default %(default)s)")
     s = sub.add_parser("study", help="run or join an Optuna study (start the same command on every worker)")
     s.add_argument("study", help="studies/NAME.toml: an experiment plus [study] and [search]")
@@ -162,14 +165,19 @@ def build_parser() -> ArgumentParser:
     s.add_argument("--create-only", action="store_true",
                    help="create the study (and the storage's tables) and exit: prepare it before the workers start")
     sr = sub.add_parser("study-report", help="a study's trials, plots, and its best configuration retrained")
-    sr.add_argument("--storage", required=True)
-    sr.add_argument("--study-name", required=True)
-    sr.add_argument("--out", required=True)
+    sr.add_argument("study_dir", nargs="?", metavar="STUDY_DIR",
+                    help="the study's folder (--out of `kerasexp study`): its study.db and study.txt give the "
+                    "storage and the study's name")
+    sr.add_argument("--storage", help="database URL of a study kept elsewhere, e.g. postgresql://user:pw@host/db "
+                    "(default: STUDY_DIR/study.db)")
+    sr.add_argument("--study-name", help="the study in the storage (default: the one STUDY_DIR/study.txt names, "
+                    "or the storage's only study)")
+    sr.add_argument("--out", help="folder for summary.md, trials.csv, plots and best/ (default: STUDY_DIR/report)")
     sr.add_argument("--no-retrain", action="store_true", help="tables and plots only")
     sr.add_argument("--seeds", type=seed_list, help="e.g. 0,1,2: retrain the best configuration once a training "
                     "seed (OUT/best/seed_S/) and report mean ± std")
     sc = sub.add_parser("study-compare", help="study reports side by side (e.g. with and without pruning)")
-    sc.add_argument("report_dirs", nargs="+")
+    sc.add_argument("report_dirs", nargs="+", help="study-report folders (each with summary.json), the reference first")
     sc.add_argument("--out", required=True, help="reports/NAME (writes NAME.csv and NAME.md)")
     from kerasexp.cli.tools import add_parsers
 

@@ -29,13 +29,11 @@ def label_text(label: np.ndarray, names: list[str]) -> str:
 
 def preview_grid(images, labels, views: list, names: list[str], title: str):
     """Rows: images; columns: the original, then each augmented view."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: the user's backend stays as it is
 
     rows, cols = len(images), 1 + len(views)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.0 * rows), squeeze=False)
+    fig = Figure(figsize=(1.9 * cols, 2.0 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for r in range(rows):
         panels = [(images[r], labels[r], "original")]
         panels += [(v[r], vl[r], f"augmented {k + 1}") for k, (v, vl) in enumerate(views)]
@@ -97,5 +95,5 @@ def add_parser(sub) -> None:
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)")
     p.add_argument("--images", type=positive_int, default=8, help="training images (rows)")
     p.add_argument("--views", type=positive_int, default=3, help="augmented draws of each (columns)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the first augmented draw (default %(default)s)")
     p.set_defaults(tool=cmd_augment_preview)

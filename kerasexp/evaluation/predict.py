@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable
 
 import numpy as np
@@ -47,7 +48,33 @@ def predict_proba(model, x: np.ndarray, batch_size: int = PREDICT_BATCH_SIZE, tt
     check_tta(tta, x.shape[1:3])
     ds = tf.data.Dataset.from_tensor_slices(x).batch(batch_size).map(lambda b: tf.cast(b, tf.float32))
     views = TTA_VIEWS[tta]
-    return sum(model.predict(ds.map(view), verbose=0) for view in views) / len(views)
+    with _without_retracing_warning():
+        return sum(model.predict(ds.map(view), verbose=0) for view in views) / len(views)
+
+
+class _RetracingFilter:
+    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warning.
+    A false alarm here: TensorFlow counts the traces of every model's predict function together
+    (one code object in Keras), and each new model must trace its own (then once more for the
+    last, shorter group of steps_per_execution batches); predict calls are few (8 batches a call),
+    so a process that trains several models (variants, seeds, folds, trials) crosses its 5-in-10
+    threshold."""
+
+    def filter(self, record) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _without_retracing_warning():
+    """_RetracingFilter on TensorFlow's logger for the block only; all else it logs still shows."""
+    import logging
+
+    logger, only = logging.getLogger("tensorflow"), _RetracingFilter()
+    logger.addFilter(only)
+    try:
+        yield
+    finally:
+        logger.removeFilter(only)
 
 
 def tta_candidates(setting: str | list, image_shape) -> list[str]:

@@ -5,15 +5,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import classification_report, confusion_matrix
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.metrics import classification_report, confusion_matrix  # noqa: E402
+from kerasexp.io import save_figure, write_csv, write_text
 
-from kerasexp.io import save_figure, write_csv, write_text  # noqa: E402
+
+
+class ShownFigure(Figure):
+    """A plain matplotlib Figure, never pyplot's: drawing and saving it needs no backend, so a
+    notebook's or script's backend (and its own plt.plot) stays as the user set it. As a notebook
+    cell's value it shows as a PNG (a bare Figure shows as text until pyplot's inline backend
+    has been activated by a figure of pyplot's own)."""
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
 
 
 def per_class_table(y_true, y_pred, class_names: list[str]) -> pd.DataFrame:
@@ -53,9 +65,10 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4f", formats: dict[str
     return "\n".join([header, rule, *body]) + "\n"
 
 
-def plot_confusion_matrix(cm: pd.DataFrame, title: str = ""):
+def plot_confusion_matrix(cm: pd.DataFrame, title: str = "") -> Figure:
     n = len(cm)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * n, 0.6 + 0.55 * n))
+    fig = ShownFigure(figsize=(1.0 + 0.62 * n, 0.6 + 0.55 * n))
+    ax = fig.subplots()
     values = cm.to_numpy()
     ax.imshow(values, cmap="Blues")
     ax.set_xticks(range(n), cm.columns, rotation=45, ha="right")
@@ -71,9 +84,10 @@ def plot_confusion_matrix(cm: pd.DataFrame, title: str = ""):
     return fig
 
 
-def plot_curves(history: dict[str, list[float]], title: str = ""):
+def plot_curves(history: dict[str, list[float]], title: str = "") -> Figure:
     """Loss and accuracy, training vs validation, one panel each."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig = ShownFigure(figsize=(10, 3.6))
+    axes = fig.subplots(1, 2)
     epochs = np.arange(1, len(history.get("loss", [])) + 1)
     for ax, metric in zip(axes, ("loss", "accuracy")):
         for key, style in ((metric, "-"), (f"val_{metric}", "--")):

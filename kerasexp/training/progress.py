@@ -58,7 +58,14 @@ class _EpochLine(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
         if self.progress.bars and self.bar is None:
-            from tqdm.auto import tqdm
+            import importlib.util
+
+            # tqdm's widget needs ipywidgets (tqdm.auto without it warns "IProgress not found");
+            # without, tqdm's text bar, which a notebook shows as well.
+            if importlib.util.find_spec("ipywidgets") is not None:
+                from tqdm.notebook import tqdm
+            else:
+                from tqdm.std import tqdm
 
             self.bar = tqdm(total=self.epochs, initial=epoch, desc=self.label, unit="epoch", file=self.progress.stream)
 

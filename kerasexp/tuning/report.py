@@ -78,28 +78,58 @@ def _best(study):
 
 
 def write_plots(study, out: Path) -> list[str]:
-    """Optuna's matplotlib plots; a plot Optuna cannot draw yet (too few trials) is skipped."""
+    """Optuna's matplotlib plots; a plot Optuna cannot draw yet (too few trials) is skipped.
+    Optuna draws with pyplot: on the user's backend, left as it is (no switch to Agg), with
+    interactive mode off (no window pops up) and each figure closed once saved, so none lingers in
+    a notebook; its style sheet (ggplot) applies inside rc_context only, so the user's rcParams
+    come back unchanged. Importances are drawn here on a plain Figure: Optuna's version needs an
+    Agg canvas, which a vector backend (pdf, svg) lacks."""
     import warnings
 
-    import matplotlib
-
-    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     import optuna.visualization.matplotlib as vis
 
     written = []
     for filename, name in PLOTS.items():
+        before = set(plt.get_fignums())
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), plt.rc_context(), plt.ioff():
                 warnings.simplefilter("ignore")
-                ax = getattr(vis, name)(study)
+                draw = OWN_PLOTS.get(name) or getattr(vis, name)
+                ax = draw(study)
+                fig = (ax.flat[0] if isinstance(ax, np.ndarray) else ax).get_figure()
+                fig.set_size_inches(9, 5.5)
+                save_figure(out / filename, fig)
+            written.append(filename)
         except (ValueError, RuntimeError, ZeroDivisionError) as err:
             print(f"skipped {filename}: {err}")
-            continue
-        fig = (ax.flat[0] if isinstance(ax, np.ndarray) else ax).get_figure()
-        fig.set_size_inches(9, 5.5)
-        save_figure(out / filename, fig)
-        written.append(filename)
+        finally:
+            for number in set(plt.get_fignums()) - before:
+                plt.close(number)
     return written
+
+
+def plot_param_importances(study):
+    """Optuna's importances (fANOVA) as horizontal bars, most important on top."""
+    import optuna
+    from matplotlib.figure import Figure
+
+    importances = optuna.importance.get_param_importances(study)
+    names, values = list(importances)[::-1], list(importances.values())[::-1]
+    ax = Figure().subplots()
+    ax.barh(names, values, color="tab:blue")
+    for y, value in enumerate(values):
+        ax.text(value, y, f" {value:.2f}", va="center", fontsize=8)
+    ax.set(title="Hyperparameter importances", xlabel=f"importance for {_objective_name(study)}")
+    ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
+OWN_PLOTS = {"plot_param_importances": plot_param_importances}
+
+
+def _objective_name(study) -> str:
+    return (study.metric_names or ["objective value"])[0]
 
 
 def best_experiment(spec, study):
@@ -186,6 +216,77 @@ def best_value_interval(study, metric: str) -> list[float] | None:
     return accuracy_ci95(round(best.value * n), n)
 
 
+def locate_study(study_dir: str | Path | None, storage_url: str | None = None, study_name: str | None = None,
+                 out: str | Path | None = None) -> tuple[str, str, Path]:
+    """(storage URL, study name, report folder) from a study folder made by `kerasexp study`
+    (STUDY/study.db; STUDY/study.txt names the study; the report goes to STUDY/report), or from
+    --storage (a PostgreSQL study: the folder has no database and its study.txt no password).
+    A storage that holds a single study needs no name."""
+    from kerasexp.tuning.storage import default_storage, mask_url, open_storage
+
+    folder = Path(study_dir) if study_dir is not None else None
+    if folder is not None and not folder.is_dir():
+        raise UserError(f"{folder}: no such study folder; give the --out folder of `kerasexp study`")
+    record = _study_record(folder) if folder is not None else {}
+    if storage_url is None:
+        if folder is None:
+            raise UserError("give a study folder (kerasexp study-report runs/studies/NAME) or --storage URL")
+        if not (folder / "study.db").exists():
+            where = f" (its study.txt: storage {record['storage']})" if "storage" in record else ""
+            raise UserError(f"{folder}: no study.db{where}; give --storage URL (with its password) and --study-name")
+        storage_url = default_storage(folder)
+    if out is None:
+        if folder is None:
+            raise UserError("give --out (the report's folder) with --storage, or a study folder")
+        out = folder / "report"
+    if study_name is None:
+        study_name = record.get("study")
+    if study_name is None:
+        import optuna
+
+        names = optuna.get_all_study_names(open_storage(storage_url))
+        if len(names) != 1:
+            raise UserError(f"{mask_url(storage_url)} holds {len(names)} studies ({', '.join(names) or 'none'}); "
+                            "give --study-name")
+        study_name = names[0]
+    return storage_url, study_name, Path(out)
+
+
+def _study_record(folder: Path) -> dict:
+    """study.txt's `storage URL` and `study NAME` lines (written by `kerasexp study`), if any."""
+    path = folder / "study.txt"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return dict(line.split(" ", 1) for line in lines[:2] if line.startswith(("storage ", "study ")))
+
+
+def format_value(value) -> str:
+    """A parameter or metric as a person writes it: 0.30000000000000004 -> 0.3, 0.0012345678 -> 0.001235."""
+    if isinstance(value, (float, np.floating)):
+        return format(float(value), ".4g")
+    return str(value)
+
+
+def format_params(params: dict) -> str:
+    return ", ".join(f"{name} = {format_value(value)}" for name, value in sorted(params.items()))
+
+
+def summary_text(s: dict, out: str | Path) -> str:
+    """What `kerasexp study-report` prints: the best trial, its parameters, the retrain's test figures."""
+    lines = [f"study {s['study']}: {s['trials']} trials ({s['complete']} complete, {s['pruned']} pruned, "
+             f"{s['failed']} failed)"]
+    if s["best_trial"] is not None:
+        lines.append(f"best {s['metric']} {_num(s['best_value'])}{_ci(s.get('best_value_ci95'))} "
+                     f"(trial {s['best_trial']}): {format_params(s['best_params'])}")
+    t = s.get("test")
+    if t and "seeds" in t:
+        lines.append(f"retrained with seeds {t['seeds']}, test: accuracy {t['accuracy']:.4f} ± {t['accuracy_std']:.4f}, "
+                     f"macro-F1 {t['macro_f1']:.4f} ± {t['macro_f1_std']:.4f}")
+    elif t:
+        lines.append(f"retrained on train+validation, test: accuracy {t['accuracy']:.4f}{_ci(t.get('accuracy_ci95'))}, "
+                     f"macro-F1 {t['macro_f1']:.4f}{_ci(t.get('macro_f1_ci95'))}")
+    return "\n".join(lines + [f"wrote {out}/"])
+
+
 def study_report(storage_url: str, study_name: str, out: str | Path, retrain: bool = True,
                  seeds: list[int] | None = None) -> dict:
     from kerasexp.provenance import command_line, machine_description
@@ -232,7 +333,7 @@ def summary_markdown(s: dict) -> str:
              f"{s['epochs_saved_by_pruning']}; trial time {s['trial_minutes']} min",
              f"- best {s['metric']}: {_num(s['best_value'])}{_ci(s.get('best_value_ci95'))} (trial {s['best_trial']}); "
              f"mean of the top 5: {_num(s['top5_mean'])}",
-             f"- best parameters: `{json.dumps(s['best_params'])}`"]
+             f"- best parameters: {format_params(s['best_params']) or 'none'}"]
     if "test" in s:
         t = s["test"]
         if "seeds" in t:

@@ -171,6 +171,14 @@ def _run_study(spec, study, storage_url, n_trials, study_name, out_dir, create_o
 
     from kerasexp.io import write_text
 
+    if study.metric_names is None:  # the objective's name, for optuna-dashboard and study-report's plots
+        import warnings
+
+        from optuna.exceptions import ExperimentalWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            study.set_metric_names([spec.study.metric])
     if create_only:
         log(f"study {study_name} ready in {mask_url(storage_url)}: {finished_count(study)} trials finished; "
             "start the workers")

@@ -108,7 +108,7 @@ def test_three_trial_sqlite_study_and_its_report(pbc96_path, tmp_path, capsys):
     from kerasexp.training.tensorboard import read_events
 
     for t in study.trials:
-        assert [s for s, _ in read_events(out / "tensorboard" / f"trial_{t.number}")["epoch/val_accuracy"]] == [1, 2]
+        assert [s for s, _ in read_events(out / "tensorboard" / f"trial_{t.number}" / "validation")["epoch_accuracy"]] == [1, 2]
     # running the same command again finds the study finished and trains nothing
     assert main(["study", str(toml), "--out", str(out), "--n-trials", "3"]) == 0
     assert len(optuna.load_study(study_name="tiny", storage=url).trials) == 3
