@@ -77,8 +77,10 @@ def predict_images(run_dir: str | Path, images, tta: str | None = None) -> np.nd
     test-time views the run used (tta=None; "auto": the views it chose on validation)."""
     import keras
 
-    import kerasexp.models  # noqa: F401  (registers custom layers for loading)
+    from kerasexp.models import load_builders  # their custom layers, for loading
     from kerasexp.evaluation.predict import check_tta, chooses_tta, predict_proba
+
+    load_builders()
 
     run_dir = Path(run_dir)
     if tta is None:
@@ -123,8 +125,9 @@ def first_conv_filters(run_dir: str | Path, out: str | Path, layer: str = "") ->
     import keras
     import matplotlib.pyplot as plt
 
-    import kerasexp.models  # noqa: F401
+    from kerasexp.models import load_builders
 
+    load_builders()
     model = keras.saving.load_model(run_models(run_dir)[0], compile=False)
     convs = [lay for lay in model.layers if isinstance(lay, keras.layers.Conv2D)]
     chosen = [lay for lay in convs if lay.name == layer] if layer else convs[:1]
