@@ -60,9 +60,9 @@ PARAM_CHECKS = {
                     "0 (none) or positive integer(s)"),
     "unfreeze": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
     "gem_p": (lambda v: _number(v) and v > 0, "a finite number > 0, e.g. 3.0"),
-    "backbone": (lambda v: isinstance(v, str) and v in BACKBONES,
-                 f"a keras.applications backbone: {', '.join(BACKBONES)}"),
 }
+# Builder parameters that name a registered thing: an unknown name gets the registry's message.
+NAMED_PARAMS = {"backbone": BACKBONES}
 
 # The built-in builders' keyword parameters and defaults (after input_shape, num_classes), so their
 # parameters are checked without importing Keras.
@@ -111,6 +111,8 @@ def builder_parameters(name: str) -> dict | None:
 def check_params(name: str, params: dict, accepted: dict) -> None:
     """Each value in PARAM_CHECKS' range, and a true/false where the builder's default is one."""
     for key, value in params.items():
+        if key in NAMED_PARAMS:
+            NAMED_PARAMS[key].check(value)
         check, what = PARAM_CHECKS.get(key, (None, ""))
         default = accepted.get(key)
         if check is None and isinstance(default, bool):
