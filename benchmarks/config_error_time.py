@@ -28,7 +28,8 @@ def main(before: str, after: str, rounds: int = 5) -> None:
         for label, checkout in (("before", before), ("after", after)) if r % 2 == 0 else \
                 (("after", after), ("before", before)):
             times[label].append(once(checkout, bad))
-        print(f"round {r + 1}: before {times['before'][-1]:.2f} s, after {times['after'][-1]:.2f} s", flush=True)
+        print(f"round {r + 1}: before {times['before'][-1]:.2f} s, after {times['after'][-1]:.2f} s",
+              flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"median before {med['before']:.2f} s, after {med['after']:.2f} s, "
           f"ratio before/after {med['before'] / med['after']:.1f}x over {rounds} rounds each")

@@ -574,7 +574,8 @@ def _image_folder_paths(cfg: DatasetConfig) -> None:
         raise UserError("dataset image_folder needs dataset.data_dir: a folder with one sub-folder per class")
     folder = Path(cfg.data_dir)
     if not folder.is_dir():
-        raise UserError(f"{folder}: no such folder; dataset.data_dir must be a folder with one sub-folder per class")
+        raise UserError(f"{folder}: no such folder; dataset.data_dir must be a folder with one sub-folder "
+                        "per class")
     if not any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir()):
         raise UserError(f"{folder}: no class sub-folders; put each class's images in a folder named after it")
 
@@ -598,17 +599,19 @@ def _npz_paths(cfg: DatasetConfig) -> None:
 
 def _image_csv_paths(cfg: DatasetConfig) -> None:
     if not (cfg.data_dir and cfg.csv):
-        raise UserError("dataset image_csv needs dataset.data_dir (the images) and dataset.csv (file name, label)")
+        raise UserError("dataset image_csv needs dataset.data_dir (the images) and dataset.csv "
+                        "(file name, label)")
     if not Path(cfg.data_dir).is_dir():
-        raise UserError(f"{cfg.data_dir}: no such folder; dataset.data_dir must be the folder of the CSV's images")
+        raise UserError(f"{cfg.data_dir}: no such folder; dataset.data_dir must be the folder of the CSV's "
+                        "images")
     if not Path(cfg.csv).is_file():
         raise UserError(f"{cfg.csv}: label CSV not found; dataset.csv must name it")
 
 
 def _cifar100_paths(cfg: DatasetConfig) -> None:
     if cfg.data_dir and not Path(cfg.data_dir).is_dir():
-        raise UserError(f"{cfg.data_dir}: no such folder; dataset.data_dir must hold the CIFAR-100 python files "
-                        "(train, test) or leave it empty to use Keras' cache")
+        raise UserError(f"{cfg.data_dir}: no such folder; dataset.data_dir must hold the CIFAR-100 python "
+                        "files (train, test) or leave it empty to use Keras' cache")
 
 
 # dataset name -> what its loader reads, checked before anything is imported or written (one a
@@ -623,7 +626,8 @@ def check_data_paths(cfg: DatasetConfig) -> None:
     is found in the usual places or downloaded). Paths are relative to the working directory."""
     DATA_PATHS.get(cfg.name, lambda cfg: None)(cfg)
     if cfg.drop_list and not Path(cfg.drop_list).is_file():
-        raise UserError(f"{cfg.drop_list}: drop list not found; make one with `kerasexp dedup DATA --out DIR`")
+        raise UserError(f"{cfg.drop_list}: drop list not found; make one with "
+                        "`kerasexp dedup DATA --out DIR`")
 
 
 def to_dict(exp: Experiment) -> dict:

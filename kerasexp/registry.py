@@ -142,7 +142,8 @@ MODELS = Registry("model", {
 # keras.applications builders (kerasexp.models.transfer.PREPROCESSING: the pixels each one expects)
 BACKBONES = Registry("backbone", {name: f"keras.applications:{name}" for name in (
     "MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large", "EfficientNetV2B0", "EfficientNetV2S",
-    "ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "VGG16", "VGG19", "ResNet50", "ResNet50V2", "DenseNet121")})
+    "ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "VGG16", "VGG19", "ResNet50", "ResNet50V2",
+    "DenseNet121")})
 
 DATASETS = Registry("dataset", {name: f"kerasexp.data:_{name}" for name in (
     "fashion_mnist", "image_folder", "npz", "image_csv", "cifar100")})

@@ -33,7 +33,8 @@ def test_each_name_table_is_what_its_builder_modules_register():
         assert sorted(table.registered) == sorted(table), kind
         for name in table:
             module, attr = table.target(name).split(":")
-            assert getattr(importlib.import_module(module), attr) is table.registered[name] is table[name], name
+            builder = getattr(importlib.import_module(module), attr)
+            assert builder is table.registered[name] is table[name], name
 
 
 def test_backbones_and_pruners_name_what_keras_and_optuna_have():
@@ -116,7 +117,8 @@ def test_bad_files_are_refused_in_one_line_without_tensorflow_keras_or_optuna(tm
                 print(name, err)
         print(sorted(m for m in sys.modules if m.split('.')[0] in {set(HEAVY)!r}))
     """)
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         check=True)
     lines = out.stdout.splitlines()
     assert lines[-1] == "[]", lines[-1][:300]
     assert len(lines) == len(BAD_FILES) + 1, out.stdout + out.stderr
@@ -131,8 +133,8 @@ def test_a_refused_study_creates_no_storage_and_no_trial(tmp_path):
     result = subprocess.run([sys.executable, "-m", "kerasexp", "study", str(study), "--out", str(out)],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip() == "kerasexp: error: no/such/cells: no such folder; dataset.data_dir must be a " \
-                                    "folder with one sub-folder per class"
+    assert result.stderr.strip() == ("kerasexp: error: no/such/cells: no such folder; dataset.data_dir must "
+                                     "be a folder with one sub-folder per class")
     assert not out.exists() and not list(tmp_path.rglob("*.db")) and result.stdout == ""
 
 

@@ -188,7 +188,8 @@ def read_study(path, overrides=()):
 
 
 # bench -> the experiment file it reads by default (kerasexp.bench.speedrun / augment)
-BENCH_EXPERIMENTS = {"speedrun": "studies/fmnist_fast.toml", "augment-train": "studies/pbc96_augment_bench.toml"}
+BENCH_EXPERIMENTS = {"speedrun": "studies/fmnist_fast.toml",
+                     "augment-train": "studies/pbc96_augment_bench.toml"}
 
 
 def read_inputs(args) -> None:

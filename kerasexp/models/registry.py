@@ -66,8 +66,8 @@ NAMED_PARAMS = {"backbone": BACKBONES}
 
 # The built-in builders' keyword parameters and defaults (after input_shape, num_classes), so their
 # parameters are checked without importing Keras.
-_ANNEX1 = {"kernels": (3, 3), "filters": (32, 64), "dense_units": 128, "activation": "relu", "batch_norm": False,
-           "conv_dropout": 0.25, "dense_dropout": 0.25}
+_ANNEX1 = {"kernels": (3, 3), "filters": (32, 64), "dense_units": 128, "activation": "relu",
+           "batch_norm": False, "conv_dropout": 0.25, "dense_dropout": 0.25}
 _LADDER = {"conv_depths": (32, 64), "hidden_units": 128, "dropout": 0.0, "batch_norm": False}
 _RESNET = {"pooling": "avg", "gem_p": 3.0, "dropout": 0.0, "normalize": "rescale", "mean_std": None}
 SIGNATURES = {

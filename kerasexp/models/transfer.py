@@ -103,7 +103,8 @@ def build_backbone(name: str, input_shape, weights: str | None = "imagenet", **p
     build, spec = BACKBONES[name], PREPROCESSING[name]
     weights = _weights_argument(weights)
     try:
-        return build(include_top=False, weights=weights, input_shape=tuple(input_shape), **spec.extra, **params)
+        return build(include_top=False, weights=weights, input_shape=tuple(input_shape), **spec.extra,
+                     **params)
     except (ValueError, TypeError, OSError, KeyError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if weights not in (None, "imagenet"):

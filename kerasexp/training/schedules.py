@@ -33,7 +33,8 @@ def cosine(initial_lr: float, steps_per_epoch: int, epochs: int = 1, min_lr_rati
     )
 
 
-SCHEDULES.register("plateau", constant)  # a constant rate that a callback lowers (ReduceLROnPlateau, in the loop)
+# plateau: a constant rate that a callback lowers (ReduceLROnPlateau, in the loop)
+SCHEDULES.register("plateau", constant)
 
 
 def build_schedule(name: str, initial_lr: float, steps_per_epoch: int, warmup_epochs: int = 0, **kwargs):

@@ -58,10 +58,11 @@ def test_a_model_by_import_path_trains_like_a_registered_one(tmp_path, fashion_p
     assert run.config.model.name == f"{own_models}:small_cnn" and run.config.model.params == {"width": 3}
 
 
-def test_a_bad_parameter_of_ones_own_model_is_refused_before_the_run_folder(tmp_path, fashion_path, own_models):
+def test_a_bad_parameter_of_ones_own_model_is_refused_before_the_run_folder(tmp_path, fashion_path,
+                                                                           own_models):
     path = experiment(tmp_path, fashion_path, f"{own_models}:small_cnn", "widht = 3")
-    with pytest.raises(UserError, match=f"model.params 'widht' is not a parameter of '{own_models}:small_cnn'; "
-                                        "allowed: width"):
+    message = f"model.params 'widht' is not a parameter of '{own_models}:small_cnn'; allowed: width"
+    with pytest.raises(UserError, match=message):
         kerasexp.train(path, out=tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
@@ -69,5 +70,6 @@ def test_a_bad_parameter_of_ones_own_model_is_refused_before_the_run_folder(tmp_
 def test_a_missing_function_of_ones_own_module_is_one_line(own_models):
     from kerasexp.models import create_model
 
-    with pytest.raises(UserError, match=f"model '{own_models}:big_cnn': module {own_models} has no 'big_cnn'"):
+    message = f"model '{own_models}:big_cnn': module {own_models} has no 'big_cnn'"
+    with pytest.raises(UserError, match=message):
         create_model(f"{own_models}:big_cnn", (28, 28, 1), 10)
