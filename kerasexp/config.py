@@ -16,11 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kerasexp.errors import UserError
-from kerasexp.evaluation.predict import TTA_VIEWS
-from kerasexp.training.losses import LOSSES
-from kerasexp.training.optimizers import OPTIMIZERS
-from kerasexp.training.schedules import SCHEDULES
-
+from kerasexp.registry import DATASETS, LOSSES, MODELS, OPTIMIZERS, POLICIES, SCHEDULES, TTA_VIEWS
 
 
 @dataclass(frozen=True)
@@ -246,6 +242,7 @@ class DatasetConfig:
     group_duplicates: bool = True
 
     def __post_init__(self):
+        DATASETS.check(self.name)
         for key in ("val_fraction", "test_fraction"):
             if not 0.0 < getattr(self, key) < 1.0:
                 raise UserError(f"dataset.{key} = {getattr(self, key)} must be in (0, 1), e.g. 0.2")
@@ -263,6 +260,9 @@ class ModelConfig:
 
     name: str = "baseline"
     params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        MODELS.check(self.name)  # a model of one's own by import path: its module is found, not imported
 
 
 @dataclass
@@ -369,6 +369,12 @@ class AugmentationConfig:
 
     policy: str | list = "none"
     params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if isinstance(self.policy, list) and not self.policy:
+            raise UserError('augmentation.policy is an empty list; name a policy, or "none"')
+        for name in self.policy if isinstance(self.policy, list) else [self.policy]:
+            POLICIES.check(name)
 
 
 @dataclass
@@ -552,8 +558,79 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def load_experiment(path: str | Path, overrides: list[str] = ()) -> Experiment:
-    return experiment_from_dict(read_toml(path, overrides), name=Path(path).stem)
+def load_experiment(path: str | Path, overrides: list[str] = (), data: bool = True) -> Experiment:
+    """An experiment file to run: every key, type, value and name checked, and (data=True) its data
+    files present (check_data_paths), all without importing TensorFlow or creating anything."""
+    exp = experiment_from_dict(read_toml(path, overrides), name=Path(path).stem)
+    if data:
+        check_data_paths(exp.dataset)
+    return exp
+
+
+# Fashion-MNIST's four IDX files (kerasexp.data.fashion_mnist.FILES; a test keeps them equal).
+FASHION_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                       "t10k-labels-idx1-ubyte")
+
+
+def _image_folder_paths(cfg: DatasetConfig) -> None:
+    if not cfg.data_dir:
+        raise UserError("dataset image_folder needs dataset.data_dir: a folder with one sub-folder per class")
+    folder = Path(cfg.data_dir)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such folder; dataset.data_dir must be a folder with one sub-folder "
+                        "per class")
+    if not any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir()):
+        raise UserError(f"{folder}: no class sub-folders; put each class's images in a folder named after it")
+
+
+def _fashion_mnist_paths(cfg: DatasetConfig) -> None:
+    explicit = cfg.data_dir or os.environ.get("KERASEXP_DATA")
+    if not explicit:  # found in Debian's folder or Keras' cache, else downloaded
+        return
+    for stem in FASHION_MNIST_FILES:
+        if not any((Path(explicit) / (stem + gz)).is_file() for gz in (".gz", "")):
+            raise UserError(f"{explicit}: missing {stem}.gz; put the four Fashion-MNIST IDX files there "
+                            "(or install Debian's dataset-fashion-mnist, or omit --data-dir to download)")
+
+
+def _npz_paths(cfg: DatasetConfig) -> None:
+    if not cfg.data_dir:
+        raise UserError("dataset npz needs dataset.data_dir: the .npz file with images and labels")
+    if not Path(cfg.data_dir).is_file():
+        raise UserError(f"{cfg.data_dir}: no such .npz file; dataset.data_dir must name the file")
+
+
+def _image_csv_paths(cfg: DatasetConfig) -> None:
+    if not (cfg.data_dir and cfg.csv):
+        raise UserError("dataset image_csv needs dataset.data_dir (the images) and dataset.csv "
+                        "(file name, label)")
+    if not Path(cfg.data_dir).is_dir():
+        raise UserError(f"{cfg.data_dir}: no such folder; dataset.data_dir must be the folder of the CSV's "
+                        "images")
+    if not Path(cfg.csv).is_file():
+        raise UserError(f"{cfg.csv}: label CSV not found; dataset.csv must name it")
+
+
+def _cifar100_paths(cfg: DatasetConfig) -> None:
+    if cfg.data_dir and not Path(cfg.data_dir).is_dir():
+        raise UserError(f"{cfg.data_dir}: no such folder; dataset.data_dir must hold the CIFAR-100 python "
+                        "files (train, test) or leave it empty to use Keras' cache")
+
+
+# dataset name -> what its loader reads, checked before anything is imported or written (one a
+# name of kerasexp.registry.DATASETS; tests/test_light_config.py checks they match).
+DATA_PATHS = {"image_folder": _image_folder_paths, "fashion_mnist": _fashion_mnist_paths, "npz": _npz_paths,
+              "image_csv": _image_csv_paths, "cifar100": _cifar100_paths}
+
+
+def check_data_paths(cfg: DatasetConfig) -> None:
+    """The files a dataset reads exist, in its loader's words: data_dir (image_folder: with class
+    sub-folders), csv, drop_list; Fashion-MNIST's four files in an explicit folder (without one it
+    is found in the usual places or downloaded). Paths are relative to the working directory."""
+    DATA_PATHS.get(cfg.name, lambda cfg: None)(cfg)
+    if cfg.drop_list and not Path(cfg.drop_list).is_file():
+        raise UserError(f"{cfg.drop_list}: drop list not found; make one with "
+                        "`kerasexp dedup DATA --out DIR`")
 
 
 def to_dict(exp: Experiment) -> dict:

@@ -44,12 +44,13 @@ def test_unknown_names_list_the_allowed_values(tmp_path, section, key, value, al
         load_experiment(write(tmp_path, f'[{section}]\n{key} = "{value}"\n'))
 
 
-def test_unknown_model_is_reported_when_building(tmp_path):
+def test_unknown_model_is_reported_when_reading_and_building(tmp_path):
     from kerasexp.models import create_model
 
-    exp = load_experiment(write(tmp_path, '[model]\nname = "resnet9000"\n'))
     with pytest.raises(UserError, match="unknown model 'resnet9000'; choose one of: .*baseline"):
-        create_model(exp.model.name, (28, 28, 1), 10)
+        load_experiment(write(tmp_path, '[model]\nname = "resnet9000"\n'))
+    with pytest.raises(UserError, match="unknown model 'resnet9000'; choose one of: .*baseline"):
+        create_model("resnet9000", (28, 28, 1), 10)
 
 
 def test_overrides(tmp_path):
@@ -82,4 +83,4 @@ def test_every_shipped_study_parses():
     from kerasexp.tuning.config import load_study_file
 
     for path in studies:  # a study file is an experiment plus [study] and [search]
-        (load_study_file if "[study]" in path.read_text() else load_experiment)(path)
+        (load_study_file if "[study]" in path.read_text() else load_experiment)(path, data=False)

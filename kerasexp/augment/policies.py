@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import keras
 
+from kerasexp.augment import image_policies as ip
+from kerasexp.augment import mixing
 from kerasexp.errors import UserError
-from kerasexp.registry import Registry
+from kerasexp.registry import POLICIES  # the name table; the policies below register into it
 
 
 def flip_translate(seed: int = 0, translate: float = 0.1, flip: bool = True):
@@ -27,21 +29,19 @@ def flip_translate(seed: int = 0, translate: float = 0.1, flip: bool = True):
     return apply
 
 
-def _policies() -> Registry:
-    from kerasexp.augment import image_policies as ip
-    from kerasexp.augment import mixing
-
-    return Registry("augmentation.policy", {
-        "none": lambda seed=0: None,
-        "flip_translate": flip_translate,
-        "randaugment": ip.randaugment, "randaugment_keras_cv": ip.randaugment_keras_cv,
-        "saturation": ip.saturation, "rotate_flip_noise": ip.rotate_flip_noise, "crop_flip": ip.crop_flip,
-        "cutout": ip.cutout, "color_jitter": ip.color_jitter, "multicrop": ip.multicrop,
-        "mixup": mixing.mixup, "class_mixup": mixing.class_mixup, "cutmix": mixing.cutmix,
-    })
+def no_policy(seed: int = 0):
+    """No augmentation."""
+    return None
 
 
-POLICIES = _policies()
+for _name, _factory in {
+    "none": no_policy, "flip_translate": flip_translate,
+    "randaugment": ip.randaugment, "randaugment_keras_cv": ip.randaugment_keras_cv,
+    "saturation": ip.saturation, "rotate_flip_noise": ip.rotate_flip_noise, "crop_flip": ip.crop_flip,
+    "cutout": ip.cutout, "color_jitter": ip.color_jitter, "multicrop": ip.multicrop,
+    "mixup": mixing.mixup, "class_mixup": mixing.class_mixup, "cutmix": mixing.cutmix,
+}.items():
+    POLICIES.register(_name, _factory)
 NEEDS_CLASS_COUNTS = ("class_mixup", "multicrop")
 
 

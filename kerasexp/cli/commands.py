@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -11,10 +12,9 @@ from kerasexp.errors import ArgumentParser, exit_on_user_error, positive_int, se
 
 def cmd_train(args) -> int:
     from kerasexp import api
-    from kerasexp.config import load_experiment
     from kerasexp.evaluation.report import markdown_table
 
-    exp = load_experiment(args.experiment, args.set or [])
+    exp = getattr(args, "exp", None) or read_experiment(args.experiment, args.set or [])
     run = api.train(exp, out=args.out, seeds=args.seeds)
     metrics = run.metrics
     if args.seeds:
@@ -188,12 +188,50 @@ def build_parser() -> ArgumentParser:
     return p
 
 
+def read_experiment(path, overrides=()):
+    """An experiment file as `kerasexp train` reads it: every key, value, name (model parameters
+    and backbone included) and data path checked, importing no TensorFlow, Keras or Optuna."""
+    from kerasexp.config import load_experiment
+    from kerasexp.models import check_model
+
+    exp = load_experiment(path, overrides)
+    check_model(exp.model.name, exp.model.params)
+    return exp
+
+
+def read_study(path, overrides=()):
+    """A study file as `kerasexp study` reads it (kerasexp.tuning.config.load_study_file): checked
+    whole, data paths included, before Optuna is imported or any storage created."""
+    from kerasexp.tuning.config import load_study_file
+
+    return load_study_file(path, overrides)
+
+
+# bench -> the experiment file it reads by default (kerasexp.bench.speedrun / augment)
+BENCH_EXPERIMENTS = {"speedrun": "studies/fmnist_fast.toml",
+                     "augment-train": "studies/pbc96_augment_bench.toml"}
+
+
+def read_inputs(args) -> None:
+    """The files a verb reads, checked before TensorFlow is imported (seconds) and before anything
+    is created: a typo or a missing data folder is one line, at once."""
+    if args.command == "study":
+        args.spec = read_study(args.study, args.set or [])
+    elif args.command in ("train", "augment-preview"):
+        args.exp = read_experiment(args.experiment, args.set or [])
+    elif args.command == "bench" and args.what in BENCH_EXPERIMENTS:
+        data_dir = [f"dataset.data_dir={json.dumps(args.data_dir)}"] if args.data_dir else []
+        read_experiment(args.experiment or BENCH_EXPERIMENTS[args.what],
+                        data_dir if args.what == "augment-train" else [])
+
+
 @exit_on_user_error
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["variants"]:
         return cmd_variants(None, argv[1:])
     args = build_parser().parse_args(argv)
+    read_inputs(args)
     if args.command != "reports":  # reading run folders needs no TensorFlow
         import_tensorflow_quietly()
     if getattr(args, "tool", None):

@@ -12,14 +12,16 @@ from kerasexp.data.folders import load_image_folder
 from kerasexp.data.longtail import long_tail_indices
 from kerasexp.data.pool import split_pool
 from kerasexp.errors import UserError
-from kerasexp.registry import Registry
+from kerasexp.registry import DATASETS  # the name table; the loaders below register into it
 
 
+@DATASETS.register("fashion_mnist")
 def _fashion_mnist(cfg) -> ImageData:
     return load_fashion_mnist(cfg.data_dir or None, val_fraction=cfg.val_fraction, seed=cfg.seed,
                               limit=cfg.limit or None)
 
 
+@DATASETS.register("image_folder")
 def _image_folder(cfg) -> ImageData:
     if not cfg.data_dir:
         raise UserError("dataset image_folder needs dataset.data_dir: a folder with one sub-folder per class")
@@ -31,6 +33,7 @@ def _image_folder(cfg) -> ImageData:
                              skip_broken=cfg.skip_broken, group_duplicates=cfg.group_duplicates)
 
 
+@DATASETS.register("npz")
 def _npz(cfg) -> ImageData:
     from kerasexp.data.arrays import load_npz_pool
 
@@ -39,6 +42,7 @@ def _npz(cfg) -> ImageData:
     return split_pool(load_npz_pool(cfg.data_dir), cfg)
 
 
+@DATASETS.register("image_csv")
 def _image_csv(cfg) -> ImageData:
     from kerasexp.data.csv_labels import load_csv_pool
 
@@ -47,14 +51,13 @@ def _image_csv(cfg) -> ImageData:
     return split_pool(load_csv_pool(cfg.data_dir, cfg.csv, cfg.image_size), cfg)
 
 
+@DATASETS.register("cifar100")
 def _cifar100(cfg) -> ImageData:
     from kerasexp.data.arrays import load_cifar100_pool
 
     return split_pool(load_cifar100_pool(cfg.data_dir), cfg)
 
 
-DATASETS = Registry("dataset", {"fashion_mnist": _fashion_mnist, "image_folder": _image_folder, "npz": _npz,
-                                 "image_csv": _image_csv, "cifar100": _cifar100})
 # Loaders that apply dataset.classes / other_min_count / drop_list themselves, before splitting.
 POOLED = {"npz", "image_csv", "cifar100"}
 

@@ -72,8 +72,9 @@ def load_model_file(path: Path, run_dir: Path):
     """A saved .keras model, or a one-line error when the file is damaged."""
     import keras
 
-    import kerasexp.models  # noqa: F401  (registers custom layers for loading)
+    from kerasexp.models import load_builders
 
+    load_builders()  # their custom layers, for loading
     try:
         return keras.saving.load_model(path, compile=False)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
@@ -214,7 +215,10 @@ def predict_images(run_dir: str | Path, images, tta: str | None = None) -> np.nd
     import keras
 
     from kerasexp.evaluation.metrics import ensemble
+    from kerasexp.models import load_builders  # their custom layers, for loading
     from kerasexp.evaluation.predict import check_tta, chooses_tta, predict_proba
+
+    load_builders()
 
     run_dir = Path(run_dir)
     if tta is not None and not chooses_tta(tta):
@@ -265,8 +269,9 @@ def first_conv_filters(run_dir: str | Path, out: str | Path, layer: str = "") ->
     import keras
     import matplotlib.pyplot as plt
 
-    import kerasexp.models  # noqa: F401
+    from kerasexp.models import load_builders
 
+    load_builders()
     model = load_kept_model(kept_models(run_dir)[0].folder, Path(run_dir))
     convs = [lay for lay in model.layers if isinstance(lay, keras.layers.Conv2D)]
     chosen = [lay for lay in convs if lay.name == layer] if layer else convs[:1]

@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 
 from kerasexp.errors import UserError
-from kerasexp.registry import Registry
+from kerasexp.registry import TTA_VIEWS  # the name table; the views below register into it
 
 
 def _view(quarter_turns: int, mirror: bool) -> Callable:
@@ -21,11 +21,10 @@ def _view(quarter_turns: int, mirror: bool) -> Callable:
 
 
 # Test-time augmentation: the views of each test image whose predictions are averaged.
-TTA_VIEWS = Registry("test-time augmentation", {
-    "none": (_view(0, False),),
-    "flip": (_view(0, False), _view(0, True)),  # report 001
-    "dihedral": tuple(_view(k, m) for k in range(4) for m in (False, True)),  # no up or right (cells)
-})
+NO_VIEWS = TTA_VIEWS.register("none", (_view(0, False),))
+FLIP_VIEWS = TTA_VIEWS.register("flip", (_view(0, False), _view(0, True)))  # report 001
+DIHEDRAL_VIEWS = TTA_VIEWS.register(  # no up or right (cells)
+    "dihedral", tuple(_view(k, m) for k in range(4) for m in (False, True)))
 
 
 def check_tta(tta: str, image_shape: tuple | None = None) -> None:

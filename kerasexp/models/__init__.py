@@ -1,8 +1,15 @@
-"""Model builders, looked up by name."""
+"""Model builders, looked up by name: kerasexp.registry.MODELS names them without importing them
+(so `import kerasexp.models` imports no Keras); `MODELS[name]` imports the builder's module."""
 
-from kerasexp.models import cnn  # noqa: F401  (fills the registry)
-from kerasexp.models import ladder, resnet  # noqa: F401  (report 004's ladder; ResNet-18..101)
-from kerasexp.models import transfer  # noqa: F401
 from kerasexp.models.registry import MODELS, check_model, create_model, register_model
 
-__all__ = ["MODELS", "check_model", "create_model", "register_model"]
+
+def load_builders() -> None:
+    """Import every built-in builder module: registers their custom Keras layers, which loading a
+    saved model needs."""
+    for name in MODELS:
+        if MODELS.target(name) and MODELS.target(name).startswith("kerasexp."):
+            MODELS[name]  # noqa: B018  (imports its module)
+
+
+__all__ = ["MODELS", "check_model", "create_model", "load_builders", "register_model"]

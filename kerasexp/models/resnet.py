@@ -97,5 +97,5 @@ def resnet(
     return keras.Model(inputs, outputs, name=name or f"resnet{depth}")
 
 
-for _depth in DEPTHS:
-    register_model(f"resnet{_depth}")(partial(resnet, depth=_depth, name=f"resnet{_depth}"))
+resnet18, resnet34, resnet50, resnet101 = (register_model(f"resnet{_depth}")(
+    partial(resnet, depth=_depth, name=f"resnet{_depth}")) for _depth in DEPTHS)

@@ -10,49 +10,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import keras
 from keras import layers
 
 from kerasexp.errors import UserError
-from kerasexp.registry import Registry
 from kerasexp.models.registry import register_model
+from kerasexp.registry import BACKBONES  # the name table: backbone name -> keras.applications builder
 
 NORMALISATION = (layers.BatchNormalization, layers.LayerNormalization, layers.GroupNormalization)
 
 
 @dataclass(frozen=True)
 class Backbone:
-    """A keras.applications builder and the pixel preprocessing its ImageNet weights expect
-    ("tf": [-1, 1], "caffe": BGR minus ImageNet means, "torch": ImageNet mean/std, "none":
-    the builder does it itself)."""
+    """The pixel preprocessing a backbone's ImageNet weights expect ("tf": [-1, 1], "caffe": BGR
+    minus ImageNet means, "torch": ImageNet mean/std, "none": the builder does it itself), and
+    builder arguments always passed."""
 
-    build: Callable[..., keras.Model]
     preprocess: str
-    extra: dict = field(default_factory=dict)  # builder arguments always passed
+    extra: dict = field(default_factory=dict)
 
 
-def _app(name: str) -> Callable[..., keras.Model]:
-    return getattr(keras.applications, name)
-
-
-BACKBONES = Registry("backbone", {
-    "MobileNet": Backbone(_app("MobileNet"), "tf"),
-    "MobileNetV2": Backbone(_app("MobileNetV2"), "tf"),
-    "MobileNetV3Small": Backbone(_app("MobileNetV3Small"), "none", {"include_preprocessing": True}),
-    "MobileNetV3Large": Backbone(_app("MobileNetV3Large"), "none", {"include_preprocessing": True}),
-    "EfficientNetV2B0": Backbone(_app("EfficientNetV2B0"), "none", {"include_preprocessing": True}),
-    "EfficientNetV2S": Backbone(_app("EfficientNetV2S"), "none", {"include_preprocessing": True}),
-    "ConvNeXtTiny": Backbone(_app("ConvNeXtTiny"), "none", {"include_preprocessing": True}),
-    "ConvNeXtSmall": Backbone(_app("ConvNeXtSmall"), "none", {"include_preprocessing": True}),
-    "ConvNeXtBase": Backbone(_app("ConvNeXtBase"), "none", {"include_preprocessing": True}),
-    "VGG16": Backbone(_app("VGG16"), "caffe"),
-    "VGG19": Backbone(_app("VGG19"), "caffe"),
-    "ResNet50": Backbone(_app("ResNet50"), "caffe"),
-    "ResNet50V2": Backbone(_app("ResNet50V2"), "tf"),
-    "DenseNet121": Backbone(_app("DenseNet121"), "torch"),
-})
+_OWN = Backbone("none", {"include_preprocessing": True})
+# One entry a name of BACKBONES (tests/test_light_config.py checks they match).
+PREPROCESSING = {
+    "MobileNet": Backbone("tf"), "MobileNetV2": Backbone("tf"),
+    "MobileNetV3Small": _OWN, "MobileNetV3Large": _OWN, "EfficientNetV2B0": _OWN, "EfficientNetV2S": _OWN,
+    "ConvNeXtTiny": _OWN, "ConvNeXtSmall": _OWN, "ConvNeXtBase": _OWN,
+    "VGG16": Backbone("caffe"), "VGG19": Backbone("caffe"), "ResNet50": Backbone("caffe"),
+    "ResNet50V2": Backbone("tf"), "DenseNet121": Backbone("torch"),
+}
 
 
 @keras.saving.register_keras_serializable(package="kerasexp")
@@ -113,10 +100,11 @@ def _weights_argument(weights: str | None) -> str | None:
 
 def build_backbone(name: str, input_shape, weights: str | None = "imagenet", **params) -> keras.Model:
     """The named backbone without its top; a weights file that does not fit it is a UserError."""
-    spec = BACKBONES[name]
+    build, spec = BACKBONES[name], PREPROCESSING[name]
     weights = _weights_argument(weights)
     try:
-        return spec.build(include_top=False, weights=weights, input_shape=tuple(input_shape), **spec.extra, **params)
+        return build(include_top=False, weights=weights, input_shape=tuple(input_shape), **spec.extra,
+                     **params)
     except (ValueError, TypeError, OSError, KeyError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if weights not in (None, "imagenet"):
@@ -205,8 +193,8 @@ def transfer(
     unfreeze_last(base, int(unfreeze), norm_trainable=norm_mode != "frozen")
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
-    if BACKBONES[backbone].preprocess != "none":
-        x = ImagenetPreprocess(BACKBONES[backbone].preprocess, name="preprocess")(x)
+    if PREPROCESSING[backbone].preprocess != "none":
+        x = ImagenetPreprocess(PREPROCESSING[backbone].preprocess, name="preprocess")(x)
     x = base(x)
     pool = layers.GlobalAveragePooling2D if pooling == "avg" else layers.GlobalMaxPooling2D
     x = pool(name="pool")(x)

@@ -7,9 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerasexp.errors import UserError
-from kerasexp.registry import Registry
-
-LOSSES = Registry("loss")
+from kerasexp.registry import LOSSES  # the name table; the builders below register into it
 
 
 @LOSSES.register("crossentropy")

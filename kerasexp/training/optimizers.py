@@ -4,9 +4,7 @@ or schedule. Keras provides them all (Lion and AdamW included), and the weight a
 
 from __future__ import annotations
 
-from kerasexp.registry import Registry
-
-OPTIMIZERS = Registry("optimizer")
+from kerasexp.registry import OPTIMIZERS  # the name table; the builders below register into it
 
 
 def _weight_decay(cfg):

@@ -4,9 +4,7 @@ loss, so it is a callback (ReduceLROnPlateau) on a constant rate."""
 
 from __future__ import annotations
 
-from kerasexp.registry import Registry
-
-SCHEDULES = Registry("schedule")
+from kerasexp.registry import SCHEDULES  # the name table; the builders below register into it
 
 
 @SCHEDULES.register("constant")
@@ -35,9 +33,8 @@ def cosine(initial_lr: float, steps_per_epoch: int, epochs: int = 1, min_lr_rati
     )
 
 
-
-
-SCHEDULES["plateau"] = constant  # a constant rate that a callback lowers (ReduceLROnPlateau, in the loop)
+# plateau: a constant rate that a callback lowers (ReduceLROnPlateau, in the loop)
+SCHEDULES.register("plateau", constant)
 
 
 def build_schedule(name: str, initial_lr: float, steps_per_epoch: int, warmup_epochs: int = 0, **kwargs):

@@ -17,9 +17,9 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kerasexp.config import SECTIONS, experiment_from_dict, section_from_dict
+from kerasexp.config import SECTIONS, check_data_paths, experiment_from_dict, section_from_dict
 from kerasexp.errors import UserError
-from kerasexp.registry import Registry
+from kerasexp.registry import PRUNERS
 
 
 @dataclass
@@ -87,21 +87,6 @@ class StudyConfig:
     @property
     def direction(self) -> str:
         return "minimize" if self.metric.endswith("loss") else "maximize"
-
-
-def _optuna_pruner(name: str):
-    def build(**params):
-        import optuna.pruners
-
-        return getattr(optuna.pruners, name)(**params)
-
-    return build
-
-
-PRUNERS = Registry("pruner", {"none": _optuna_pruner("NopPruner"), "median": _optuna_pruner("MedianPruner"),
-                              "hyperband": _optuna_pruner("HyperbandPruner"),
-                              "successive_halving": _optuna_pruner("SuccessiveHalvingPruner"),
-                              "threshold": _optuna_pruner("ThresholdPruner")})
 
 
 @dataclass
@@ -243,28 +228,47 @@ def study_from_dict(raw: dict, name: str) -> StudyFile:
     head = section_from_dict(HeadSearch, search["head"], "search.head") if "head" in search else None
     experiment_from_dict(raw, name=name)  # the base experiment must be valid on its own
     spec = StudyFile(name, raw, study, params, head)
-    spec.trial_experiment(LowestTrial())  # and with the searched keys set: unknown keys surface now
+    check_model_params(spec.trial_experiment(LowestTrial()))  # and with the searched keys set
+    for param in params:  # every choice a trial can draw (a model, a policy, an optimizer...)
+        for choice in param.choices or []:
+            check_model_params(spec.trial_experiment(LowestTrial({param.name: choice})))
     return spec
 
 
+def check_model_params(exp):
+    """A trial's model parameters (names, ranges, the backbone): kerasexp.models' checks, which
+    import no Keras."""
+    from kerasexp.models.registry import check_model
+
+    check_model(exp.model.name, exp.model.params)
+
+
 class LowestTrial:
-    """A stand-in trial answering every suggestion with its lowest value (to check a search
-    space, or read the keys a study does not search)."""
+    """A stand-in trial answering every suggestion with its lowest value, or the value `fixed`
+    gives its name (to check a search space, or read the keys a study does not search)."""
+
+    def __init__(self, fixed: dict | None = None):
+        self.fixed = fixed or {}
 
     def suggest_int(self, name, low, high, step=1, log=False):
-        return low
+        return self.fixed.get(name, low)
 
     def suggest_float(self, name, low, high, step=None, log=False):
-        return low
+        return self.fixed.get(name, low)
 
     def suggest_categorical(self, name, choices):
-        return choices[0]
+        return self.fixed.get(name, choices[0])
 
 
-def load_study_file(path: str | Path, overrides: list[str] = ()) -> StudyFile:
+def load_study_file(path: str | Path, overrides: list[str] = (), data: bool = True) -> StudyFile:
+    """A study file to run: everything study_from_dict checks and (data=True) its data files
+    present, before Optuna or TensorFlow is imported and before any storage is created."""
     from kerasexp.config import read_toml
 
-    return study_from_dict(read_toml(path, overrides, kind="study"), name=Path(path).stem)
+    spec = study_from_dict(read_toml(path, overrides, kind="study"), name=Path(path).stem)
+    if data:
+        check_data_paths(spec.trial_experiment(LowestTrial()).dataset)
+    return spec
 
 
 def make_sampler(cfg: StudyConfig, trial_number: int = 0):
@@ -275,7 +279,7 @@ def make_sampler(cfg: StudyConfig, trial_number: int = 0):
 
 def make_pruner(cfg: StudyConfig):
     try:
-        return PRUNERS[cfg.pruner](**cfg.pruner_params)
+        return PRUNERS[cfg.pruner](**cfg.pruner_params)  # an optuna.pruners class
     except TypeError as err:
         raise UserError(f"study.pruner_params for {cfg.pruner!r}: {err}") from None
 

@@ -102,9 +102,10 @@ def case_predict_out_under_a_file(tmp_path, **_):
     return ["predict", str(tmp_path / "run"), str(tmp_path), "--out", str(tmp_path / "f" / "p.csv")], "which is a file"
 
 
-def case_postgres_driver_missing(tmp_path, **_):
+def case_postgres_driver_missing(tmp_path, pbc96_path, **_):
     study = Path(__file__).resolve().parents[2] / "studies" / "pbc96_study.toml"
-    return ["study", str(study), "--storage", "postgresql+pg8000://u:secret@127.0.0.1/db"], "pip install"
+    return ["study", str(study), "--set", f"dataset.data_dir='{pbc96_path}'",
+            "--storage", "postgresql+pg8000://u:secret@127.0.0.1/db"], "pip install"
 
 
 def case_truncated_jpeg(tmp_path, pbc96_path, **_):

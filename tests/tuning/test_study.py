@@ -67,7 +67,7 @@ def study_file(tmp_path, pbc96_path, *, epochs=1, limit=240, pruner="none", prun
 
 
 def test_study_file_search_space_becomes_experiments():
-    spec = load_study_file(ROOT / "studies" / "pbc96_study.toml")
+    spec = load_study_file(ROOT / "studies" / "pbc96_study.toml", data=False)
     trial = optuna.trial.FixedTrial({"unfreeze": 10, "learning_rate": 1e-3, "head_layers": 2, "head_units_0": 256,
                                      "head_units_1": 64, "head_dropout_0": 0.3, "head_dropout_1": 0.1,
                                      "head_batchnorm": True})
