@@ -142,7 +142,8 @@ def test_stale_reason_names_a_value_todays_code_reads_otherwise(tmp_path, monkey
     import kerasexp.config as config
 
     folder = _run_folder(tmp_path, Experiment())
-    (folder / rundir.RECORD).write_text(json.dumps({"machine": {"results_version": kerasexp.RESULTS_VERSION}}))
+    record = {"machine": {"results_version": kerasexp.RESULTS_VERSION}}
+    (folder / rundir.RECORD).write_text(json.dumps(record))
     assert rundir.stale_reason(folder) is None
     real = config.to_dict
     monkeypatch.setattr(config, "to_dict", lambda exp: {**real(exp), "training": {**real(exp)["training"],
