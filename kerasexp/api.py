@@ -163,18 +163,36 @@ def experiment_of(experiment, overrides: dict | None = None):
 
 
 def train(experiment, out: str | Path | None = None, overrides: dict | None = None,
-          seeds: list[int] | None = None) -> Run:
+          seeds: list[int] | None = None, callbacks: list | None = None) -> Run:
     """Train (or resume, or load if finished) an experiment file or Experiment into `out`
-    (default runs/NAME); with seeds, one run a seed and their mean +/- std."""
+    (default runs/NAME); with seeds, one run a seed and their mean +/- std.
+
+    callbacks: your keras.callbacks.Callback instances, run in the one training loop after its own
+    callbacks (history, checkpoint, backup), so the epoch they see is already recorded. They see
+    the epochs this call trains, with their true numbers: `on_epoch_end(epoch, logs)` gets the
+    0-based epoch and logs with loss, accuracy, val_loss, val_accuracy (and what the config adds).
+    A resumed run is exact for kerasexp's own state (weights, optimizer, random generators,
+    history), not for your callback's: it sees the resumed epochs only (a run resumed after epoch 2
+    of 3 calls on_epoch_end(2, ...) once). An exception from a callback stops the run with the
+    epoch it raised at already backed up; the next call resumes after it. A finished run is loaded,
+    not trained: the callbacks see nothing. k-fold and seeds: the same callback objects see every
+    fold's and seed's epochs in turn (their `model` is that fold's), the numbers restarting at 0;
+    a two-phase fine-tuning's head-only epochs run without them. A callback that changes training
+    (weights, learning rate, stop_training) makes a run its config.toml does not describe.
+    """
     from kerasexp.experiment import run_experiment, run_seeds
 
     rundir.check_out_given(out)
+    if callbacks is not None:
+        from kerasexp.training.session import user_callbacks
+
+        callbacks = user_callbacks(callbacks)
     exp = experiment_of(experiment, overrides)
     out = Path(Path("runs") / exp.name if out is None else out)
     if seeds:
-        run_seeds(exp, out, list(seeds))
+        run_seeds(exp, out, list(seeds), callbacks or ())
     else:
-        run_experiment(exp, out)
+        run_experiment(exp, out, callbacks=callbacks or ())
     return Run(out)
 
 

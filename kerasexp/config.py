@@ -638,31 +638,32 @@ def to_dict(exp: Experiment) -> dict:
 
 
 def to_toml(exp: Experiment) -> str:
-    """The resolved experiment as TOML (what a run directory records and compares on resume)."""
-    lines = []
-    for section, values in to_dict(exp).items():
-        lines.append(f"[{section}]")
-        tables = {}
-        for key, value in values.items():
-            if isinstance(value, dict):
-                tables[key] = value
-            else:
-                lines.append(f"{key} = {toml_value(value)}")
-        for key, table in tables.items():
-            lines.append(f"{key} = {toml_value(table)}")
-        lines.append("")
-    return "\n".join(lines)
+    """The resolved experiment as TOML (what a run directory records; rundir compares it parsed):
+    written by tomli-w, so any key or string (a class name "T-shirt/top", a key with a dot, a
+    newline) reads back as it was."""
+    import tomli_w
+
+    return tomli_w.dumps(to_dict(exp))
 
 
 def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """One value as one line of TOML (for `--set` texts and messages): tomli-w writes the scalars
+    and quotes the keys; lists and tables are kept inline, on one line."""
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+        items = ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
+    import tomli_w
+
+    try:
+        return tomli_w.dumps({"v": value})[len("v = "):-1]
+    except TypeError:
+        raise TypeError(f"cannot write {type(value).__name__} to TOML") from None
+
+
+def toml_key(key: str) -> str:
+    """A table key as TOML writes it: bare when it can be, else quoted."""
+    import tomli_w
+
+    return tomli_w.dumps({key: 0})[:-len(" = 0\n")]

@@ -58,14 +58,14 @@ def fold_data(data: ImageData, k: int, seed: int) -> list[ImageData]:
     return [replace(data, x_train=x[tr], y_train=y[tr], x_val=x[va], y_val=y[va]) for tr, va in folds]
 
 
-def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, progress):
+def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, progress, callbacks=()):
     """Train, make every evaluation choice on the validation split, then predict the test split
     once, with those choices (the test split is sealed until then)."""
     from kerasexp.evaluation.predict import choose_tta, predict_proba
     from kerasexp.io import atomic_path
     from kerasexp.training.session import train_experiment
 
-    model, result = train_experiment(exp, data, out_dir, progress=progress, label=label)
+    model, result = train_experiment(exp, data, out_dir, progress=progress, label=label, callbacks=callbacks)
     tta, tta_scores = choose_tta(model, data.x_val, data.y_val, exp.evaluation.tta)
     choices = {"epoch": epoch_choice(exp.training, result),
                "tta": {"setting": exp.evaluation.tta, "chosen": tta, **({"val_accuracy": tta_scores} if tta_scores else {})},
@@ -87,12 +87,13 @@ def epoch_choice(cfg, result) -> dict:
     return {"rule": "last epoch", "epoch": result.epochs_run, **({cfg.monitor: values[-1]} if values else {})}
 
 
-def run_experiment(exp: Experiment, out_dir: str | Path, progress=None) -> dict:
+def run_experiment(exp: Experiment, out_dir: str | Path, progress=None, callbacks=()) -> dict:
     """Train and evaluate `exp` into `out_dir` (resuming what is already there). The checks that
     need nothing but the config come first; then the folder is locked, and only then judged (another
     config's run is refused, never overwritten) and the data read: a refusal at any point leaves
     nothing this call created (rundir.claim). `progress` (a Progress shared by several runs, e.g.
-    seeds) makes the time-left estimate cover all of them."""
+    seeds) makes the time-left estimate cover all of them. `callbacks`: the user's Keras callbacks, run
+    in every fold's main training phase (kerasexp.api.train says what they see)."""
     out_dir = Path(out_dir)
     rundir.check_out_given(out_dir)
     rundir.check_out_folder(out_dir, "a folder for the run")
@@ -114,7 +115,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path, progress=None) -> dict:
         check_model_builds(exp, data)
         for tta in tta_candidates(exp.evaluation.tta, data.input_shape):
             check_tta(tta, data.input_shape)
-        return _train_and_report(exp, data, out_dir, progress)
+        return _train_and_report(exp, data, out_dir, progress, callbacks)
 
 
 def _load_finished(exp: Experiment, out_dir: Path, progress) -> dict:
@@ -136,7 +137,7 @@ def run_epochs(exp: Experiment) -> int:
     return (exp.training.epochs + exp.training.head_epochs) * (exp.evaluation.kfold or 1)
 
 
-def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=None) -> dict:
+def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=None, callbacks=()) -> dict:
     from kerasexp.evaluation.metrics import ensemble, fold_summary, headline_metrics
     from kerasexp.evaluation.report import markdown_table
     from kerasexp.io import write_csv
@@ -153,7 +154,7 @@ def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=
             "steps_per_execution": exp.training.steps_per_execution}
     results = []
     if not k:
-        model, result, probs, choices = _train_one(exp, data, out_dir, exp.name, progress)
+        model, result, probs, choices = _train_one(exp, data, out_dir, exp.name, progress, callbacks)
         meta["evaluation_choices"] = choices
         results.append(result)
         meta.update(params=model.count_params(), trainable_params=trainable_count(model),
@@ -165,7 +166,7 @@ def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=
         fold_probs, fold_rows = [], []
         for i, fold in enumerate(fold_data(data, k, exp.dataset.seed), start=1):
             model, result, probs, choices = _train_one(exp, fold, rundir.fold_dir(out_dir, i), f"fold {i}/{k}",
-                                                       progress)
+                                                       progress, callbacks)
             meta.setdefault("evaluation_choices", {"folds": []})["folds"].append({"fold": i, **choices})
             results.append(result)
             fold_probs.append(probs)
@@ -239,7 +240,7 @@ def report_run(run_dir: str | Path) -> dict:
 SUMMARY_KEYS = ("accuracy", "macro_f1", "loss")
 
 
-def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int]) -> dict:
+def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int], callbacks=()) -> dict:
     """One run a training seed (OUT/seed_S/, the same splits and test images), then OUT/seeds.json,
     seeds.csv and seeds.md: each seed's figures with their intervals, and mean +/- std over seeds.
     The group's folder is locked (and judged) before any seed's run starts."""
@@ -257,7 +258,7 @@ def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int]) -> dict:
         for seed in seeds:
             progress.prefix = f"seed {seed} "
             metrics.append(run_experiment(replace(exp, training=replace(exp.training, seed=seed)),
-                                          rundir.seed_dir(out_dir, seed), progress))
+                                          rundir.seed_dir(out_dir, seed), progress, callbacks))
         return summarize_seeds(exp.name, out_dir, seeds, metrics)
 
 

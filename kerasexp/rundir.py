@@ -387,64 +387,84 @@ def writer_lock(out_dir: str | Path):
                           "wait for that run to finish, or pass another --out")
 
 
-def _without_neutral(lines: list[str]) -> list[str]:
-    """The lines of a config.toml without RESULT_NEUTRAL keys, or sections left empty by them."""
-    section, kept = "", []
-    for line in lines:
-        if line.startswith("["):
-            section = line.strip("[]")
-        elif f"{section}.{line.split(' = ')[0]}" in RESULT_NEUTRAL:
-            continue
-        kept.append(line)
-    return [line for i, line in enumerate(kept)
-            if line.strip() and not (line.startswith("[") and _empty_section(kept, i))]
+def _flat(raw: dict) -> dict:
+    """A config dict as {"section.key": value}, without the RESULT_NEUTRAL keys: run folders are
+    compared as parsed values, never as text, so how a config.toml was formatted (older run
+    folders' own writer, tomli-w's today) plays no part."""
+    flat = {}
+    for section, values in raw.items():
+        for key, value in (values.items() if isinstance(values, dict) else [("", values)]):
+            name = f"{section}.{key}" if key else section
+            if name not in RESULT_NEUTRAL:
+                flat[name] = value
+    return flat
 
 
-def _empty_section(lines: list[str], i: int) -> bool:
-    rest = lines[i + 1:]
-    end = next((j for j, line in enumerate(rest) if line.startswith("[")), len(rest))
-    return not any(line.strip() for line in rest[:end])
+def _same(a, b) -> bool:
+    """Equal values of equal TOML types (1 is neither 1.0 nor true); tables in any key order."""
+    return _canonical(a) == _canonical(b)
 
 
-def _with_defaults(text: str) -> str:
-    """A saved config.toml re-resolved, so keys added to the config since it was written read as
-    their defaults (an older run folder stays resumable); as saved if it no longer parses."""
-    from kerasexp.config import experiment_from_dict, to_toml
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
+def _shown(value) -> str:
+    from kerasexp.config import toml_value
+
+    if value is _ABSENT:
+        return "(absent)"
+    try:
+        return toml_value(value)
+    except TypeError:
+        return repr(value)
+
+
+_ABSENT = object()
+
+
+def _first_difference(old: dict, new: dict) -> str | None:
+    """`section.key: old -> new` for the first key (in config order) whose value differs."""
+    for key in [*new, *(k for k in old if k not in new)]:
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if a is _ABSENT or b is _ABSENT or not _same(a, b):
+            return f"{key}: {_shown(a)} -> {_shown(b)}"
+    return None
+
+
+def _resolved(raw: dict) -> dict:
+    """A saved config re-resolved, so keys added to the config since it was written read as
+    their defaults (an older run folder stays resumable). One that today's code cannot read (a key
+    gone since) gets the defaults of the keys it lacks, so a refusal names what it has that differs."""
+    from kerasexp.config import Experiment, experiment_from_dict, to_dict
 
     try:
-        return to_toml(experiment_from_dict(tomllib.loads(text)))
-    except (UserError, tomllib.TOMLDecodeError):
-        return text
+        return to_dict(experiment_from_dict(raw))
+    except UserError:
+        defaults = to_dict(Experiment())
+        return {**defaults, **{section: {**defaults.get(section, {}), **values} if isinstance(values, dict)
+                               else values for section, values in raw.items()}}
 
 
 def check_same_config(run_dir: str | Path, exp) -> None:
-    """A run folder belongs to one resolved config: resuming another is refused, by key. Keys in
-    RESULT_NEUTRAL may differ."""
-    from kerasexp.config import to_toml
+    """A run folder belongs to one resolved config: resuming another is refused, naming the first
+    key that differs. Keys in RESULT_NEUTRAL may differ."""
+    from kerasexp.config import to_dict
 
     run_dir = Path(run_dir)
-    saved = run_dir / CONFIG
-    if not saved.exists():
+    if not (run_dir / CONFIG).exists():
         return
-    read_config(run_dir)  # a damaged file is named as such
-    old, new = (_without_neutral(text.splitlines()) for text in (_with_defaults(saved.read_text()), to_toml(exp)))
-    if old != new:
-        section, diff = "", None
-        for a, b in zip(old, new):
-            if a.startswith("["):
-                section = a.strip("[]")
-            if a != b:
-                diff = f"{section}.{a.split(' = ')[0]}: {a.split(' = ', 1)[-1]} -> {b.split(' = ', 1)[-1]}"
-                break
+    diff = _first_difference(_flat(_resolved(read_config(run_dir))), _flat(to_dict(exp)))
+    if diff:
         raise UserError(
-            f"{run_dir} holds a run of a different config ({diff or 'keys differ'}); "
+            f"{run_dir} holds a run of a different config ({diff}); "
             "pass another --out, or delete that folder to start over"
         )
 
 
 def write_config(run_dir: str | Path, exp) -> Path:
-    """Record the config; a run folder keeps the one it was started with (it may differ from this
-    one only in RESULT_NEUTRAL keys, see check_same_config)."""
+    """Record the config; a run folder keeps the one it was started with, as it was written (it
+    may differ from this one only in RESULT_NEUTRAL keys, see check_same_config)."""
     from kerasexp.config import to_toml
     from kerasexp.io import write_text
 
@@ -458,21 +478,21 @@ def stale_reason(run_dir: str | Path) -> str | None:
     (RESULTS_VERSION). Keys added to the config since are no reason: a new key's default keeps the
     old behaviour (a change of behaviour bumps RESULTS_VERSION)."""
     import kerasexp
-    from kerasexp.config import experiment_from_dict, to_toml
+    from kerasexp.config import experiment_from_dict, to_dict
 
     run_dir = Path(run_dir)
-    config = run_dir / CONFIG
-    if config.exists():
+    if (run_dir / CONFIG).exists():
         raw = read_config(run_dir)  # a damaged file raises, naming it
         try:
-            resolved = to_toml(experiment_from_dict(raw))
+            resolved = _flat(to_dict(experiment_from_dict(raw)))
         except UserError as err:
             return f"today's code cannot read its config.toml ({err})"
-        saved = _without_neutral(config.read_text(encoding="utf-8").splitlines())
-        known = set(_without_neutral(resolved.splitlines()))
-        changed = [line for line in saved if line not in known]
+        saved = _flat(raw)
+        changed = {key: value for key, value in saved.items()
+                   if key not in resolved or not _same(value, resolved[key])}
         if changed:
-            return f"today's code resolves its config.toml to other values ({changed[0]})"
+            diff = _first_difference(changed, {k: resolved[k] for k in changed if k in resolved})
+            return f"today's code resolves its config.toml to other values ({diff})"
     machine = read_record(run_dir).get("machine", {})
     made = machine.get("results_version")
     if made != kerasexp.RESULTS_VERSION:

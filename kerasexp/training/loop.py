@@ -443,6 +443,8 @@ def train(
                                               patience=cfg.plateau_patience))
     if backup is not None:
         all_callbacks.append(backup)  # after the history and the checkpoint: a backup's epoch is in both
+    # the caller's last: the epoch they see is already in the history, the checkpoint and the backup,
+    # so one that raises (a user's, kerasexp.train(callbacks=...)) leaves a run that resumes after it
     all_callbacks += list(callbacks)
 
     epoch_box = [initial]

@@ -14,6 +14,7 @@ import numpy as np
 from kerasexp import rundir
 from kerasexp.config import Experiment
 from kerasexp.data.dataset import ImageData
+from kerasexp.errors import UserError
 from kerasexp.training.loop import TrainResult
 
 
@@ -25,7 +26,10 @@ def train_experiment(exp: Experiment, data: ImageData, out_dir: str | Path | Non
     and the loop's result.
 
     out_dir: the run folder (history, checkpoints, backup: a rerun resumes; None keeps nothing).
-    callbacks: extra Keras callbacks of the main phase (a study's pruning callback, a bench timer).
+    callbacks: extra Keras callbacks of the main phase (a study's pruning callback, a bench timer, the
+      user's from kerasexp.train(callbacks=...)): they run after the loop's own, so the epoch they
+      see is already in the history, the checkpoint and the backup (one that raises leaves a run
+      that resumes from that epoch). The head-only phase runs without them.
     progress, label: a kerasexp.training.progress.Progress printing one line an epoch as `label`.
     distribute, mixed_precision: a study's scaling settings (kerasexp.training.distribute).
     logdir: TensorBoard folder (default OUT/tensorboard; none without out_dir or with
@@ -67,3 +71,28 @@ def _scalars(logdir, sub: str = "") -> list:
     from kerasexp.training.tensorboard import EpochScalars
 
     return [EpochScalars(Path(logdir) / sub if sub else logdir)]
+
+
+def user_callbacks(callbacks) -> list[keras.callbacks.Callback]:
+    """kerasexp.train's `callbacks=` as a list of keras.callbacks.Callback instances, refused in one
+    line naming the item that is not one (a class, a function, a tf.keras 2 callback...)."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise UserError(f"callbacks= takes a list of keras.callbacks.Callback instances, got "
+                        f"{_described(callbacks)}; e.g. callbacks=[{type(callbacks).__name__}(...)]")
+    for i, callback in enumerate(callbacks):
+        if isinstance(callback, type) and issubclass(callback, keras.callbacks.Callback):
+            raise UserError(f"callbacks[{i}] is the class {callback.__name__}, not an instance of it; "
+                            f"pass {callback.__name__}()")
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise UserError(f"callbacks[{i}] is {_described(callback)}, not a keras.callbacks.Callback "
+                            "(Keras 3); subclass keras.callbacks.Callback, or wrap a function in "
+                            "keras.callbacks.LambdaCallback(on_epoch_end=...)")
+    return list(callbacks)
+
+
+def _described(value) -> str:
+    kind = type(value)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    return f"a {name}"
