@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import argparse
 import functools
+import re
 import sys
+
+# scheme://user:PASSWORD@host: the password runs to the last "@" before a space or a quote (a raw "@" in
+# a password is legal for SQLAlchemy's URL parser).
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"]*:)[^\s'\"]*(?=@)")
+# password=..., passwd=..., pwd=..., PGPASSWORD=... in query strings, libpq key=value strings and env lines.
+_KEY_PASSWORD = re.compile(r"(?i)(\b\w*(?:password|passwd|pwd)=)[^\s&;'\"]+")
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every URL password and password=... value replaced by ***: the ONE function every
+    recorded command line, storage URL and printed line goes through (runs, studies, reports, logs)."""
+    return _KEY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***", str(text)))
 
 
 class UserError(Exception):
@@ -19,8 +32,6 @@ def exit_on_user_error(main):
         try:
             return main(*args, **kwargs)
         except UserError as err:
-            from kerasexp.provenance import mask_secrets  # a message may quote a storage URL
-
             print(f"kerasexp: error: {mask_secrets(err)}", file=sys.stderr)
             sys.exit(2)
         except KeyboardInterrupt:
@@ -34,8 +45,6 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse with a one-line error (no usage dump) and exit code 2."""
 
     def error(self, message):
-        from kerasexp.provenance import mask_secrets  # "unrecognized arguments: --storag URL" quotes argv
-
         self.exit(2, f"{self.prog}: error: {mask_secrets(message)} (see --help)\n")
 
 

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from kerasexp.errors import mask_secrets
+
 
 def machine_description() -> dict:
     """What a reader needs to weigh a wall time and rerun a figure: the code (version, commit),
@@ -96,19 +98,6 @@ def onednn_enabled() -> bool | None:
     except ImportError:
         return None
     return bool(_pywrap_util_port.IsMklEnabled())
-
-
-# scheme://user:PASSWORD@host: the password runs to the last "@" before a space or a quote (a raw "@" in
-# a password is legal for SQLAlchemy's URL parser).
-_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"]*:)[^\s'\"]*(?=@)")
-# password=..., passwd=..., pwd=..., PGPASSWORD=... in query strings, libpq key=value strings and env lines.
-_KEY_PASSWORD = re.compile(r"(?i)(\b\w*(?:password|passwd|pwd)=)[^\s&;'\"]+")
-
-
-def mask_secrets(text: str) -> str:
-    """`text` with every URL password and password=... value replaced by ***: the ONE function every
-    recorded command line, storage URL and printed line goes through (runs, studies, reports, logs)."""
-    return _KEY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***", str(text)))
 
 
 def command_line(argv: list[str] | None = None) -> str:

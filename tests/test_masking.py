@@ -42,7 +42,7 @@ def test_argparse_and_user_errors_print_no_password(capsys):
     url = "postgresql://kx:PW@h/db"
     for extra in (["--bogus", url], ["--study-name", "x", "--", url]):
         with pytest.raises(SystemExit) as exit_info:  # argparse quotes the arguments it does not know
-            main(["study-report", "--storage", "sqlite:///unused.db", "--study-name", "x", "--out", "r",
+            main(["compare", "a", "--out", "r",
                   *extra])
         err = capsys.readouterr().err
         assert exit_info.value.code == 2 and "PW" not in err and "kx:***@h/db" in err, err

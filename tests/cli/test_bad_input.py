@@ -145,16 +145,18 @@ def case_out_inside_the_data(tmp_path, pbc96_path, **_):
         "inside the data set's folder"
 
 
-def case_study_out_is_a_run_folder(tmp_path, **_):
+def case_study_out_is_a_run_folder(tmp_path, pbc96_path, **_):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.toml").write_text('[model]\nname = "baseline"\n')
     study = Path(__file__).resolve().parents[2] / "studies" / "pbc96_study.toml"
-    return ["study", str(study), "--create-only", "--out", str(tmp_path / "run")], "is a kerasexp run folder"
+    return ["study", str(study), "--set", f"dataset.data_dir='{pbc96_path}'", "--create-only",
+            "--out", str(tmp_path / "run")], "is a kerasexp run folder"
 
 
-def case_study_empty_out(tmp_path, **_):
+def case_study_empty_out(tmp_path, pbc96_path, **_):
     study = Path(__file__).resolve().parents[2] / "studies" / "pbc96_study.toml"
-    return ["study", str(study), "--create-only", "--out", ""], "--out is empty"
+    return ["study", str(study), "--set", f"dataset.data_dir='{pbc96_path}'", "--create-only", "--out", ""], \
+        "--out is empty"
 
 
 CASES = [case_directory, case_not_utf8, case_negative_image_size, case_negative_limit, case_test_fraction,

@@ -128,7 +128,7 @@ def test_cifar100_local_files_first_20_classes(tmp_path):
     named = load_dataset(DatasetConfig(name="cifar100", data_dir=str(tmp_path), classes=["bee", "cattle"]))
     assert named.class_names == ["bee", "cattle"] and set(named.y_test) == {0, 1}
     with pytest.raises(UserError, match="'unicorn' is not a class"):
-        load_dataset(DatasetConfig(name="cifar100", data_dir=str(tmp_path), classes=["unicorn"]))
+        load_dataset(DatasetConfig(name="cifar100", data_dir=str(tmp_path), classes=["bee", "unicorn"]))
     with pytest.raises(UserError, match="no CIFAR-100 files"):
         load_dataset(DatasetConfig(name="cifar100", data_dir=str(tmp_path / "nowhere")))
 
