@@ -88,7 +88,8 @@ TRAIN_BOUNDS = {
 }
 # Pixels are 0-255: a noise std above that range only saturates every test pixel.
 EVAL_BOUNDS = {"kfold": Bounds(2, off=0), "test_noise_std": Bounds(0, 255)}
-REFERENCE_BOUNDS = {"test_accuracy": UNIT, "val_accuracy": UNIT, "test_macro_f1": UNIT, "train_accuracy": UNIT}
+REFERENCE_BOUNDS = {"test_accuracy": UNIT, "val_accuracy": UNIT, "test_macro_f1": UNIT,
+                    "train_accuracy": UNIT}
 
 
 def check_bounds(obj, section: str, table: dict[str, Bounds]) -> None:

@@ -301,7 +301,8 @@ def tally(loaded: int, trained: int) -> str:
     return f"loaded {loaded} finished run{'' if loaded == 1 else 's'}, trained {trained}"
 
 
-def summarize_seeds(name: str, out_dir: Path, seeds: list[int], metrics: list[dict], trained: bool = True) -> dict:
+def summarize_seeds(name: str, out_dir: Path, seeds: list[int], metrics: list[dict],
+                    trained: bool = True) -> dict:
     """OUT/seeds.json, seeds.csv and seeds.md from each seed's metrics.json. With `trained` false
     (every seed's run loaded) an earlier summary of the same seeds keeps its command: the files
     are rebuilt byte for byte, not claimed by this command."""

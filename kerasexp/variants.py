@@ -32,8 +32,9 @@ NAME = "variant_{}"  # each experiment's name (the committed runs' records carry
 TITLE = "Report 002: Annex-1 CNN and four variants on Fashion-MNIST"
 QUOTED_FROM = "report 002's Table 1 and 2"
 # flag -> the key of every variant's file it sets (None: the files' value)
-OVERRIDES = {"epochs": "training.epochs", "batch_size": "training.batch_size", "schedule": "training.schedule",
-             "limit": "dataset.limit", "data_dir": "dataset.data_dir", "val_fraction": "dataset.val_fraction",
+OVERRIDES = {"epochs": "training.epochs", "batch_size": "training.batch_size",
+             "schedule": "training.schedule", "limit": "dataset.limit", "data_dir": "dataset.data_dir",
+             "val_fraction": "dataset.val_fraction",
              "split_seed": "dataset.seed"}
 PROVENANCE = ("command", "started", "wall_seconds", "machine")  # what a table rebuilt unchanged keeps
 
@@ -61,15 +62,19 @@ def add_arguments(p) -> None:
     p.add_argument("--seeds", type=seed_list, default=seed_list(DEFAULT_SEEDS),
                    help=f"training seeds, one run each (default {DEFAULT_SEEDS}); splits and test images stay the same")
     p.add_argument("--seed", type=non_negative_int, default=None, help="one training seed (same as --seeds N)")
-    p.add_argument("--split-seed", type=non_negative_int, help="seed of the validation split (default: the files', 0)")
+    p.add_argument("--split-seed", type=non_negative_int,
+                   help="seed of the validation split (default: the files', 0)")
     p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                    help="comma-separated names of studies/variants/*.toml (default %(default)s)")
     p.add_argument("--out", default="reports/variants", help="output folder (default %(default)s)")
     p.add_argument("--data-dir", default=None, help="folder with the four Fashion-MNIST IDX files (or $KERASEXP_DATA)")
-    p.add_argument("--batch-size", type=positive_int, help="default: the files', 32, as the report (Keras' default)")
-    p.add_argument("--val-fraction", type=fraction, help="stratified validation share (default: the files', 0.2)")
+    p.add_argument("--batch-size", type=positive_int,
+                   help="default: the files', 32, as the report (Keras' default)")
+    p.add_argument("--val-fraction", type=fraction,
+                   help="stratified validation share (default: the files', 0.2)")
     p.add_argument("--schedule", choices=["constant", "step"],
-                   help="learning-rate schedule; step halves it every 5 epochs (default: the files', constant)")
+                   help="learning-rate schedule; step halves it every 5 epochs "
+                   "(default: the files', constant)")
 
 
 def build_parser() -> ArgumentParser:
@@ -151,8 +156,8 @@ def run_variants(args) -> dict:
     write_tables(out, tables, meta)
     print(markdown_table(tables["variants"]))
     if kept:
-        print(f"rebuilt {out}/ from its finished runs in {format_seconds(took)}: the same tables, so its record "
-              f"stands (made by `{meta['command']}`, started {meta['started']})")
+        print(f"rebuilt {out}/ from its finished runs in {format_seconds(took)}: the same tables, so its "
+              f"record stands (made by `{meta['command']}`, started {meta['started']})")
     else:
         print(f"wrote {out}/ in {format_seconds(took)} "
               f"({format_seconds(meta['training_seconds'])} of training over all runs)")

@@ -69,7 +69,8 @@ def test_end_to_end_two_seeds_then_loads_without_training(fashion_path, tmp_path
     assert f"loaded {out / 'bn' / 'seed_0'} (finished " in again.stderr
     assert "loaded 6 finished runs, trained 0" in again.stderr.splitlines()
     assert hashes(out) == before
-    assert {"variants.json", "variants.md", "seeds.csv", "bn/seeds.json", "bn/seed_0/model.keras"} <= set(before)
+    assert {"variants.json", "variants.md", "seeds.csv", "bn/seeds.json", "bn/seed_0/model.keras"} \
+        <= set(before)
 
 
 def hashes(folder):
@@ -105,7 +106,8 @@ def test_the_files_are_the_committed_runs_configs():
         seed = int(run_dir.name.split("_")[1])
         rundir.check_same_config(run_dir, replace(exp, training=replace(exp.training, seed=seed)))
     sgd = variant_experiment("sgd", build_parser().parse_args(["--epochs", "2", "--limit", "300"]))
-    assert (sgd.training.epochs, sgd.dataset.limit, sgd.training.optimizer, sgd.training.momentum) == (2, 300, "sgd", 0.9)
+    assert (sgd.training.epochs, sgd.dataset.limit, sgd.training.optimizer,
+            sgd.training.momentum) == (2, 300, "sgd", 0.9)
     assert sgd.reference.train_accuracy == 0.9027 and sgd.reference.val_accuracy == 0.9067
 
 

@@ -137,7 +137,8 @@ def build_parser() -> ArgumentParser:
                    help="paired tests against the first run (default) or the row above (a ladder)")
     from kerasexp import variants
 
-    variants.add_arguments(sub.add_parser("variants", help="report 002's variant table (python -m kerasexp.variants)"))
+    variants.add_arguments(sub.add_parser("variants",
+                                          help="report 002's variant table (python -m kerasexp.variants)"))
     b = sub.add_parser("bench", help="throughput benchmarks, printed as one JSON object")
     b.add_argument("what", choices=list(BENCHES))
     b.add_argument("--images", type=positive_int, help="images per measurement (train: 12000; augment: 1024, cycled)")
@@ -191,7 +192,8 @@ def main(argv=None) -> int:
     if getattr(args, "tool", None):
         return args.tool(args)
     return {"train": cmd_train, "report": cmd_report, "compare": cmd_compare, "bench": cmd_bench,
-            "variants": cmd_variants, "reports": cmd_reports, "study": cmd_study, "study-report": cmd_study_report, "study-compare": cmd_study_compare}[args.command](args)
+            "variants": cmd_variants, "reports": cmd_reports, "study": cmd_study,
+            "study-report": cmd_study_report, "study-compare": cmd_study_compare}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -157,18 +157,20 @@ def render_markdown(tables: dict, meta: dict, title: str, quoted_from: str) -> s
     lines = [
         f"# {title}",
         "",
-        f"Produced by `{meta['command']}` (started {meta['started']}; {format_seconds(meta['training_seconds'])} "
-        f"of training over {len(per_seed)} runs, each run's own record in `<variant>/seed_S/run.json`).",
+        f"Produced by `{meta['command']}` (started {meta['started']}; "
+        f"{format_seconds(meta['training_seconds'])} of training over {len(per_seed)} runs, each run's own "
+        "record in `<variant>/seed_S/run.json`).",
         "",
-        f"- training seeds {', '.join(map(str, seeds))} (one run each; the split, seed {meta['split_seed']}, and "
-        f"the test images are the same for all), {meta['epochs']} epochs, batch {meta['batch_size']}, "
+        f"- training seeds {', '.join(map(str, seeds))} (one run each; the split, seed {meta['split_seed']}, "
+        f"and the test images are the same for all), {meta['epochs']} epochs, batch {meta['batch_size']}, "
         f"learning-rate schedule `{meta['schedule']}`",
         f"- data: {meta['data']}; {meta['train_images']} train / {meta['val_images']} validation "
         f"(stratified, fraction {meta['val_fraction']}) / {meta['test_images']} test images",
         f"- machine: {m['cpu']}, {m['cores']} cores, GPU: {m['gpus']}; TensorFlow {m['tensorflow']}, "
         f"Keras {m['keras']}, Python {m['python']}",
-        "- Each run keeps the weights of its best validation epoch (`best_epochs`, one a seed); train_acc and "
-        "val_acc are that epoch's (train_acc as Keras logs it, dropout on), test_acc is those weights on the "
+        "- Each run keeps the weights of its best validation epoch (`best_epochs`, one a seed); train_acc "
+        "and val_acc are that epoch's (train_acc as Keras logs it, dropout on), test_acc is those weights on "
+        "the "
         f"test set. Figures are mean ± std over seeds; report_* are {quoted_from}; \"within ± 2 "
         "std\" says whether the report's figure lies inside our seeds' spread.",
         "",
@@ -207,8 +209,9 @@ def gap_note(test: pd.DataFrame, test_images: int) -> str:
         if row.report_test_acc is None or row.report_test_acc != row.report_test_acc:
             continue
         lo, hi = accuracy_ci95(round(row.test_acc_mean * test_images), test_images)
-        spread = f"{abs(row.test_acc_diff) / row.test_acc_std:.1f} std of our seeds" if row.test_acc_std else "n/a"
+        spread = (f"{abs(row.test_acc_diff) / row.test_acc_std:.1f} std of our seeds" if row.test_acc_std
+                  else "n/a")
         notes.append(f"The report's {row.variant} test accuracy {row.report_test_acc:.4f} is "
-                     f"{row.test_acc_diff:+.4f} from our mean ({spread}; one run's 95% interval at our mean is "
-                     f"{lo:.4f}-{hi:.4f}).")
+                     f"{row.test_acc_diff:+.4f} from our mean ({spread}; one run's 95% interval at our mean "
+                     f"is {lo:.4f}-{hi:.4f}).")
     return "\n".join(notes)
