@@ -121,15 +121,37 @@ def run_experiment(exp: Experiment, out_dir: str | Path, progress=None, callback
 def _load_finished(exp: Experiment, out_dir: Path, progress) -> dict:
     """A finished run's report rebuilt from its files (with a warning when today's code would not
     reproduce it)."""
+    import sys
+
     stale = rundir.stale_reason(out_dir)
     if stale:
-        import sys
-
         print(f"warning: {out_dir} is loaded as it is, though {stale}; delete it to train it with "
               "today's code", file=sys.stderr)
     if progress:
         progress.skip(run_epochs(exp))
-    return report_run(out_dir)
+    metrics = report_run(out_dir)
+    print(f"loaded {out_dir}{finished_when(metrics.get('run', {}))}", file=sys.stderr)
+    return metrics
+
+
+def finished_when(record: dict) -> str:
+    """' (finished 2026-12-06 09:19 UTC)' from a run's record: its start plus its wall time."""
+    from datetime import datetime, timedelta
+
+    try:
+        started = datetime.strptime(record["started"], "%Y-%m-%d %H:%M:%S %Z")
+        end = started + timedelta(seconds=float(record["wall_seconds"]))
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return f" (finished {end:%Y-%m-%d %H:%M} {record['started'].rsplit(' ', 1)[-1]})"
+
+
+def trained_line(out_dir: Path, results) -> str:
+    """What this process trained of a run: its epochs, and where a resumed run took over."""
+    trained = sum(r.epochs_run - r.resumed_from for r in results)
+    resumed = [r.resumed_from + 1 for r in results if 0 < r.resumed_from < r.epochs_run]
+    after = f", resumed at epoch {resumed[0]}" if len(results) == 1 and resumed else ""
+    return f"trained {out_dir} ({trained} epoch{'' if trained == 1 else 's'}{after})"
 
 
 def run_epochs(exp: Experiment) -> int:
@@ -197,7 +219,11 @@ def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=
         meta.update({key: old[key] for key in ("command", "started", "machine", "resumed_from", "wall_seconds")
                      if key in old})
     write_json(previous, meta)
-    return report_run(out_dir)
+    metrics = report_run(out_dir)
+    import sys
+
+    print(trained_line(out_dir, results), file=sys.stderr)
+    return metrics
 
 
 def save_predictions(out_dir: Path, **arrays) -> Path:
@@ -255,15 +281,32 @@ def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int], callbacks=
         rundir.check_seed_group_folder(out_dir)
         progress = Progress(run_epochs(exp) * len(seeds))
         metrics = []
+        loaded = finished_seeds(out_dir, seeds)
         for seed in seeds:
             progress.prefix = f"seed {seed} "
             metrics.append(run_experiment(replace(exp, training=replace(exp.training, seed=seed)),
                                           rundir.seed_dir(out_dir, seed), progress, callbacks))
-        return summarize_seeds(exp.name, out_dir, seeds, metrics)
+        import sys
+
+        print(f"{exp.name}: {tally(len(loaded), len(seeds) - len(loaded))}", file=sys.stderr)
+        return summarize_seeds(exp.name, out_dir, seeds, metrics, trained=len(loaded) < len(seeds))
 
 
-def summarize_seeds(name: str, out_dir: Path, seeds: list[int], metrics: list[dict]) -> dict:
-    """OUT/seeds.json, seeds.csv and seeds.md from each seed's metrics.json."""
+def finished_seeds(group: str | Path, seeds: list[int]) -> list[int]:
+    """The seeds whose runs are finished in `group` (before a call, they are the ones it loads)."""
+    return [seed for seed in seeds if rundir.is_finished(rundir.seed_dir(group, seed))]
+
+
+def tally(loaded: int, trained: int) -> str:
+    """'loaded 15 finished runs, trained 0': what a command of several runs did."""
+    return f"loaded {loaded} finished run{'' if loaded == 1 else 's'}, trained {trained}"
+
+
+def summarize_seeds(name: str, out_dir: Path, seeds: list[int], metrics: list[dict],
+                    trained: bool = True) -> dict:
+    """OUT/seeds.json, seeds.csv and seeds.md from each seed's metrics.json. With `trained` false
+    (every seed's run loaded) an earlier summary of the same seeds keeps its command: the files
+    are rebuilt byte for byte, not claimed by this command."""
     import pandas as pd
 
     from kerasexp.evaluation.intervals import span
@@ -274,12 +317,14 @@ def summarize_seeds(name: str, out_dir: Path, seeds: list[int], metrics: list[di
     table = pd.DataFrame([{"seed": seed, **{k: m[k] for k in SUMMARY_KEYS},
                            "accuracy_ci95": m["accuracy_ci95"], "macro_f1_ci95": m["macro_f1_ci95"]}
                           for seed, m in zip(seeds, metrics)])
-    summary = {"experiment": name, "command": command_line(), "seeds": list(seeds),
+    old = rundir.read_json(out_dir / rundir.SEEDS, {}) if not trained else {}
+    command = old["command"] if old.get("seeds") == list(seeds) and "command" in old else command_line()
+    summary = {"experiment": name, "command": command, "seeds": list(seeds),
                **{k: {"mean": float(table[k].mean()), "std": float(table[k].std(ddof=1)) if len(table) > 1 else 0.0,
                       "values": table[k].tolist()} for k in SUMMARY_KEYS}}
     write_csv(out_dir / "seeds.csv", table)
     text = {k: f"{summary[k]['mean']:.4f} ± {summary[k]['std']:.4f}" for k in SUMMARY_KEYS}
-    write_text(out_dir / "seeds.md", f"# {name}: {len(seeds)} training seeds\n\nMade by `{command_line()}`; "
+    write_text(out_dir / "seeds.md", f"# {name}: {len(seeds)} training seeds\n\nMade by `{command}`; "
                "the same splits and test images for every seed, only the training seed differs; intervals are "
                "95% (Wilson for accuracy, bootstrap over test images for macro-F1).\n\n"
                + markdown_table(table.assign(accuracy_ci95=table["accuracy_ci95"].map(span),

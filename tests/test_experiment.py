@@ -84,8 +84,10 @@ def test_train_writes_the_run_folder_and_report_rebuilds_it(tmp_path, fashion_pa
     assert row["reference_test_acc"] == 0.5 and row["diff"] == pytest.approx(metrics["accuracy"] - 0.5)
     assert row["tta"] == "flip"
     record = json.loads((out / "run.json").read_text())
+    assert f"trained {out} (2 epochs)" in proc.stderr.splitlines()
     rerun = kerasexp("train", str(write_exp(tmp_path, fashion_path)), "--out", str(out))
     assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"loaded {out} (finished " in rerun.stderr and "| accuracy |" in rerun.stdout
     kept = json.loads((out / "run.json").read_text())  # loaded, not retrained: its record stands
     assert (kept["started"], kept["wall_seconds"]) == (record["started"], record["wall_seconds"])
 
@@ -109,6 +111,7 @@ def test_a_killed_run_resumes_to_the_full_epochs_and_ends_where_an_uninterrupted
     assert hist["epoch"].tolist() == [0, 1, 2, 3]
     run = json.loads((out / "run.json").read_text())
     assert run["resumed_from"] >= 1 and run["epochs_run"] == 4
+    assert f"resumed {out} at epoch {run['resumed_from'] + 1} of 4" in resumed.stderr
     assert run["command"].startswith("python -m kerasexp train ")  # as typed, not kerasexp.__main__
     # The optimizer's step counter survived: step decay (every 2 epochs) is where it should be.
     assert hist["learning_rate"].tolist() == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4])

@@ -245,7 +245,7 @@ def interrupted(tmp_path, fashion_path, monkeypatch) -> tuple:
 
 
 def test_a_resume_without_its_history_is_refused_and_a_resume_removes_temporaries(tmp_path, fashion_path,
-                                                                                   monkeypatch):
+                                                                                   monkeypatch, capsys):
     from kerasexp.experiment import run_experiment
 
     exp, out = interrupted(tmp_path, fashion_path, monkeypatch)
@@ -262,7 +262,11 @@ def test_a_resume_without_its_history_is_refused_and_a_resume_removes_temporarie
         path.write_bytes(b"half")
     mine = out / ".notes.txt"
     mine.write_text("the user's")
+    capsys.readouterr()
     run_experiment(exp, out)
+    said = capsys.readouterr().err.splitlines()
+    assert f"resumed {out} at epoch 2 of 2 (1 epochs trained before)" in said
+    assert f"trained {out} (1 epoch, resumed at epoch 2)" in said
     assert not any(path.exists() for path in left) and mine.read_text() == "the user's"
     assert len(pd.read_csv(out / "history.csv")) == 2
     assert not [p for p in out.rglob(".*") if rundir.TEMPORARY.fullmatch(p.name)]

@@ -3,6 +3,8 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -56,17 +58,85 @@ def test_end_to_end_two_seeds_then_loads_without_training(fashion_path, tmp_path
     assert "training seeds 0, 1" in md and "±" in md and "cores" in md
     meta = json.loads((out / "variants.json").read_text())
     assert meta["seeds"] == [0, 1] and meta["limit"] == 600 and meta["training_seconds"] > 0
-    # A rerun loads every finished run: nothing trains, the table is the same.
+    assert f"trained {out / 'sigmoid' / 'seed_1'} (1 epoch)" in proc.stderr
+    assert "loaded 0 finished runs, trained 6" in proc.stderr
+    # A rerun loads every finished run: nothing trains, each run says so, and every file under OUT
+    # (the tables, their record, the run folders, the ignored weights) stays byte for byte.
+    before = hashes(out)
     again = run(*args)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "epoch 1/1" not in again.stderr
-    assert pd.read_csv(out / "seeds.csv").equals(seeds)
+    assert f"loaded {out / 'bn' / 'seed_0'} (finished " in again.stderr
+    assert "loaded 6 finished runs, trained 0" in again.stderr.splitlines()
+    assert hashes(out) == before
+    assert {"variants.json", "variants.md", "seeds.csv", "bn/seeds.json", "bn/seed_0/model.keras"} \
+        <= set(before)
+
+
+def hashes(folder):
+    """Every file under `folder` (lock files aside: held while a command runs) by its SHA-256."""
+    import hashlib
+
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
 
 
 def test_the_default_variants_are_report_002s_table_1():
-    from kerasexp.variants import DEFAULT_VARIANTS, VARIANTS
+    from kerasexp.variants import DEFAULT_VARIANTS, variant_names
 
-    assert DEFAULT_VARIANTS == ["baseline", "kernel", "bn", "sgd", "sigmoid"] and set(DEFAULT_VARIANTS) <= set(VARIANTS)
+    assert DEFAULT_VARIANTS == ["baseline", "kernel", "bn", "sgd", "sigmoid"]
+    assert variant_names() == sorted([*DEFAULT_VARIANTS, "kernel_first"])
+
+
+COMMITTED = Path(__file__).resolve().parents[1] / "reports" / "variants"
+
+
+def test_the_files_are_the_committed_runs_configs():
+    """Each file with the default flags resolves to the config its committed runs were made with
+    (so they load, not retrain); the flags are overrides of every file."""
+    from kerasexp import rundir
+    from kerasexp.variants import build_parser, variant_experiment
+
+    args = build_parser().parse_args([])
+    runs = sorted(COMMITTED.glob("*/seed_*"))
+    assert len(runs) == 15
+    for run_dir in runs:
+        exp = variant_experiment(run_dir.parent.name, args)
+        assert exp.name == f"variant_{run_dir.parent.name}"
+        seed = int(run_dir.name.split("_")[1])
+        rundir.check_same_config(run_dir, replace(exp, training=replace(exp.training, seed=seed)))
+    sgd = variant_experiment("sgd", build_parser().parse_args(["--epochs", "2", "--limit", "300"]))
+    assert (sgd.training.epochs, sgd.dataset.limit, sgd.training.optimizer,
+            sgd.training.momentum) == (2, 300, "sgd", 0.9)
+    assert sgd.reference.train_accuracy == 0.9027 and sgd.reference.val_accuracy == 0.9067
+
+
+def test_the_committed_tables_are_rebuilt_byte_for_byte_from_their_runs(tmp_path):
+    """Tables 1-3 from the committed runs and the files' [reference] figures, without training:
+    the same bytes as committed."""
+    from kerasexp.evaluation.seed_table import seed_tables
+    from kerasexp.variants import build_parser, variant_experiment, write_tables
+
+    meta = json.loads((COMMITTED / "variants.json").read_text())
+    names = pd.read_csv(COMMITTED / "variants.csv")["variant"].tolist()
+    args = build_parser().parse_args([])
+    tables = seed_tables({n: COMMITTED / n for n in names},
+                         {n: variant_experiment(n, args).reference for n in names}, meta["seeds"])
+    write_tables(tmp_path, tables, {k: v for k, v in meta.items() if k != "best_two"})
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(p.name for p in COMMITTED.iterdir() if p.is_file())
+    for name in written:
+        assert (tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes(), name
+
+
+def test_kerasexp_variants_is_a_verb_with_the_same_flags(tmp_path, capsys):
+    from kerasexp.cli.commands import main
+
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit) as exit_:
+        main(["variants", "--variants", "baseline,resnet", "--out", str(out)])
+    assert exit_.value.code == 2
+    assert "unknown variant 'resnet'" in capsys.readouterr().err and not out.exists()
 
 
 def _assert_clean_failure(proc, out, match):

@@ -27,8 +27,7 @@ def cmd_train(args) -> int:
 
         print(markdown_table(pd.DataFrame([{k: metrics[k] for k in ("accuracy", "macro_f1", "precision", "recall",
                                                                      "loss")}])))
-    print(f"wrote {run.dir}/")
-    return 0
+    return 0  # what happened to each run (trained, resumed, loaded) its own line on stderr said
 
 
 def cmd_report(args) -> int:
@@ -47,10 +46,11 @@ def cmd_compare(args) -> int:
     return 0
 
 
-def cmd_variants(args, rest) -> int:
+def cmd_variants(args) -> int:
     from kerasexp import variants
 
-    return variants.main(rest)
+    variants.run_variants(args)
+    return 0
 
 
 def cmd_bench(args) -> int:
@@ -138,7 +138,10 @@ def build_parser() -> ArgumentParser:
     c.add_argument("--title", default="", help="heading of NAME.md")
     c.add_argument("--against", choices=["first", "previous"], default="first",
                    help="paired tests against the first run (default) or the row above (a ladder)")
-    sub.add_parser("variants", help="report 002's variant table (see python -m kerasexp.variants --help)", add_help=False)
+    from kerasexp import variants
+
+    variants.add_arguments(sub.add_parser("variants",
+                                          help="report 002's variant table (python -m kerasexp.variants)"))
     b = sub.add_parser("bench", help="throughput benchmarks, printed as one JSON object")
     b.add_argument("what", choices=list(BENCHES), help="what to measure: " + ", ".join(BENCHES))
     b.add_argument("--images", type=positive_int, help="images per measurement (train: 12000; augment: 1024, cycled)")
@@ -228,8 +231,6 @@ def read_inputs(args) -> None:
 @exit_on_user_error
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["variants"]:
-        return cmd_variants(None, argv[1:])
     args = build_parser().parse_args(argv)
     read_inputs(args)
     if args.command != "reports":  # reading run folders needs no TensorFlow
@@ -237,7 +238,8 @@ def main(argv=None) -> int:
     if getattr(args, "tool", None):
         return args.tool(args)
     return {"train": cmd_train, "report": cmd_report, "compare": cmd_compare, "bench": cmd_bench,
-            "reports": cmd_reports, "study": cmd_study, "study-report": cmd_study_report, "study-compare": cmd_study_compare}[args.command](args)
+            "variants": cmd_variants, "reports": cmd_reports, "study": cmd_study,
+            "study-report": cmd_study_report, "study-compare": cmd_study_compare}[args.command](args)
 
 
 if __name__ == "__main__":

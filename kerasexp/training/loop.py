@@ -429,6 +429,11 @@ def train(
                 return finished
             backup = EpochBackup(out_dir / rundir.BACKUP)
             initial = backup.restore(model)
+            if initial:
+                import sys
+
+                at = f"epoch {initial + 1} of {cfg.epochs}" if initial < cfg.epochs else "its end"
+                print(f"resumed {out_dir} at {at} ({initial} epochs trained before)", file=sys.stderr)
         history_file = HistoryFile(out_dir / rundir.HISTORY, initial)
         check_history_covers(history_file, initial)
         all_callbacks += [history_file, AtomicCheckpoint(out_dir / rundir.BEST_MODEL, cfg.monitor, history_file)]
