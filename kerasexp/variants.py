@@ -6,7 +6,7 @@ over seeds are then written (atomically) into OUT:
   variants.csv / variants.md   one row per variant: mean ± std over seeds beside report 002's Table 1
   seeds.csv                    every variant and seed: its figures and the test accuracy's interval
   test.csv                     the two best by mean validation accuracy on the test set (Table 2),
-                               with a paired McNemar test between them, seed by seed
+                               with a paired t-test between them over training seeds
   per_class_<variant>.csv      Table 3: per-class precision/recall/F1, mean ± std over seeds
   variants.json                command, seeds, epochs, wall time, machine
 A rerun loads finished runs instead of training them again.
@@ -310,8 +310,9 @@ def render_markdown(table, test_table, per_seed, per_class, best_two, meta, mark
         "## Table 2: test accuracy of the two best by mean validation accuracy",
         "",
         "Chosen on validation only; per_seed gives each seed's test accuracy with its 95% Wilson interval. "
-        "`p_value`: exact McNemar test between the two on the same test images, seed by seed (the largest "
-        "of the per-seed values); `significant` says in how many seeds p < 0.05.",
+        "`p_value`: paired t-test over training seeds of the two's per-seed test accuracy (seed i against "
+        "seed i; kerasexp.evaluation.compare.paired_tests); `significant` states its direction, or \"too few "
+        "seeds to test\" under 3 seeds.",
         "",
         markdown_table(test_show[test_cols]),
         gap_note(test_table, meta),
