@@ -235,26 +235,37 @@ def save_predictions(out_dir: Path, **arrays) -> Path:
     return out_dir / rundir.PREDICTIONS
 
 
-def report_run(run_dir: str | Path) -> dict:
-    """(Re)build metrics.json, per_class, confusion matrix and curves from a finished run."""
+def run_metrics(run_dir: str | Path) -> dict:
+    """metrics.json's content, computed from predictions.npz and run.json and written nowhere
+    (report_run writes it; `kerasexp reports check` compares it with the committed file)."""
     from kerasexp.evaluation.intervals import test_intervals
     from kerasexp.evaluation.metrics import headline_metrics
-    from kerasexp.io import save_figure, write_json
-    from kerasexp.evaluation.report import per_class_table, plot_curves, write_classification_report
+    from kerasexp.evaluation.report import per_class_table
 
-    run_dir = Path(run_dir)
     saved = rundir.read_predictions(run_dir, rundir.PREDICTION_KEYS)
     probs, y_true, names = saved["probs"], saved["y_true"], [str(n) for n in saved["class_names"]]
     y_pred = probs.argmax(axis=1)
     meta = rundir.read_record(run_dir)
-    title = f"{meta.get('experiment', run_dir.name)}: test set"
-    write_classification_report(run_dir, y_true, y_pred, names, title)
     intervals = test_intervals(y_true, probs)
     per_class = per_class_table(y_true, y_pred, names).set_index("class").to_dict("index")
     for name, ci in zip(names, intervals.pop("recall_ci95")):  # null: no test image of the class
         per_class[name]["recall_ci95"] = [v if np.isfinite(v) else None for v in ci]
-    metrics = {**headline_metrics(y_true, probs), **intervals,
-               "evaluation_choices": meta.get("evaluation_choices", {}), "per_class": per_class, "run": meta}
+    return {**headline_metrics(y_true, probs), **intervals,
+            "evaluation_choices": meta.get("evaluation_choices", {}), "per_class": per_class, "run": meta}
+
+
+def report_run(run_dir: str | Path) -> dict:
+    """(Re)build metrics.json, per_class, confusion matrix and curves from a finished run."""
+    from kerasexp.io import save_figure, write_json
+    from kerasexp.evaluation.report import plot_curves, write_classification_report
+
+    run_dir = Path(run_dir)
+    metrics = run_metrics(run_dir)
+    saved = rundir.read_predictions(run_dir, rundir.PREDICTION_KEYS)
+    meta = metrics["run"]
+    names = [str(n) for n in saved["class_names"]]
+    write_classification_report(run_dir, saved["y_true"], saved["probs"].argmax(axis=1), names,
+                                f"{meta.get('experiment', run_dir.name)}: test set")
     for hist in rundir.history_files(run_dir):
         frame = rundir.read_csv(hist)
         save_figure(hist.parent / rundir.CURVES, plot_curves({c: frame[c].tolist() for c in frame.columns},
@@ -307,28 +318,38 @@ def summarize_seeds(name: str, out_dir: Path, seeds: list[int], metrics: list[di
     """OUT/seeds.json, seeds.csv and seeds.md from each seed's metrics.json. With `trained` false
     (every seed's run loaded) an earlier summary of the same seeds keeps its command: the files
     are rebuilt byte for byte, not claimed by this command."""
+    from kerasexp.io import write_json
+    from kerasexp.provenance import command_line
+
+    old = rundir.read_json(out_dir / rundir.SEEDS, {}) if not trained else {}
+    command = old["command"] if old.get("seeds") == list(seeds) and "command" in old else command_line()
+    summary, texts = seed_summary(name, seeds, metrics, command)
+    for file, text in texts.items():
+        write_text(out_dir / file, text)
+    write_json(out_dir / rundir.SEEDS, summary)
+    return summary
+
+
+def seed_summary(name: str, seeds: list[int], metrics: list[dict],
+                 command: str) -> tuple[dict, dict[str, str]]:
+    """seeds.json's content and the text of seeds.csv and seeds.md, written nowhere (`kerasexp
+    reports check` rebuilds them from the seeds' metrics.json and the recorded command)."""
     import pandas as pd
 
     from kerasexp.evaluation.intervals import span
     from kerasexp.evaluation.report import markdown_table
-    from kerasexp.io import write_csv, write_json
-    from kerasexp.provenance import command_line
 
     table = pd.DataFrame([{"seed": seed, **{k: m[k] for k in SUMMARY_KEYS},
                            "accuracy_ci95": m["accuracy_ci95"], "macro_f1_ci95": m["macro_f1_ci95"]}
                           for seed, m in zip(seeds, metrics)])
-    old = rundir.read_json(out_dir / rundir.SEEDS, {}) if not trained else {}
-    command = old["command"] if old.get("seeds") == list(seeds) and "command" in old else command_line()
     summary = {"experiment": name, "command": command, "seeds": list(seeds),
                **{k: {"mean": float(table[k].mean()), "std": float(table[k].std(ddof=1)) if len(table) > 1 else 0.0,
                       "values": table[k].tolist()} for k in SUMMARY_KEYS}}
-    write_csv(out_dir / "seeds.csv", table)
     text = {k: f"{summary[k]['mean']:.4f} ± {summary[k]['std']:.4f}" for k in SUMMARY_KEYS}
-    write_text(out_dir / "seeds.md", f"# {name}: {len(seeds)} training seeds\n\nMade by `{command}`; "
-               "the same splits and test images for every seed, only the training seed differs; intervals are "
-               "95% (Wilson for accuracy, bootstrap over test images for macro-F1).\n\n"
-               + markdown_table(table.assign(accuracy_ci95=table["accuracy_ci95"].map(span),
-                                             macro_f1_ci95=table["macro_f1_ci95"].map(span)))
-               + "\nmean ± std over seeds: " + ", ".join(f"{k} {v}" for k, v in text.items()) + "\n")
-    write_json(out_dir / rundir.SEEDS, summary)
-    return summary
+    md = (f"# {name}: {len(seeds)} training seeds\n\nMade by `{command}`; "
+          "the same splits and test images for every seed, only the training seed differs; intervals are "
+          "95% (Wilson for accuracy, bootstrap over test images for macro-F1).\n\n"
+          + markdown_table(table.assign(accuracy_ci95=table["accuracy_ci95"].map(span),
+                                        macro_f1_ci95=table["macro_f1_ci95"].map(span)))
+          + "\nmean ± std over seeds: " + ", ".join(f"{k} {v}" for k, v in text.items()) + "\n")
+    return summary, {"seeds.csv": table.to_csv(index=False), "seeds.md": md}

@@ -7,7 +7,7 @@ locked, one run folder a seed: OUT/<variant>/seed_S/), then the tables over seed
   variants.csv / variants.md   one row per variant: mean ± std over seeds beside report 002's Table 1
   seeds.csv                    every variant and seed: its figures and the test accuracy's interval
   test.csv                     the two best by mean validation accuracy on the test set (Table 2),
-                               with a paired McNemar test between them, seed by seed
+                               with a paired t-test between them over training seeds
   per_class_<variant>.csv      Table 3: per-class precision/recall/F1, mean ± std over seeds
   variants.json                command, seeds, epochs, wall time, machine
 The flags are `--set` overrides of every file. A rerun loads finished runs instead of training them

@@ -214,7 +214,7 @@ def test_reports_check_names_each_damaged_folder_and_goes_on(finished, tmp_path,
     capsys.readouterr()
     assert main(["reports", "check", "--root", str(root)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0] for line in out[:-1]] == [
+    assert [line.split(":")[0] for line in out[:-3]] == [  # then the commits, what is not checked, the tally
         f"damaged {runs[n]}" for n in ("a_metrics", "b_record", "c_config", "e_predictions")]
     for line, name in zip(out, ("metrics.json", "run.json", "config.toml", "predictions.npz")):
         assert "is damaged" in line and name in line, line

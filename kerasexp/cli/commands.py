@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-from kerasexp import import_tensorflow_quietly, rundir
+from kerasexp import import_tensorflow_quietly
 from kerasexp.errors import ArgumentParser, exit_on_user_error, positive_int, seed_list
 
 
@@ -68,30 +67,10 @@ BENCHES = {"train": "train", "augment": "augment", "augment-train": "augment", "
 
 
 def cmd_reports(args) -> int:
-    """kerasexp reports check: exit 1 listing the run folders today's code would not reproduce, and
-    those whose record files do not read (each named, then the next folder is checked)."""
-    from kerasexp.errors import UserError
-    from kerasexp.rundir import damage, finished_runs, stale_reason
+    """kerasexp reports check: exit 1 listing what does not prove itself (kerasexp.evaluation.audit)."""
+    from kerasexp.evaluation.audit import check_reports
 
-    if not Path(args.root).is_dir():
-        raise UserError(f"{args.root}: no such folder of reports; give --root")
-    runs = finished_runs(args.root)
-    bad = 0
-    for run in runs:
-        problem = damage(run)
-        if problem is None:
-            try:
-                problem = stale_reason(run)
-            except UserError as err:  # a reader that damage() does not call
-                problem = str(err)
-            kind = "stale"
-        else:
-            kind = "damaged"
-        if problem:
-            bad += 1
-            print(f"{kind} {run}: {problem}")
-    print(f"{len(runs) - bad} of {len(runs)} run folders under {args.root} are what today's code makes")
-    return 1 if bad else 0
+    return check_reports(args.root, args.replay or 0, args.replay_seed, args.replay_max_images)
 
 
 def cmd_study(args) -> int:
@@ -157,6 +136,12 @@ def build_parser() -> ArgumentParser:
     rp = sub.add_parser("reports", help="check the committed reports against today's code")
     rp.add_argument("action", choices=["check"], help="check: list the run folders today's code would not reproduce")
     rp.add_argument("--root", default="reports", help="the folder of reports (default %(default)s)")
+    rp.add_argument("--replay", type=positive_int, metavar="N",
+                    help="retrain the first epoch of N runs (drawn by --replay-seed); compare it with history.csv")
+    rp.add_argument("--replay-seed", type=int, default=0,
+                    help="which runs --replay draws (default %(default)s)")
+    rp.add_argument("--replay-max-images", type=positive_int, metavar="N",
+                    help="--replay draws only runs with at most N training images")
     s = sub.add_parser("study", help="run or join an Optuna study (start the same command on every worker)")
     s.add_argument("study", help="studies/NAME.toml: an experiment plus [study] and [search]")
     s.add_argument("--storage", help="database URL shared by the workers, e.g. postgresql://user:pw@host/db "

@@ -10,7 +10,7 @@ import pandas as pd
 
 from kerasexp import rundir
 from kerasexp.errors import UserError
-from kerasexp.io import write_csv, write_text
+from kerasexp.io import write_text
 from kerasexp.evaluation.intervals import span
 from kerasexp.evaluation.report import markdown_table
 
@@ -80,7 +80,9 @@ def _seed_runs(run_dir: str) -> dict[int | None, Path]:
     return {seed: rundir.seed_dir(run_dir, seed) for seed in seeds}
 
 
-def _paired(reference_dir: Path, other_dir: Path) -> tuple[float, float]:
+def _paired(reference_dir: Path, other_dir: Path) -> tuple[float, float, float, float]:
+    """One pair of trained networks on the same test images: McNemar p, paired-bootstrap macro-F1 p,
+    and each one's accuracy (the per-seed figures the seed-level test pairs)."""
     from kerasexp.evaluation.intervals import mcnemar_p, paired_bootstrap_macro_f1_p
 
     y_true, reference, k = _predictions(reference_dir)
@@ -89,67 +91,120 @@ def _paired(reference_dir: Path, other_dir: Path) -> tuple[float, float]:
         raise UserError(f"{other_dir} was tested on other images than {reference_dir} ({len(other_true)} vs "
                         f"{len(y_true)} test images, or other labels); a paired comparison needs one test split")
     return (mcnemar_p(reference == y_true, other == y_true)["p_value"],
-            paired_bootstrap_macro_f1_p(y_true, reference, other, k))
+            paired_bootstrap_macro_f1_p(y_true, reference, other, k),
+            float(np.mean(reference == y_true)), float(np.mean(other == y_true)))
+
+
+NOT_TESTED = {"effect": None, "effect_ci95": "", "direction": "", "p_value": None, "wilcoxon_p": None,
+              "p_holm": None, "mcnemar_p": "", "macro_f1_p_value": ""}
+
+
+def _signed_span(ci) -> str:
+    return f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else ""
+
+
+def _ps(values) -> str:
+    """Per-seed p-values as one cell, in seed order."""
+    return " / ".join(f"{p:.2g}" for p in values)
+
+
+def _pair_row(reference_dir: str, run_dir: str):
+    """The test of one row against its reference: a SeedTest over the seeds both share, and the
+    per-seed McNemar and macro-F1 p-values as detail (None: a group beside a single run)."""
+    from kerasexp.evaluation.significance import seed_test
+
+    reference, other = _seed_runs(reference_dir), _seed_runs(run_dir)
+    if (None in reference) != (None in other):  # a group beside a single run: shown, not tested
+        return None
+    seeds = [s for s in reference if s in other]
+    if not seeds:
+        raise UserError(f"{run_dir} shares no training seed with {reference_dir}; "
+                        "pair groups run with the same --seeds")
+    pairs = [_paired(reference[s], other[s]) for s in seeds]
+    names = Path(reference_dir).name, Path(run_dir).name
+    test = seed_test([p[2] for p in pairs], [p[3] for p in pairs], *names)
+    return test, _ps(p[0] for p in pairs), _ps(p[1] for p in pairs)
 
 
 def paired_tests(run_dirs: list[str], against: str = "first") -> list[dict]:
     """Each run against the first (the reference), or with against="previous" against the row
-    before it (a ladder's rungs), on the same test images: exact McNemar for accuracy, paired
-    bootstrap for macro-F1. Runs tested on other images are refused.
+    before it (a ladder's rungs), on the same test images; runs tested on other images are refused.
 
-    Seed groups pair seed with seed (the same test images, the same training seed): one test a
-    seed; `p_value` is the largest of them and `significant` counts the seeds with p < 0.05, so
-    "yes" means the difference held in every seed."""
-    rows = [{"p_value": None, "macro_f1_p_value": None, "significant": "reference"}]
+    The finding is a test over training seeds (kerasexp.evaluation.significance): seed i against
+    seed i, a paired t-test of accuracy (`p_value`, Holm-adjusted over the table in `p_holm`, which
+    decides `significant`), the Wilcoxon signed-rank beside it, the direction and the mean paired
+    difference (`effect`) with its 95% t interval. With fewer than 3 seeds (single runs included)
+    nothing is tested: "too few seeds to test". Exact McNemar (accuracy) and the paired bootstrap
+    (macro-F1) of each seed's two networks stay as detail: they see the test images' noise only."""
+    from kerasexp.evaluation.significance import holm, verdict
+
+    rows, tests = [{**NOT_TESTED, "significant": "reference"}], [None]
     for i, run_dir in enumerate(run_dirs[1:], start=1):
         reference_dir = run_dirs[0] if against == "first" else run_dirs[i - 1]
-        reference, other = _seed_runs(reference_dir), _seed_runs(run_dir)
-        if (None in reference) != (None in other):  # a group beside a single run: shown, not tested
-            rows.append({"p_value": None, "macro_f1_p_value": None, "significant": "not paired (group vs run)"})
+        found = _pair_row(reference_dir, run_dir)
+        if found is None:
+            rows.append({**NOT_TESTED, "significant": "not paired (group vs run)"})
+            tests.append(None)
             continue
-        seeds = [s for s in reference if s in other]
-        if not seeds:
-            raise UserError(f"{run_dir} shares no training seed with {reference_dir}; "
-                            "pair groups run with the same --seeds")
-        tests = [_paired(reference[s], other[s]) for s in seeds]
-        p_acc, p_f1 = max(t[0] for t in tests), max(t[1] for t in tests)
-        hits = sum(t[0] < 0.05 for t in tests)
-        if None in reference:
-            significant = "yes" if hits else "no"
-        else:
-            significant = "yes" if hits == len(tests) else f"no ({hits} of {len(tests)} seeds p < 0.05)"
-        rows.append({"p_value": p_acc, "macro_f1_p_value": p_f1, "significant": significant})
+        test, mcnemar, macro_f1 = found
+        rows.append({"effect": test.effect, "effect_ci95": _signed_span(test.effect_ci95),
+                     "direction": test.direction, "p_value": test.t_p, "wilcoxon_p": test.wilcoxon_p, "p_holm": None,
+                     "mcnemar_p": mcnemar, "macro_f1_p_value": macro_f1})
+        tests.append(test)
+    adjusted = holm([row["p_value"] for row in rows])
+    for row, test, p in zip(rows[1:], tests[1:], adjusted[1:]):
+        row["p_holm"] = p
+        if test is not None:
+            row["significant"] = verdict(test, p)
     return rows
 
 
-def compare(run_dirs: list[str], out: str, title: str = "", against: str = "first") -> pd.DataFrame:
-    table = pd.DataFrame([run_row(Path(d)) for d in run_dirs])
-    tests = pd.DataFrame(paired_tests(run_dirs, against))
+SIGNIFICANCE_TEXT = (
+    "`significant` is a test over training seeds, not over test images: seed i of a row against seed i of "
+    "its reference (same split), a paired t-test of per-seed accuracy (`p_value`), Holm-Bonferroni adjusted "
+    "over the tests of this table (`p_holm`, which decides `significant` at 0.05; the direction is stated). "
+    "`effect` is the mean paired accuracy difference (row minus reference) with its 95% t interval "
+    "(`effect_ci95`); `wilcoxon_p` is the signed-rank test beside it (with 3 seeds its smallest two-sided p "
+    "is 0.25: it cannot reject alone). With fewer than 3 seeds (a single run included) nothing is tested: "
+    "\"too few seeds to test\". `mcnemar_p` (exact McNemar on accuracy) and `macro_f1_p_value` (paired "
+    "bootstrap) compare each seed's two trained networks, in seed order: detail that sees the test images' "
+    "noise but not the training seed's.")
+
+
+def render(run_dirs: list[str], out: str, title: str = "", against: str = "first",
+           found: list[Path] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The table and the text of OUT.csv and OUT.md, written nowhere: `kerasexp compare` writes
+    them, `kerasexp reports check` compares them with the committed files. `found`: where the run
+    folders are read from when they moved since (the text names them as `run_dirs`)."""
+    found = [Path(d) for d in (found or run_dirs)]
+    table = pd.DataFrame([run_row(d) for d in found])
+    tests = pd.DataFrame(paired_tests([str(d) for d in found], against))
     at = table.columns.get_loc("test_macro_f1_ci95") + 1
     for column in reversed(tests.columns):
         table.insert(at, column, tests[column])
-    out = Path(out)
-    write_csv(out.with_suffix(".csv"), table)
-    first = Path(run_dirs[0])
+    first = found[0]
     if rundir.is_seed_group(first):
         first = next(d for d in sorted(first.glob("seed_*")) if (d / rundir.METRICS).exists())
     machine = rundir.read_metrics(first).get("run", {}).get("machine", {})
-    lines = [f"# {title or out.stem}", "",
+    lines = [f"# {title or Path(out).stem}", "",
              "Each row is a run folder made by `kerasexp train` (its command, seed, wall time and "
              "machine are in the folder's run.json and metrics.json); this table was made by "
              f"`kerasexp compare {' '.join(run_dirs)} --out {out}"
              f"{'' if against == 'first' else ' --against previous'}`.", "",
-             "Intervals are 95%: Wilson for accuracy, a bootstrap over test images for macro-F1. `p_value` is an "
-             f"exact McNemar test of each run against {'the first' if against == 'first' else 'the row above'} "
-             "on the same test images, `macro_f1_p_value` a "
-             "paired bootstrap; `significant` says whether p < 0.05 (\"no\": the difference is within the noise). "
-             "Seed groups show mean over seeds with the std as spread (a group of one seed its own intervals), "
-             "and are tested seed with seed: the "
-             "largest p of the seeds, \"yes\" only if every seed's p < 0.05.",
-             ""]
+             "Intervals are 95%: Wilson for accuracy, a bootstrap over test images for macro-F1. Each row is "
+             f"tested against {'the first' if against == 'first' else 'the row above'}. "
+             "Seed groups show mean over seeds with the std as spread (a group of one seed its own "
+             "intervals). " + SIGNIFICANCE_TEXT, ""]
     if machine:
         lines += [f"Machine: {machine.get('cpu')}, {machine.get('cores')} cores, GPU: {machine.get('gpus')}; "
                   f"TensorFlow {machine.get('tensorflow')}, Keras {machine.get('keras')}.", ""]
-    lines.append(markdown_table(table, formats={"p_value": ".2g", "macro_f1_p_value": ".2g"}))
-    write_text(out.with_suffix(".md"), "\n".join(lines))
+    formats = {c: ".2g" for c in ("p_value", "wilcoxon_p", "p_holm")}
+    lines.append(markdown_table(table, formats={**formats, "effect": "+.4f"}))
+    return table, {".csv": table.to_csv(index=False), ".md": "\n".join(lines)}
+
+
+def compare(run_dirs: list[str], out: str, title: str = "", against: str = "first") -> pd.DataFrame:
+    table, texts = render(run_dirs, out, title, against)
+    for suffix, text in texts.items():
+        write_text(Path(out).with_suffix(suffix), text)
     return table

@@ -103,18 +103,18 @@ def plot_curves(history: dict[str, list[float]], title: str = "") -> Figure:
 
 def write_classification_report(out_dir: str | Path, y_true, y_pred, class_names, title: str = "") -> dict:
     """per_class.csv/.md and confusion_matrix.csv/.png in `out_dir`; returns the headline metrics."""
-    from kerasexp.evaluation.intervals import accuracy_ci95, bootstrap_intervals
+    from kerasexp.evaluation.intervals import accuracy_ci95, recall_ci95
 
     out_dir = Path(out_dir)
     table = per_class_table(y_true, y_pred, class_names)
-    recall_ci = bootstrap_intervals(y_true, y_pred, len(class_names))["recall_ci95"] + [[np.nan, np.nan]] * 2
+    recall_ci = recall_ci95(y_true, y_pred, len(class_names)) + [[np.nan, np.nan]] * 2
     table.insert(3, "recall_low", [low for low, _ in recall_ci])
     table.insert(4, "recall_high", [high for _, high in recall_ci])
     write_csv(out_dir / "per_class.csv", table)
     correct = int(np.sum(np.asarray(y_true) == np.asarray(y_pred)))
     accuracy, (low, high) = correct / max(len(y_true), 1), accuracy_ci95(correct, len(y_true))
     write_text(out_dir / "per_class.md", f"# {title}\n\naccuracy {accuracy:.4f} (95% interval {low:.4f}-{high:.4f}, "
-               f"{len(y_true)} test images); recall_low/high: 95% bootstrap interval over test images\n\n"
+               f"{len(y_true)} test images); recall_low/high: 95% Wilson interval of each class's recall\n\n"
                + markdown_table(table))
     cm = confusion_frame(y_true, y_pred, class_names)
     write_csv(out_dir / "confusion_matrix.csv", cm, index=True)

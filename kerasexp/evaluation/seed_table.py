@@ -180,8 +180,9 @@ def render_markdown(tables: dict, meta: dict, title: str, quoted_from: str) -> s
         "## Table 2: test accuracy of the two best by mean validation accuracy",
         "",
         "Chosen on validation only; per_seed gives each seed's test accuracy with its 95% Wilson interval. "
-        "`p_value`: exact McNemar test between the two on the same test images, seed by seed (the largest "
-        "of the per-seed values); `significant` says in how many seeds p < 0.05.",
+        "`p_value`: paired t-test over training seeds of the two's per-seed test accuracy (seed i against "
+        "seed i; kerasexp.evaluation.compare.paired_tests); `significant` states its direction, or \"too few "
+        "seeds to test\" under 3 seeds.",
         "",
         markdown_table(test_show[test_cols]),
         gap_note(test, meta["test_images"]),

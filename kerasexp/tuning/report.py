@@ -331,7 +331,8 @@ def summary_markdown(s: dict) -> str:
              f"- epochs run: {s['epochs_run']} of at most {s['trials'] * s['epochs_per_trial']} "
              f"({s['trials']} trials of up to {s['epochs_per_trial']}); epochs saved by pruning: "
              f"{s['epochs_saved_by_pruning']}; trial time {s['trial_minutes']} min",
-             f"- best {s['metric']}: {_num(s['best_value'])}{_ci(s.get('best_value_ci95'))} (trial {s['best_trial']}); "
+             f"- best {s['metric']}: {_num(s['best_value'])} (trial {s['best_trial']}; selected among "
+             f"{s['trials']} trials: biased upward, so no interval; the retrained figure on test below has the honest one); "
              f"mean of the top 5: {_num(s['top5_mean'])}",
              f"- best parameters: {format_params(s['best_params']) or 'none'}"]
     if "test" in s:
@@ -402,6 +403,7 @@ def study_compare(report_dirs: list[str], out: str | Path) -> pd.DataFrame:
                "images; `best_inside_first_ci95` says whether it lies inside the first study's interval (an equally "
                "good configuration, as far as this validation split can tell); `epochs_vs_first` is the epochs "
                "trained relative to the first study. Where each study retrained its best configuration, "
-               "`test_p_value` is an exact McNemar test against the first's on the same test images.\n\n"
+               "`test_p_value` is a paired t-test over training seeds against the first's "
+               "(kerasexp.evaluation.compare.paired_tests; under 3 seeds \"too few seeds to test\").\n\n"
                f"{markdown_table(table)}\n")
     return table

@@ -36,7 +36,6 @@ def test_bootstrap_intervals_hold_the_figure_and_shrink_with_more_images():
     for y, p in (small, large):
         ci = bootstrap_intervals(y, p, 6)
         assert ci["macro_f1_ci95"][0] < f1_score(y, p, average="macro") < ci["macro_f1_ci95"][1]
-        assert len(ci["recall_ci95"]) == 6
         widths.append(ci["macro_f1_ci95"][1] - ci["macro_f1_ci95"][0])
     assert widths[1] < widths[0] / 3  # 20x the images: about 1/sqrt(20) the width
     assert bootstrap_intervals(*small, 6) == bootstrap_intervals(*small, 6)  # seeded
@@ -60,27 +59,39 @@ def test_runs_tested_on_other_images_are_not_paired(tmp_path):
         (tmp_path / name).mkdir()
         np.savez(tmp_path / name / "predictions.npz", probs=np.eye(6)[p[:len(labels)]], y_true=labels)
     rows = paired_tests([str(tmp_path / "a"), str(tmp_path / "b")])
-    assert rows[0]["significant"] == "reference" and rows[1]["p_value"] == 1.0 and rows[1]["significant"] == "no"
+    assert rows[0]["significant"] == "reference" and rows[1]["mcnemar_p"] == "1"
+    assert rows[1]["p_value"] is None and rows[1]["significant"] == "too few seeds to test (1 paired)"
     with pytest.raises(UserError, match="other images"):
         paired_tests([str(tmp_path / "a"), str(tmp_path / "c")])
 
 
-def test_seed_groups_are_paired_seed_with_seed(tmp_path):
+def seed_groups(tmp_path, groups: dict, y):
+    """Seed groups of prediction files: {name: (seed 0's predictions, seed 1's, ...)}."""
     import json
 
-    y, p = predictions(n=1000)
-    better = np.where(np.random.default_rng(1).random(len(y)) < 0.5, y, p)
-    # "all": better in every seed; "one": better in seed 1 only; the reference is p in every seed.
-    for group, per_seed in (("ref", (p, p, p)), ("all", (better, better, better)), ("one", (p, better, p))):
+    for group, per_seed in groups.items():
         for seed, pred in enumerate(per_seed):
             (tmp_path / group / f"seed_{seed}").mkdir(parents=True)
             np.savez(tmp_path / group / f"seed_{seed}" / "predictions.npz", probs=np.eye(6)[pred], y_true=y)
-        (tmp_path / group / "seeds.json").write_text(json.dumps({"seeds": [0, 1, 2]}))
-    rows = paired_tests([str(tmp_path / g) for g in ("ref", "all", "one")])
-    assert rows[1]["significant"] == "yes" and rows[1]["p_value"] < 1e-20
-    assert rows[2]["significant"] == "no (1 of 3 seeds p < 0.05)" and rows[2]["p_value"] == 1.0
-    # a ladder: each rung against the one above it ("one" against "all": better in seeds 0 and 2)
-    ladder = paired_tests([str(tmp_path / g) for g in ("ref", "all", "one")], against="previous")
-    assert ladder[1] == rows[1] and ladder[2]["significant"] == "no (2 of 3 seeds p < 0.05)"
-    mixed = paired_tests([str(tmp_path / "ref"), str(tmp_path / "all" / "seed_0")])
+        (tmp_path / group / "seeds.json").write_text(json.dumps({"seeds": list(range(len(per_seed)))}))
+    return [str(tmp_path / g) for g in groups]
+
+
+def test_seed_groups_are_paired_seed_with_seed(tmp_path):
+    y, p = predictions(n=1000)
+    rng = np.random.default_rng(1)
+    better = [np.where(rng.random(len(y)) < share, y, p) for share in (0.3, 0.5, 0.4)]  # 3 gains, 3 sizes
+    # "all": better in every seed; "one": better in seed 1 only; the reference is p in every seed.
+    dirs = seed_groups(tmp_path, {"ref": (p, p, p), "all": better, "one": (p, better[1], p)}, y)
+    rows = paired_tests(dirs)
+    assert rows[1]["significant"] == "yes (all > ref)" and rows[1]["p_value"] < 0.05
+    assert rows[1]["direction"] == "all > ref" and rows[1]["effect"] > 0
+    assert all(float(v) < 1e-10 for v in rows[1]["mcnemar_p"].split(" / "))  # per-seed detail
+    assert rows[2]["significant"] == "no" and rows[2]["p_value"] > 0.05  # 1 of 3 seeds moved
+    # p_holm: the two tests of the table, Holm-adjusted (the smaller p doubled, the running maximum kept)
+    assert rows[1]["p_holm"] == pytest.approx(min(1, 2 * rows[1]["p_value"]))
+    assert rows[2]["p_holm"] == pytest.approx(max(rows[1]["p_holm"], rows[2]["p_value"]))
+    ladder = paired_tests(dirs, against="previous")  # "one" against "all": worse in seeds 0 and 2
+    assert ladder[1]["p_value"] == rows[1]["p_value"] and ladder[2]["direction"] == "one < all"
+    mixed = paired_tests([dirs[0], str(tmp_path / "all" / "seed_0")])
     assert mixed[1]["p_value"] is None and mixed[1]["significant"].startswith("not paired")

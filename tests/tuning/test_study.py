@@ -119,7 +119,8 @@ def test_three_trial_sqlite_study_and_its_report(pbc96_path, tmp_path, capsys):
     assert summary["complete"] == 3 and summary["best_value"] == study.best_value
     md = (report / "summary.md").read_text()
     assert "- epochs run: 6 of at most 6 (3 trials of up to 2); epochs saved by pruning: 0;" in md
-    assert f"- best val_accuracy: {study.best_value:.4f} (95% interval " in md
+    assert (f"- best val_accuracy: {study.best_value:.4f} (trial {study.best_trial.number}; selected among 3 "
+            "trials: biased upward, so no interval;") in md  # a selected maximum gets no interval
     assert len((report / "trials.csv").read_text().strip().splitlines()) == 4
     for name in ("history.png", "parallel_coordinate.png", "best/per_class.csv", "best/confusion_matrix.png",
                  "best_config.toml"):
