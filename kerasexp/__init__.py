@@ -9,7 +9,7 @@ import platform
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # TensorFlow turns its oneDNN kernels on by default only on x86 CPUs with AVX-512 VNNI/BF16 or
-# AMX; on others (the AVX2 EPYC hosts this project has run on) it runs Eigen's, which train every
+# AMX; on others (AVX2-only CPUs) it runs Eigen's, which train every
 # model we build slower (`kerasexp bench kernels`, reports/bench_kernels.md). oneDNN's results are as deterministic under
 # `enable_op_determinism` as Eigen's (same seed, same weights), though not bit-equal to them.
 # It only takes effect if set before TensorFlow is imported; set it to 0 to keep Eigen.

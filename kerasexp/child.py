@@ -2,7 +2,7 @@
 
 For work that must not share a process with what this one holds: a study trial (Keras/TF keep
 every trained model's graphs for the life of a process) or PyTorch next to TensorFlow (importing
-torch 2.14's optimizers into a process that has loaded TF crashes it with a segmentation fault)."""
+torch's optimizers into a process that has loaded TF can crash it with a segmentation fault)."""
 
 from __future__ import annotations
 

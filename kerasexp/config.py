@@ -272,7 +272,8 @@ class TrainConfig:
 
     Attributes:
       epochs: passes over the training split.
-      batch_size: images per step (128 is ~1.5x faster than Keras' 32 on a 2-core CPU).
+      batch_size: images per step (larger batches amortise per-step overhead on a CPU:
+        `kerasexp bench train` measures it).
       optimizer: a key of OPTIMIZERS (adam, adamw, sgd, lion).
       learning_rate: initial rate; the schedule scales it.
       momentum, nesterov: SGD only.
@@ -291,11 +292,12 @@ class TrainConfig:
       monitor: the logged metric that picks the best checkpoint and drives early stopping
         (val_accuracy, val_loss, val_macro_f1, ...).
       seed: seeds Python, NumPy, TensorFlow and Keras; the same seed gives the same numbers.
-      jit_compile: "auto" uses XLA only on a GPU (on a CPU it is ~14x slower for small CNNs).
+      jit_compile: "auto" uses XLA only on a GPU (on a CPU it is much slower for small CNNs).
       steps_per_execution: training steps per call into the compiled graph: fewer Python
         round trips, the same weights and history (tested). Callbacks still run every epoch.
       macro_f1: also log macro-F1 (train and validation); on automatically when `monitor`
-        names it. Off by default: at batch 32 it costs a small CNN ~30% of its speed.
+        names it. Off by default: computed every step, it costs a small CNN a visible share of its
+        speed.
       ema_momentum: > 0 keeps an exponential moving average of the weights, updated every step
         (Keras' optimizer `use_ema`), and ends training with it: the saved and tested weights
         (BatchNorm statistics stay the last step's). It changes no epoch of training itself;

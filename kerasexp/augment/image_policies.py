@@ -127,8 +127,8 @@ def keras_cv_random_generator(seed: int = 0) -> None:
 
 def randaugment_keras_cv(seed: int = 0, magnitude: float = 0.32, magnitude_stddev: float = 0.15,
                          augmentations_per_image: int = 5, rate: float = 10 / 11, geometric: bool = True):
-    """keras-cv's own RandAugment layer, the reference (image by image: ~260 img/s at 96x96 on
-    2 cores; its random generator is stateful, so with op determinism tf.data runs it serially)."""
+    """keras-cv's own RandAugment layer, the reference (image by image, slow: reports/bench_augment.md;
+    its random generator is stateful, so with op determinism tf.data runs it serially)."""
     from kerasexp.augment.randaugment import check_params
 
     check_params(magnitude, magnitude_stddev, augmentations_per_image, rate)

@@ -1,8 +1,8 @@
 """A fast RandAugment with keras-cv's operation set, magnitude meaning and per-image op choice.
 
 keras-cv's `RandAugment` (the reference; report 003 used it with magnitude 0.32 and 5 ops an
-image) runs `tf.map_fn` over the batch and a `tf.switch_case` per op slot: ~300 img/s at
-96x96 on this 2-core CPU. Keras' own `RandAugment` is batched but applies one op sequence to the
+image) runs `tf.map_fn` over the batch and a `tf.switch_case` per op slot, image by image
+(reports/bench_augment.md measures it against this one). Keras' own `RandAugment` is batched but applies one op sequence to the
 whole batch. This one works image by image too, but on uint8 pixels, as the PIL-based
 RandAugments of timm and torchvision do (each op's result rounded to integers), in one
 Numba-compiled loop over the batch: every point-wise op is one 256-entry table per channel,

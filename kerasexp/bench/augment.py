@@ -79,7 +79,7 @@ def bench_augment(images: int = 1024, repeats: int = 3, batch_size: int = BATCH_
 
     def timed(ds):
         # one live pipeline at a time: an idle one's tf.data threads still took a third of the
-        # CPU from the one being timed (fast 3368 img/s beside the others, 6540 alone)
+        # CPU from the one being timed (about half its rate, when measured beside the others)
         it = iter(ds.prefetch(2))
         throughput(it, batch_size, 0.0, min_batches=3)  # trace and fill before timing
         rate = throughput(it, batch_size, min_seconds)

@@ -1,5 +1,5 @@
-"""`kerasexp bench speedrun`: compute to accuracy on Fashion-MNIST. This machine's speed drifts
-about 2x from hour to hour, so the target is compute, not minutes: the recipe (an experiment
+"""`kerasexp bench speedrun`: compute to accuracy on Fashion-MNIST. A shared machine's speed drifts
+from hour to hour, so the target is compute, not minutes: the recipe (an experiment
 file, default studies/fmnist_fast.toml) trains once a seed through the one experiment path
 (resumable run folders, OUT/seed_S/), its FLOPs are counted from the model (kerasexp.models.cost:
 6 x forward multiply-adds x training images seen, plus 2 x multiply-adds x every validation and

@@ -92,7 +92,7 @@ class EpochTimer:
 
 def torch_contenders(fn, *args) -> tuple[dict[str, Callable[[], float | None]], dict[str, list]]:
     """The PyTorch peers of a bench, eager and torch.compile: each round `fn(*args, compiled)` in its
-    own process (torch's optimizers crash a process that has loaded TF, torch 2.14), returning a
+    own process (torch's optimizers can crash a process that has loaded TF), returning a
     dict with "img_s" (or None without torch). Returns the contenders for `alternate` and every
     round's full result by kind ("eager", "compiled")."""
     from kerasexp.child import call_in_child

@@ -1,5 +1,5 @@
 """The `kerasexp dedup | predict | filters` verbs: their arguments and what they call
-(kept here so cli.py only registers them)."""
+(kept here so cli/commands.py only registers them)."""
 
 from __future__ import annotations
 

@@ -75,7 +75,8 @@ def vgg(
     name: str = "vgg",
 ) -> keras.Model:
     """A small VGG-style net (blocks of 3x3 conv-BN-ReLU, max-pooling, dropout), for
-    kerasexp's Fashion-MNIST recipe; sized by FLOPs, since TF runs ~45-55 GFLOP/s on 2 cores.
+    kerasexp's Fashion-MNIST recipe; sized by FLOPs, since a CPU's
+    training time follows them (`kerasexp bench train` measures the rate).
 
     The head is global average pooling, or with `dense_units` a flatten + dense-BN-ReLU layer:
     it keeps where in the image a feature was (sandal vs sneaker) for ~10% more FLOPs."""

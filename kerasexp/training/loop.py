@@ -75,7 +75,7 @@ def make_dataset(
     run sees from epoch k on. Casting and one-hot happen after batching (one vectorised op a
     batch). `augment(images, labels[, seed]) -> (images, labels)` runs on batches; per-class
     `weights` become per-sample weights y @ w after it, so mixed labels are weighted by their mix.
-    `whole_batches` drops a last short batch: under a MirroredStrategy TF 2.21 fails on one split
+    `whole_batches` drops a last short batch: under a MirroredStrategy TF fails on one split
     unevenly over the replicas (AddN shapes), so there training and validation leave out the last
     len % batch_size images.
     """
@@ -138,9 +138,8 @@ class EpochCounter(keras.callbacks.Callback):
 
 
 def _pipeline_options() -> tf.data.Options:
-    """tf.data's autotuner off: on 2 cores its background tuning stalled whole epochs of the
-    training steps (a core idle, 2,300 instead of 4,300 img/s for the Annex-1 baseline, in about
-    one epoch of three; `kerasexp bench train`). Without it the AUTOTUNE'd maps run one call per
+    """tf.data's autotuner off: on few cores its background tuning stalled whole epochs of the
+    training steps (a core left idle; `kerasexp bench train` shows it). Without it the AUTOTUNE'd maps run one call per
     core and prefetch a batch ahead, which keeps these in-memory pipelines ahead of the model."""
     options = tf.data.Options()
     options.autotune.enabled = False
@@ -160,7 +159,7 @@ def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) ->
         loss=LOSSES[cfg.loss](cfg),
         metrics=metrics_for(cfg),
         jit_compile=use_xla(cfg.jit_compile),
-        # Keras 3.15's multi-step loop fails under a MirroredStrategy (an unfed placeholder in
+        # Keras' multi-step loop fails under a MirroredStrategy (an unfed placeholder in
         # its while loop): replicated training runs one step a call.
         steps_per_execution=1 if tf.distribute.get_strategy().num_replicas_in_sync > 1 else cfg.steps_per_execution,
     )
