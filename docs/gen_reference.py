@@ -228,7 +228,8 @@ def module_imports(root: Path | None = None) -> dict[str, set[str]]:
     root = root or ROOT / "kerasexp"
     found: dict[str, set[str]] = {}
     for path in sorted(root.rglob("*.py")):
-        module = ".".join((root.name, *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
+        parts = path.relative_to(root).with_suffix("").parts
+        module = ".".join((root.name, *parts)).removesuffix(".__init__")
         targets = found.setdefault(module, set())
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else \

@@ -66,7 +66,7 @@ def _train_one(exp: Experiment, fold: Fold, progress, callbacks=(), tta=None) ->
     fold.choices = {"epoch": epoch_choice(exp.training, fold.result),
                     "tta": {"setting": exp.evaluation.tta, "chosen": chosen,
                             **({"val_accuracy": scores} if scores else {})},
-                    "kept_model": rundir.MODEL}  # in the folder: the model predicted with (predict, Run.model)
+                    "kept_model": rundir.MODEL}  # the model predicted with (for predict, Run.model)
     with atomic_path(fold.folder / rundir.MODEL) as tmp:
         fold.model.save(tmp)
     fold.probs = predict_proba(fold.model, data.x_test, tta=chosen)

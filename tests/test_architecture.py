@@ -158,7 +158,8 @@ def test_the_climb_check_sees_imports_inside_functions_and_strict_rows(tmp_path)
         "kerasexp.config imports io (config may import: errors, registry)",
         "kerasexp.data.x imports training (data may import: errors, io, kerasexp, registry)"]
     rules["exception"] = [{"module": "kerasexp.data.x", "imports": "training", "why": "a test"}]
-    assert imports_table.climbs(pkg, rules) == ["kerasexp.config imports io (config may import: errors, registry)"]
+    assert imports_table.climbs(pkg, rules) == [
+        "kerasexp.config imports io (config may import: errors, registry)"]
     rules["may_import"] = {k: v for k, v in rules["may_import"].items() if k != "rundir"}
     assert "kerasexp.rundir: its part 'rundir' is not in docs/imports.toml; give it a row" in \
         imports_table.climbs(pkg, rules)
@@ -166,7 +167,8 @@ def test_the_climb_check_sees_imports_inside_functions_and_strict_rows(tmp_path)
 
 def test_every_subpackage_has_a_test_folder():
     for init in PACKAGE.glob("*/__init__.py"):
-        assert (ROOT / "tests" / init.parent.name).is_dir(), f"kerasexp/{init.parent.name}/ has no tests/ folder"
+        name = init.parent.name
+        assert (ROOT / "tests" / name).is_dir(), f"kerasexp/{name}/ has no tests/ folder"
 
 
 # Modules without a test file of their own name, and the test file that covers them.
@@ -226,7 +228,8 @@ def test_every_module_has_a_test_file_or_a_named_one_covering_it():
         own = ROOT / "tests" / Path(module).parent / f"test_{path.name}"
         assert own.exists() or module in COVERED_BY, f"kerasexp/{module}: no {own.relative_to(ROOT)}; " \
                                                      "write it or name the test covering it in COVERED_BY"
-        assert not (own.exists() and module in COVERED_BY), f"{module} has its own test; drop it from COVERED_BY"
+        assert not (own.exists() and module in COVERED_BY), \
+            f"{module} has its own test; drop it from COVERED_BY"
     for module, test in {**COVERED_BY, **dict.fromkeys(UNTESTED)}.items():
         assert (PACKAGE / module).exists(), f"COVERED_BY/UNTESTED names kerasexp/{module}, which is gone"
         assert test is None or (ROOT / test).exists(), f"{test} (covering kerasexp/{module}) is gone"
@@ -248,7 +251,8 @@ def test_kerasexp_train_reads_the_experiment_file_once(tmp_path, monkeypatch):
             return function(*args, **kwargs)
         return wrapper
 
-    for module, name in ((config, "read_toml"), (config, "experiment_from_dict"), (rundir, "check_out_given")):
+    counted_names = ((config, "read_toml"), (config, "experiment_from_dict"), (rundir, "check_out_given"))
+    for module, name in counted_names:
         monkeypatch.setattr(module, name, counted(name, getattr(module, name)))
 
     class Stop(Exception):
