@@ -2,7 +2,8 @@
 
 - the experiment and study file keys, from the config dataclasses and their `Attributes:` docstrings;
 - the command line, from the argparse parsers the `kerasexp` command builds;
-- the imports between subpackages today, against the target table of docs/architecture.md.
+- the import table (docs/imports.toml, which tests/test_architecture.py enforces) and what the code
+  imports today.
 
 The MkDocs hook (docs/hooks/reference.py) swaps `<!-- reference:NAME -->` in a page for
 `render(NAME)`; tests/test_docs.py compares these texts with the dataclasses and the parsers.
@@ -209,81 +210,94 @@ def cli_reference() -> str:
     return "\n".join(out)
 
 
-# The target of docs/architecture.md: which package may import which. `*` = any package.
-ALLOWED = {
-    "cli": ["*"],
-    "api": ["runs", "tuning", "evaluation", "config", "rundir"],
-    "runs": ["training", "evaluation", "data", "rundir", "config", "provenance"],
-    "tuning": ["runs", "training", "evaluation", "data", "models", "augment", "config", "rundir"],
-    "bench": ["runs", "training", "evaluation", "data", "models", "augment", "config", "rundir"],
-    "training": ["data", "models", "augment", "config"],
-    "evaluation": ["models", "data", "config"],
-    "data": ["registry"],
-    "models": ["registry"],
-    "augment": ["registry"],
-    "config": ["registry"],
-}
-# The ground every package may stand on: one-line errors, the one registry form, atomic writes, and
-# the package root (its version and import_tensorflow_quietly).
-SHARED = {"errors", "registry", "io", "kerasexp"}
-# Today's name of a target package (experiment.py becomes runs.py).
-TODAY = {"experiment": "runs"}
+def import_rules(path: Path | None = None) -> dict:
+    """docs/imports.toml: which part may import which, the ground, and the explicit exceptions."""
+    import tomllib
+
+    return tomllib.loads((path or ROOT / "docs" / "imports.toml").read_text(encoding="utf-8"))
 
 
-def _package_of(module: str) -> str:
+def _part_of(module: str) -> str:
+    """kerasexp.training.loop -> training; kerasexp.api -> api; kerasexp -> kerasexp."""
     parts = module.split(".")
-    return "kerasexp" if len(parts) == 1 else TODAY.get(parts[1], parts[1])
+    return "kerasexp" if len(parts) == 1 else parts[1]
 
 
-def package_imports(root: Path | None = None) -> dict[str, dict[str, list[str]]]:
-    """package -> imported package -> the modules that import it (top level and inside functions)."""
+def module_imports(root: Path | None = None) -> dict[str, set[str]]:
+    """module -> the parts it imports (at module level and inside functions), itself excluded."""
     root = root or ROOT / "kerasexp"
-    edges: dict[str, dict[str, set[str]]] = {}
+    found: dict[str, set[str]] = {}
     for path in sorted(root.rglob("*.py")):
-        module = ".".join(("kerasexp", *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
-        source = _package_of(module)
+        parts = path.relative_to(root).with_suffix("").parts
+        module = ".".join((root.name, *parts)).removesuffix(".__init__")
+        targets = found.setdefault(module, set())
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else \
                 [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module == "kerasexp":
-                names = [f"kerasexp.{a.name}" for a in node.names
-                         if (root / a.name).is_dir() or (root / f"{a.name}.py").exists()] or ["kerasexp"]
-            for name in names:
-                if name.startswith("kerasexp"):
-                    target = _package_of(name)
-                    if target != source:
-                        edges.setdefault(source, {}).setdefault(target, set()).add(module)
+            if isinstance(node, ast.ImportFrom) and node.module == root.name:  # from kerasexp import rundir
+                names = [f"{root.name}.{a.name}" for a in node.names
+                         if (root / a.name).is_dir() or (root / f"{a.name}.py").exists()] or [root.name]
+            targets.update(_part_of(n) for n in names if n == root.name or n.startswith(root.name + "."))
+        targets.discard(_part_of(module))
+    return found
+
+
+def package_imports(root: Path | None = None) -> dict[str, dict[str, list[str]]]:
+    """part -> imported part -> the modules that import it (top level and inside functions)."""
+    edges: dict[str, dict[str, list[str]]] = {}
+    for module, targets in module_imports(root).items():
+        for target in targets:
+            edges.setdefault(_part_of(module), {}).setdefault(target, []).append(module)
     return {s: {t: sorted(m) for t, m in sorted(ts.items())} for s, ts in sorted(edges.items())}
 
 
-def broken_rules(imports: dict | None = None) -> dict[str, dict[str, list[str]]]:
-    """The imports of the ALLOWED packages that the target table does not allow."""
-    imports = package_imports() if imports is None else imports
-    broken = {}
-    for source, allowed in ALLOWED.items():
-        if "*" in allowed:
+def allowed(part: str, rules: dict | None = None) -> set[str]:
+    """What `part` may import: its row, plus the ground unless it is strict; {"*"} for anything."""
+    rules = rules or import_rules()
+    row = set(rules["may_import"].get(part, []))
+    return row if part in rules.get("strict", []) else row | set(rules["ground"])
+
+
+def climbs(root: Path | None = None, rules: dict | None = None) -> list[str]:
+    """Every import the table does not allow and no exception names, and every part the table
+    lacks: 'kerasexp.x.y imports z (x may import: ...)'."""
+    rules = rules or import_rules()
+    excepted = {(e["module"], e["imports"]) for e in rules.get("exception", [])}
+    found = []
+    for module, targets in sorted(module_imports(root).items()):
+        part = _part_of(module)
+        if part not in rules["may_import"]:
+            found.append(f"{module}: its part {part!r} is not in docs/imports.toml; give it a row")
             continue
-        bad = {t: m for t, m in imports.get(source, {}).items() if t not in allowed and t not in SHARED}
-        if bad:
-            broken[source] = bad
-    return broken
+        may = allowed(part, rules)
+        for target in sorted(targets):
+            if "*" not in may and target not in may and (module, target) not in excepted:
+                found.append(f"{module} imports {target} ({part} may import: {', '.join(sorted(may))})")
+    return found
+
+
+def unused_exceptions(root: Path | None = None, rules: dict | None = None) -> list[str]:
+    """Exceptions that no import needs any more (the table should lose them)."""
+    rules = rules or import_rules()
+    imports = module_imports(root)
+    return [f"{e['module']} -> {e['imports']}" for e in rules.get("exception", [])
+            if e["imports"] not in imports.get(e["module"], set())]
 
 
 def imports_reference() -> str:
-    """Markdown: the target table beside what the code imports today."""
-    imports, broken = package_imports(), broken_rules()
-    out = ["| package | may import (target) | imports today | not yet kept |", "|---|---|---|---|"]
-    for source, allowed in ALLOWED.items():
-        today = [t for t in imports.get(source, {}) if t not in SHARED]
-        name = source + (" (today `experiment.py`)" if source in TODAY.values() else "")
-        bad = broken.get(source, {})
-        out.append(f"| {name} | {', '.join(allowed).replace('*', 'anything')} | {', '.join(today) or '—'} | "
-                   + (", ".join(f"**{t}** ({', '.join(f'`{m}`' for m in ms)})" for t, ms in bad.items())
-                      or "kept") + " |")
-    others = [s for s in imports if s not in ALLOWED and s not in SHARED]
-    out += ["", "Modules outside the target table and what they import today:", ""]
-    out += [f"- `{s}`: {', '.join(t for t in imports[s] if t not in SHARED) or 'nothing but the shared ground'}"
-            for s in others]
+    """Markdown: docs/imports.toml's table, what the code imports today, and the exceptions."""
+    rules, imports = import_rules(), package_imports()
+    ground = set(rules["ground"])
+    out = ["| part | may import | imports today |", "|---|---|---|"]
+    for part, row in rules["may_import"].items():
+        may = ", ".join(row).replace("*", "anything")
+        if part not in rules.get("strict", []) and "*" not in row:
+            may = f"{may} (and the ground)" if row else "the ground only"
+        today = [t for t in imports.get(part, {}) if t not in ground or part in rules.get("strict", [])]
+        out.append(f"| {part} | {may} | {', '.join(today) or '—'} |")
+    out += ["", f"The ground: {', '.join(rules['ground'])} (every part but {', '.join(rules['strict'])}).",
+            "", "Exceptions, each kept for a reason:", ""]
+    out += [f"- `{e['module']}` imports {e['imports']}: {e['why']}" for e in rules.get("exception", [])]
     return "\n".join(out) + "\n"
 
 

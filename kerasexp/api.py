@@ -153,10 +153,13 @@ def as_overrides(overrides: dict | list[str] | None) -> list[str]:
 
 
 def experiment_of(experiment, overrides: dict | None = None):
-    """An experiment from a file path or an Experiment, with dotted-key overrides applied."""
+    """An experiment from a file path (read once) or an Experiment (used as it is; with overrides,
+    resolved again with them applied)."""
     from kerasexp.config import Experiment, apply_overrides, experiment_from_dict, load_experiment, to_dict
 
     if isinstance(experiment, Experiment):
+        if not overrides:
+            return experiment
         raw = apply_overrides(to_dict(experiment), as_overrides(overrides))
         return experiment_from_dict(raw, name=experiment.name)
     return load_experiment(experiment, as_overrides(overrides))
@@ -180,20 +183,15 @@ def train(experiment, out: str | Path | None = None, overrides: dict | None = No
     a two-phase fine-tuning's head-only epochs run without them. A callback that changes training
     (weights, learning rate, stop_training) makes a run its config.toml does not describe.
     """
-    from kerasexp.experiment import run_experiment, run_seeds
+    from kerasexp.runs import run_experiment, run_seeds
 
-    rundir.check_out_given(out)
-    if callbacks is not None:
-        from kerasexp.training.session import user_callbacks
-
-        callbacks = user_callbacks(callbacks)
     exp = experiment_of(experiment, overrides)
-    out = Path(Path("runs") / exp.name if out is None else out)
+    out = Path("runs") / exp.name if out is None else out  # runs.py checks it (an empty --out refused)
     if seeds:
-        run_seeds(exp, out, list(seeds), callbacks or ())
+        run_seeds(exp, out, list(seeds), callbacks)
     else:
-        run_experiment(exp, out, callbacks=callbacks or ())
-    return Run(out)
+        run_experiment(exp, out, callbacks=callbacks)
+    return Run(Path(out))
 
 
 def compare(run_dirs, out: str | Path, title: str = "", against: str = "first") -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """The run folder, in one place: its file names, its fold folders, the config it records (and
 the check that a rerun is the same config), and reading a finished run back. `kerasexp train`
-writes it (experiment.py, the loop); report, compare, predict and filters read it.
+writes it (runs.py, the loop); report, compare, predict and filters read it.
 
     RUN/config.toml        the resolved experiment (TOML)
     RUN/run.json           how it was made: command, start, wall time, machine, data

@@ -130,7 +130,7 @@ def run_variants(args) -> dict:
     import_tensorflow_quietly()
     from kerasexp.evaluation.report import markdown_table
     from kerasexp.evaluation.seed_table import seed_tables
-    from kerasexp.experiment import finished_seeds, run_seeds, tally
+    from kerasexp.runs import finished_seeds, run_seeds, tally
     from kerasexp.provenance import command_line, machine_description, timestamp
     from kerasexp.training.progress import format_seconds
 

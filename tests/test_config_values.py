@@ -12,7 +12,7 @@ import pytest
 from kerasexp import config
 from kerasexp.config import experiment_from_dict, load_experiment, parse_override
 from kerasexp.errors import UserError
-from kerasexp.experiment import validate
+from kerasexp.training.session import validate
 
 
 def refused(raw: dict) -> str:

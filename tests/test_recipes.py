@@ -8,7 +8,7 @@ from sklearn.metrics import f1_score
 from kerasexp.data.longtail import long_tail_counts, long_tail_indices
 from kerasexp.errors import UserError
 from kerasexp.evaluation.metrics import ensemble, fold_summary
-from kerasexp.experiment import fold_data
+from kerasexp.data.splits import fold_data
 from kerasexp.models import create_model
 from kerasexp.config import TrainConfig
 from kerasexp.evaluation.predict import check_tta, predict_proba

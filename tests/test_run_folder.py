@@ -226,7 +226,7 @@ def test_reports_check_names_each_damaged_folder_and_goes_on(finished, tmp_path,
 def interrupted(tmp_path, fashion_path, monkeypatch) -> tuple:
     """A 2-epoch run stopped (Ctrl-C) right after its first epoch's backup."""
     from kerasexp.config import load_experiment
-    from kerasexp.experiment import run_experiment
+    from kerasexp.runs import run_experiment
     from kerasexp.training import loop
 
     exp = load_experiment(write_exp(tmp_path / "tiny.toml", fashion_path, epochs=2))
@@ -246,7 +246,7 @@ def interrupted(tmp_path, fashion_path, monkeypatch) -> tuple:
 
 def test_a_resume_without_its_history_is_refused_and_a_resume_removes_temporaries(tmp_path, fashion_path,
                                                                                    monkeypatch, capsys):
-    from kerasexp.experiment import run_experiment
+    from kerasexp.runs import run_experiment
 
     exp, out = interrupted(tmp_path, fashion_path, monkeypatch)
     history = (out / "history.csv").read_bytes()
@@ -319,7 +319,7 @@ def test_a_seeds_group_and_a_single_run_do_not_share_a_folder(finished, tmp_path
 
 
 def test_a_class_without_test_images_has_no_recall_interval_and_the_json_stays_strict(tmp_path):
-    from kerasexp.experiment import report_run
+    from kerasexp.runs import report_run
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 60)  # class "c" has no test image: its recall interval is undefined

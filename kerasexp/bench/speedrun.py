@@ -182,20 +182,21 @@ def torch_round(exp_dict: dict, x, y, epochs: int = TIMED_EPOCHS, compiled: bool
 
 def speedrun(experiment: str | Path, seeds: list[int], out: str | Path, repeats: int = 3,
              timing_images: int = 12000) -> dict:
-    from kerasexp import api, rundir
+    from kerasexp import rundir
     from kerasexp.bench.timing import alternate, torch_contenders
-    from kerasexp.config import to_dict
+    from kerasexp.config import Experiment, load_experiment, to_dict
     from kerasexp.data import load_dataset
     from kerasexp.models import create_model
     from kerasexp.models.cost import forward_macs
     from kerasexp.models.normalization import with_train_stats
     from kerasexp.provenance import command_line, machine_description, timestamp
+    from kerasexp.runs import run_seeds
 
-    exp = api.experiment_of(experiment)
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
     check_torch_recipe(exp)
     out = Path(out)
     started = timestamp()
-    api.train(exp, out=out, seeds=seeds)
+    run_seeds(exp, out, seeds)
     data = load_dataset(exp.dataset)
     macs = forward_macs(create_model(exp.model.name, data.input_shape, data.num_classes,
                                      **with_train_stats(exp.model.params, data.x_train)))

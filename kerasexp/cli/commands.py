@@ -17,7 +17,7 @@ def cmd_train(args) -> int:
     run = api.train(exp, out=args.out, seeds=args.seeds)
     metrics = run.metrics
     if args.seeds:
-        from kerasexp.experiment import SUMMARY_KEYS
+        from kerasexp.runs import SUMMARY_KEYS
 
         print(", ".join(f"{k} {metrics[k]['mean']:.4f} ± {metrics[k]['std']:.4f}" for k in SUMMARY_KEYS)
               + f" over seeds {args.seeds}")
@@ -30,7 +30,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from kerasexp.experiment import report_run
+    from kerasexp.runs import report_run
 
     metrics = report_run(args.run_dir)
     print(f"accuracy {metrics['accuracy']:.4f}  macro_f1 {metrics['macro_f1']:.4f}  -> {args.run_dir}/")

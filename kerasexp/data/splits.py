@@ -1,4 +1,4 @@
-"""Seeded, stratified splits (scikit-learn does the work).
+"""Seeded, stratified splits and k-fold folds (fold_data) (scikit-learn does the work).
 
 Duplicate-aware splits hold out whole groups (StratifiedGroupKFold folds), so they reach a fraction
 only in steps of 1/k: the held-out part is `m` of `k` folds with m/k nearest the fraction asked
@@ -8,6 +8,7 @@ reached, when it misses the fraction by more than `split_tolerance`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -96,3 +97,18 @@ def _held_folds(y, groups, k: int, m: int, seed: int) -> np.ndarray | None:
 def achieved(held: int, total: int) -> dict:
     """What a split reached, for the run's record."""
     return {"images": held, "of": total, "fraction": round(held / total, 4) if total else None}
+
+
+def fold_data(data, k: int, seed: int) -> list:
+    """Stratified k-fold over train+validation of an ImageData; each fold validates on its own part.
+    Duplicate groups (data.groups) stay within one fold."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    if data.groups is not None and len(data.groups) == len(y) and len(np.unique(data.groups)) < len(y):
+        folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y,
+                                                                                        data.groups)
+    else:
+        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+    return [replace(data, x_train=x[tr], y_train=y[tr], x_val=x[va], y_val=y[va]) for tr, va in folds]

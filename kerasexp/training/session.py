@@ -65,6 +65,27 @@ def train_experiment(exp: Experiment, data: ImageData, out_dir: str | Path | Non
     return model, result
 
 
+def validate(exp: Experiment) -> None:
+    """Names and parameters that only the model and policy registries know, checked before any
+    data is read (a run, a study trial)."""
+    from kerasexp.augment.policies import build_policy
+    from kerasexp.models import check_model
+
+    check_model(exp.model.name, exp.model.params)
+    build_policy(exp.augmentation, seed=exp.training.seed)
+
+
+def check_model_builds(exp: Experiment, data: ImageData) -> None:
+    """Build the model once for the data's shape, so that parameter values its builder refuses
+    stop the run before its folder is written."""
+    from kerasexp.models import create_model
+    from kerasexp.models.normalization import with_train_stats
+
+    create_model(exp.model.name, data.input_shape, data.num_classes,
+                 **with_train_stats(exp.model.params, data.x_train))
+    keras.backend.clear_session()
+
+
 def _scalars(logdir, sub: str = "") -> list:
     if logdir is None:
         return []

@@ -6,7 +6,6 @@ study reports side by side (e.g. with and without pruning)."""
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -152,7 +151,7 @@ def retrain_best(spec, study, out: Path, seeds: list[int] | None = None) -> dict
     (OUT/seeds.json). A finished retrain loads instead of training again."""
     from kerasexp import rundir
     from kerasexp.data import load_dataset
-    from kerasexp.experiment import summarize_seeds
+    from kerasexp.runs import summarize_seeds
 
     best, exp = best_experiment(spec, study)
     data = load_dataset(exp.dataset)
@@ -164,44 +163,36 @@ def retrain_best(spec, study, out: Path, seeds: list[int] | None = None) -> dict
 
 
 def _retrain(exp, best, study, data, out: Path) -> dict:
+    """One retrain through the runs path (kerasexp.runs.train_and_report) on train+validation: no
+    validation split is left to choose TTA views on, so "auto" (or a list) predicts without them, and
+    the record says which trial and epoch count were chosen, on what."""
     from kerasexp import rundir
-    from kerasexp.evaluation.predict import chooses_tta, predict_proba
-    from kerasexp.experiment import report_run
-    from kerasexp.provenance import command_line, machine_description, timestamp
-    from kerasexp.training.session import train_experiment
+    from kerasexp.evaluation.predict import chooses_tta
+    from kerasexp.runs import report_run, train_and_report
 
+    if exp.evaluation.kfold:  # the trials trained one split; so does their retrain (k = 1)
+        exp = replace(exp, evaluation=replace(exp.evaluation, kfold=0, drop_folds=[]))
     rundir.check_out_dir(out)
     rundir.check_same_config(out, exp)
     out.mkdir(parents=True, exist_ok=True)
     with rundir.writer_lock(out):
         if rundir.is_finished(out):
             return report_run(out)
-        # No validation split is left to choose TTA views on: "auto" (or a list) predicts without them.
         tta = "none" if chooses_tta(exp.evaluation.tta) else exp.evaluation.tta
         merged = replace(data, x_train=np.concatenate([data.x_train, data.x_val]),
                          y_train=np.concatenate([data.y_train, data.y_val]))
-        rundir.write_config(out, exp)
-        started, wall = timestamp(), time.perf_counter()
-        model, result = train_experiment(exp, merged, out)
-        probs = predict_proba(model, data.x_test, tta=tta)
-        np.savez_compressed(out / rundir.PREDICTIONS, probs=probs, y_true=data.y_test,
-                            class_names=np.array(data.class_names))
-        write_json(out / rundir.RECORD, {
-            "experiment": f"{study.study_name} best (trial {best.number})", "command": command_line(),
-            "started": started, "data": data.source, "train_images": len(merged.x_train),
-            "val_images": 0, "test_images": len(data.x_test), "data_notes": data.notes,
-            "note": "trained on train+validation for the best trial's best epoch count; the validation "
-                    "columns in history.csv are measured on images it trained on",
-            "evaluation_choices": {
-                "trial": {"rule": f"best {study.user_attrs.get('study_file', {}).get('study', {}).get('metric', 'value')}"
-                          " over the study's trials (validation)", "trial": best.number, "value": best.value},
-                "epoch": {"rule": "the best trial's best validation epoch", "epoch": exp.training.epochs},
-                "tta": {"setting": exp.evaluation.tta, "chosen": tta,
-                        **({"note": "choosing needs a validation split; the retrain has none"}
-                           if chooses_tta(exp.evaluation.tta) else {})}},
-            "machine": machine_description(), "params": model.count_params(), "epochs_run": result.epochs_run,
-            "train_seconds": result.seconds, "wall_seconds": time.perf_counter() - wall})
-        return report_run(out)
+        metric = study.user_attrs.get("study_file", {}).get("study", {}).get("metric", "value")
+        record = {"experiment": f"{study.study_name} best (trial {best.number})", "val_images": 0,
+                  "note": "trained on train+validation for the best trial's best epoch count; the validation "
+                          "columns in history.csv are measured on images it trained on"}
+        choices = {
+            "trial": {"rule": f"best {metric} over the study's trials (validation)", "trial": best.number,
+                      "value": best.value},
+            "epoch": {"rule": "the best trial's best validation epoch", "epoch": exp.training.epochs},
+            "tta": {"setting": exp.evaluation.tta, "chosen": tta,
+                    **({"note": "choosing needs a validation split; the retrain has none"}
+                       if chooses_tta(exp.evaluation.tta) else {})}}
+        return train_and_report(exp, merged, out, tta=tta, record=record, choices=choices)
 
 
 def best_value_interval(study, metric: str) -> list[float] | None:

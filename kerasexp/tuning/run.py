@@ -68,7 +68,7 @@ class Objective:
 
         trial.study.sampler = make_sampler(self.spec.study, trial.number)
         exp = self.spec.trial_experiment(trial)
-        from kerasexp.experiment import validate
+        from kerasexp.training.session import validate
 
         validate(exp)
         data = self.data(exp)

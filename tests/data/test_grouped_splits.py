@@ -9,7 +9,7 @@ import pytest
 
 from kerasexp.config import DatasetConfig
 from kerasexp.data import load_dataset
-from kerasexp.experiment import fold_data
+from kerasexp.data.splits import fold_data
 
 
 def digests(x):

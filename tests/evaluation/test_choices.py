@@ -6,7 +6,7 @@ import textwrap
 import numpy as np
 
 from kerasexp.config import load_experiment
-from kerasexp.experiment import run_experiment
+from kerasexp.runs import run_experiment
 
 
 def test_auto_tta_is_chosen_on_validation_and_recorded(tmp_path, fashion_path, monkeypatch):

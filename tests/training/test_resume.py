@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from kerasexp.config import load_experiment
-from kerasexp.experiment import run_experiment
+from kerasexp.runs import run_experiment
 from kerasexp.training import loop
 
 FMNIST = """

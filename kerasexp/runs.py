@@ -1,41 +1,24 @@
-"""One experiment file, one run directory: build, train (single split or stratified k-fold),
-evaluate on the test split, report. `kerasexp train` and `kerasexp report` call these."""
+"""An experiment into a run folder: lock, train, evaluate on the test split, record (run.json,
+predictions.npz), report. A single split is k-fold with k = 1: one path trains every fold, and
+only where the files go (k = 1: the top of the folder, not fold_1/) and what the record keeps
+differ. `kerasexp train`, `kerasexp report`, the variants table, study-report's retrain and the
+speedrun bench call these; rundir.py names the files."""
 
 from __future__ import annotations
 
+import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from kerasexp import rundir
 from kerasexp.config import Experiment, check_against_data
 from kerasexp.data import ImageData, load_dataset
-from kerasexp.errors import UserError
-from kerasexp import rundir
-from kerasexp.io import write_text
-from kerasexp.models.normalization import with_train_stats
+from kerasexp.data.splits import fold_data
 from kerasexp.evaluation.predict import check_tta, tta_candidates
-
-def validate(exp: Experiment) -> None:
-    """Names and parameters that only the registries know, checked before any data is read."""
-    from kerasexp.augment.policies import build_policy
-    from kerasexp.models import check_model
-
-    check_model(exp.model.name, exp.model.params)
-    build_policy(exp.augmentation, seed=exp.training.seed)
-
-
-def check_model_builds(exp: Experiment, data: ImageData) -> None:
-    """Build the model once for the data's shape, so that parameter values its builder refuses
-    stop the run before its folder is written."""
-    import keras
-
-    from kerasexp.models import create_model
-
-    create_model(exp.model.name, data.input_shape, data.num_classes,
-                 **with_train_stats(exp.model.params, data.x_train))
-    keras.backend.clear_session()
+from kerasexp.io import write_text
 
 
 def trainable_count(model) -> int:
@@ -43,36 +26,50 @@ def trainable_count(model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
-def fold_data(data: ImageData, k: int, seed: int) -> list[ImageData]:
-    """Stratified k-fold over train+validation; each fold validates on its own part. Duplicate
-    groups (data.groups) stay within one fold."""
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+@dataclass
+class Fold:
+    """One fold of a run (k = 1: the run itself): where it trains, and what it made."""
 
-    x = np.concatenate([data.x_train, data.x_val])
-    y = np.concatenate([data.y_train, data.y_val])
-    if data.groups is not None and len(data.groups) == len(y) and len(np.unique(data.groups)) < len(y):
-        folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y,
-                                                                                        data.groups)
-    else:
-        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
-    return [replace(data, x_train=x[tr], y_train=y[tr], x_val=x[va], y_val=y[va]) for tr, va in folds]
+    number: int
+    data: ImageData
+    folder: Path
+    label: str
+    model: object = None
+    result: object = None
+    probs: np.ndarray | None = None
+    choices: dict = field(default_factory=dict)
 
 
-def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, progress, callbacks=()):
+def folds_of(exp: Experiment, data: ImageData, out_dir: Path) -> list[Fold]:
+    """The run's folds: k = 1 (evaluation.kfold = 0) is the data's own split, trained at the top of
+    the run folder; k > 1 are stratified folds of train+validation in fold_I/."""
+    k = exp.evaluation.kfold or 1
+    if k == 1:
+        return [Fold(1, data, out_dir, exp.name)]
+    return [Fold(i, fold, rundir.fold_dir(out_dir, i), f"fold {i}/{k}")
+            for i, fold in enumerate(fold_data(data, k, exp.dataset.seed), start=1)]
+
+
+def _train_one(exp: Experiment, fold: Fold, progress, callbacks=(), tta=None) -> None:
     """Train, make every evaluation choice on the validation split, then predict the test split
-    once, with those choices (the test split is sealed until then)."""
+    once, with those choices (the test split is sealed until then). `tta`: views fixed by the
+    caller (a retrain without a validation split to choose on)."""
     from kerasexp.evaluation.predict import choose_tta, predict_proba
     from kerasexp.io import atomic_path
     from kerasexp.training.session import train_experiment
 
-    model, result = train_experiment(exp, data, out_dir, progress=progress, label=label, callbacks=callbacks)
-    tta, tta_scores = choose_tta(model, data.x_val, data.y_val, exp.evaluation.tta)
-    choices = {"epoch": epoch_choice(exp.training, result),
-               "tta": {"setting": exp.evaluation.tta, "chosen": tta, **({"val_accuracy": tta_scores} if tta_scores else {})},
-               "kept_model": rundir.MODEL}  # in out_dir: the model predicted with, for `predict`, Run.model
-    with atomic_path(Path(out_dir) / rundir.MODEL) as tmp:
-        model.save(tmp)
-    return model, result, predict_proba(model, data.x_test, tta=tta), choices
+    data = fold.data
+    fold.model, fold.result = train_experiment(exp, data, fold.folder, progress=progress, label=fold.label,
+                                               callbacks=callbacks)
+    chosen, scores = (tta, {}) if tta is not None else choose_tta(fold.model, data.x_val, data.y_val,
+                                                                  exp.evaluation.tta)
+    fold.choices = {"epoch": epoch_choice(exp.training, fold.result),
+                    "tta": {"setting": exp.evaluation.tta, "chosen": chosen,
+                            **({"val_accuracy": scores} if scores else {})},
+                    "kept_model": rundir.MODEL}  # the model predicted with (for predict, Run.model)
+    with atomic_path(fold.folder / rundir.MODEL) as tmp:
+        fold.model.save(tmp)
+    fold.probs = predict_proba(fold.model, data.x_test, tta=chosen)
 
 
 def epoch_choice(cfg, result) -> dict:
@@ -94,8 +91,11 @@ def run_experiment(exp: Experiment, out_dir: str | Path, progress=None, callback
     nothing this call created (rundir.claim). `progress` (a Progress shared by several runs, e.g.
     seeds) makes the time-left estimate cover all of them. `callbacks`: the user's Keras callbacks, run
     in every fold's main training phase (kerasexp.api.train says what they see)."""
+    from kerasexp.training.session import check_model_builds, validate
+
+    rundir.check_out_given(out_dir)  # before Path(): Path("") is the current folder
     out_dir = Path(out_dir)
-    rundir.check_out_given(out_dir)
+    callbacks = _user_callbacks(callbacks)
     rundir.check_out_folder(out_dir, "a folder for the run")
     rundir.check_not_in_data(out_dir, exp.dataset.data_dir)
     validate(exp)
@@ -108,21 +108,28 @@ def run_experiment(exp: Experiment, out_dir: str | Path, progress=None, callback
         data = load_dataset(exp.dataset)
         check_against_data(exp, data)  # class_weight's length, k-fold against the smallest class
         if exp.evaluation.test_noise_std:  # report 003's local test set: white noise on the test images
-            from kerasexp.augment.image_policies import add_white_noise
+            from kerasexp.augment.image_policies import add_white_noise  # an exception in the import table
 
             data = replace(data, x_test=add_white_noise(data.x_test, exp.evaluation.test_noise_std,
                                                         exp.dataset.seed))
         check_model_builds(exp, data)
         for tta in tta_candidates(exp.evaluation.tta, data.input_shape):
             check_tta(tta, data.input_shape)
-        return _train_and_report(exp, data, out_dir, progress, callbacks)
+        return train_and_report(exp, data, out_dir, progress, callbacks)
+
+
+def _user_callbacks(callbacks) -> list:
+    """kerasexp.train's callbacks= checked (one line naming a bad item); none needs no Keras."""
+    if callbacks is None or (isinstance(callbacks, (list, tuple)) and not callbacks):
+        return []
+    from kerasexp.training.session import user_callbacks
+
+    return user_callbacks(callbacks)
 
 
 def _load_finished(exp: Experiment, out_dir: Path, progress) -> dict:
     """A finished run's report rebuilt from its files (with a warning when today's code would not
     reproduce it)."""
-    import sys
-
     stale = rundir.stale_reason(out_dir)
     if stale:
         print(f"warning: {out_dir} is loaded as it is, though {stale}; delete it to train it with "
@@ -159,71 +166,84 @@ def run_epochs(exp: Experiment) -> int:
     return (exp.training.epochs + exp.training.head_epochs) * (exp.evaluation.kfold or 1)
 
 
-def _train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=None, callbacks=()) -> dict:
-    from kerasexp.evaluation.metrics import ensemble, fold_summary, headline_metrics
-    from kerasexp.evaluation.report import markdown_table
-    from kerasexp.io import write_csv
+def train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=None, callbacks=(), *,
+                     tta=None, record: dict | None = None, choices: dict | None = None) -> dict:
+    """Train every fold (k = 1: the run), predict the test split, write run.json and
+    predictions.npz, then the report. For a caller that locked and judged `out_dir` itself (a
+    study's retrain: `tta` fixed, `record` and `choices` added to the record's, replacing theirs)."""
     from kerasexp.provenance import command_line, machine_description, timestamp
     from kerasexp.training.progress import Progress
 
     progress = progress or Progress(run_epochs(exp))
     rundir.write_config(out_dir, exp)
     started, wall = timestamp(), time.perf_counter()
-    k = exp.evaluation.kfold
     meta = {"experiment": exp.name, "command": command_line(), "started": started,
             "data": data.source, "train_images": len(data.x_train), "val_images": len(data.x_val),
             "test_images": len(data.x_test), "data_notes": data.notes, "machine": machine_description(),
-            "steps_per_execution": exp.training.steps_per_execution}
-    results = []
-    if not k:
-        model, result, probs, choices = _train_one(exp, data, out_dir, exp.name, progress, callbacks)
-        meta["evaluation_choices"] = choices
-        results.append(result)
-        meta.update(params=model.count_params(), trainable_params=trainable_count(model),
-                    epochs_run=result.epochs_run, train_seconds=result.seconds,
-                    resumed_from=result.resumed_from,
-                    final={k_: v[-1] for k_, v in result.history.items()})
-        save_predictions(out_dir, probs=probs, y_true=data.y_test, class_names=np.array(data.class_names))
-    else:
-        fold_probs, fold_rows = [], []
-        for i, fold in enumerate(fold_data(data, k, exp.dataset.seed), start=1):
-            model, result, probs, choices = _train_one(exp, fold, rundir.fold_dir(out_dir, i), f"fold {i}/{k}",
-                                                       progress, callbacks)
-            meta.setdefault("evaluation_choices", {"folds": []})["folds"].append({"fold": i, **choices})
-            results.append(result)
-            fold_probs.append(probs)
-            fold_rows.append({"fold": i, **headline_metrics(data.y_test, probs),
-                              "val_accuracy": result.last("val_accuracy"), "epochs_run": result.epochs_run,
-                              "train_seconds": result.seconds})
-        kept = [p for i, p in enumerate(fold_probs, start=1) if i not in exp.evaluation.drop_folds]
-        probs = ensemble(kept, exp.evaluation.ensemble)
-        summary = fold_summary(fold_rows)
-        write_csv(out_dir / f"{rundir.FOLDS_TABLE}.csv", summary)
-        write_text(out_dir / f"{rundir.FOLDS_TABLE}.md", markdown_table(summary))
-        meta.update(params=model.count_params(), folds=fold_rows,
-                    ensemble={"method": exp.evaluation.ensemble, "dropped": exp.evaluation.drop_folds})
-        save_predictions(out_dir, probs=probs, y_true=data.y_test, class_names=np.array(data.class_names),
-                         fold_probs=np.stack(fold_probs))
+            "steps_per_execution": exp.training.steps_per_execution, **(record or {})}
+    folds = folds_of(exp, data, out_dir)
+    for fold in folds:
+        _train_one(exp, fold, progress, callbacks, tta)
+        if choices:  # the caller's choices first, then the fold's that they leave
+            fold.choices = {**choices, **{k: v for k, v in fold.choices.items() if k not in choices}}
+    probs = (_record_folds if exp.evaluation.kfold else _record_single)(exp, data, out_dir, folds, meta)
     meta["wall_seconds"] = time.perf_counter() - wall
+    results = [fold.result for fold in folds]
     if exp.logging.tensorboard:
         from kerasexp.training.tensorboard import write_test_images
 
         write_test_images(out_dir / rundir.TENSORBOARD, data.x_test, data.y_test, probs, data.class_names,
                           step=max(r.epochs_run for r in results))
+    _write_record(out_dir, meta, results)
+    metrics = report_run(out_dir)
+    print(trained_line(out_dir, results), file=sys.stderr)
+    return metrics
+
+
+def _record_single(exp: Experiment, data: ImageData, out_dir: Path, folds: list[Fold], meta: dict):
+    """k = 1: the run's choices, model size and epochs in run.json; its test predictions."""
+    (fold,) = folds
+    result = fold.result
+    meta.update(evaluation_choices=fold.choices, params=fold.model.count_params(),
+                trainable_params=trainable_count(fold.model), epochs_run=result.epochs_run,
+                train_seconds=result.seconds, resumed_from=result.resumed_from,
+                final={key: values[-1] for key, values in result.history.items()})
+    save_predictions(out_dir, probs=fold.probs, y_true=data.y_test, class_names=np.array(data.class_names))
+    return fold.probs
+
+
+def _record_folds(exp: Experiment, data: ImageData, out_dir: Path, folds: list[Fold], meta: dict):
+    """k > 1: each fold's choices and test figures, folds.csv/md, and the ensemble of the kept folds."""
+    from kerasexp.evaluation.metrics import ensemble, fold_summary, headline_metrics
+    from kerasexp.evaluation.report import markdown_table
+    from kerasexp.io import write_csv
+
+    rows = [{"fold": f.number, **headline_metrics(data.y_test, f.probs),
+             "val_accuracy": f.result.last("val_accuracy"), "epochs_run": f.result.epochs_run,
+             "train_seconds": f.result.seconds} for f in folds]
+    probs = ensemble([f.probs for f in folds if f.number not in exp.evaluation.drop_folds],
+                     exp.evaluation.ensemble)
+    summary = fold_summary(rows)
+    write_csv(out_dir / f"{rundir.FOLDS_TABLE}.csv", summary)
+    write_text(out_dir / f"{rundir.FOLDS_TABLE}.md", markdown_table(summary))
+    meta.update(evaluation_choices={"folds": [{"fold": f.number, **f.choices} for f in folds]},
+                params=folds[-1].model.count_params(), folds=rows,
+                ensemble={"method": exp.evaluation.ensemble, "dropped": exp.evaluation.drop_folds})
+    save_predictions(out_dir, probs=probs, y_true=data.y_test, class_names=np.array(data.class_names),
+                     fold_probs=np.stack([f.probs for f in folds]))
+    return probs
+
+
+def _write_record(out_dir: Path, meta: dict, results) -> None:
+    """run.json; a finished run loaded, not retrained, keeps its record (command, start, wall time)."""
     from kerasexp.io import write_json
 
     previous = out_dir / rundir.RECORD
     if previous.exists() and all(r.resumed_from == r.epochs_run for r in results):
-        # a finished run loaded, not retrained: its record (command, start, wall time) stands
         old = rundir.read_record(out_dir)
         meta.update({key: old[key] for key in ("command", "started", "machine", "resumed_from", "wall_seconds")
                      if key in old})
     write_json(previous, meta)
-    metrics = report_run(out_dir)
-    import sys
-
-    print(trained_line(out_dir, results), file=sys.stderr)
-    return metrics
 
 
 def save_predictions(out_dir: Path, **arrays) -> Path:
@@ -282,9 +302,11 @@ def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int], callbacks=
     seeds.csv and seeds.md: each seed's figures with their intervals, and mean +/- std over seeds.
     The group's folder is locked (and judged) before any seed's run starts."""
     from kerasexp.training.progress import Progress
+    from kerasexp.training.session import validate
 
+    rundir.check_out_given(out_dir)  # before Path(): Path("") is the current folder
     out_dir = Path(out_dir)
-    rundir.check_out_given(out_dir)
+    callbacks = _user_callbacks(callbacks)
     rundir.check_out_folder(out_dir, "a folder for the runs")
     rundir.check_not_in_data(out_dir, exp.dataset.data_dir)
     validate(exp)
@@ -297,8 +319,6 @@ def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int], callbacks=
             progress.prefix = f"seed {seed} "
             metrics.append(run_experiment(replace(exp, training=replace(exp.training, seed=seed)),
                                           rundir.seed_dir(out_dir, seed), progress, callbacks))
-        import sys
-
         print(f"{exp.name}: {tally(len(loaded), len(seeds) - len(loaded))}", file=sys.stderr)
         return summarize_seeds(exp.name, out_dir, seeds, metrics, trained=len(loaded) < len(seeds))
 
