@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The committed reports prove themselves (kerasexp/evaluation/audit.py): every run's metrics.json
+# The committed reports prove themselves (kerasexp/audit/check.py): every run's metrics.json
 # recomputed from its predictions, every seed/compare/study summary rebuilt from its runs, and two
 # runs (drawn by seed 0 among those with at most 2,000 training images, so it stays about a minute)
 # retrained for their first epoch, which must equal history.csv's first row where the machine and

@@ -173,6 +173,7 @@ def test_every_subpackage_has_a_test_folder():
 
 # Modules without a test file of their own name, and the test file that covers them.
 COVERED_BY = {
+    "audit/replay.py": "tests/audit/test_check.py",
     "__main__.py": "tests/test_experiment.py",
     "augment/compose.py": "tests/augment/test_image_policies.py",
     "bench/kernels.py": "tests/training/test_speed_settings.py",

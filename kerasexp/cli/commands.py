@@ -67,8 +67,8 @@ BENCHES = {"train": "train", "augment": "augment", "augment-train": "augment", "
 
 
 def cmd_reports(args) -> int:
-    """kerasexp reports check: exit 1 listing what does not prove itself (kerasexp.evaluation.audit)."""
-    from kerasexp.evaluation.audit import check_reports
+    """kerasexp reports check: exit 1 listing what does not prove itself (kerasexp.audit)."""
+    from kerasexp.audit.check import check_reports
 
     return check_reports(args.root, args.replay or 0, args.replay_seed, args.replay_max_images)
 

@@ -2,7 +2,7 @@
 
 For every run folder under the root: its record files read (rundir.damage), today's code would
 reproduce it (rundir.stale_reason), and metrics.json equals the metrics recomputed from
-predictions.npz (experiment.run_metrics; counts exactly, floats within 1e-12). Every summary with
+predictions.npz (runs.run_metrics; counts exactly, floats within 1e-12). Every summary with
 an in-memory builder is rebuilt from its runs and compared byte for byte: seed groups (seeds.json,
 seeds.csv, seeds.md), `kerasexp compare` tables (from the command their .md records) and study
 summaries (summary.md from summary.json). The files no builder covers are listed, as are the
@@ -76,7 +76,7 @@ def check_runs(root: Path, audit: Audit) -> list[Path]:
 
 
 def _check_run(run: Path, audit: Audit) -> None:
-    from kerasexp.experiment import run_metrics
+    from kerasexp.runs import run_metrics
 
     problem = rundir.damage(run)
     if problem:
@@ -126,7 +126,7 @@ def _same_text(path: Path, text: str, audit: Audit) -> None:
 
 def check_seed_groups(root: Path, audit: Audit) -> None:
     """seeds.json, seeds.csv and seeds.md rebuilt from the seeds' metrics.json."""
-    from kerasexp.experiment import seed_summary
+    from kerasexp.runs import seed_summary
 
     for path in sorted(root.rglob(rundir.SEEDS)):
         try:
@@ -224,14 +224,14 @@ def check_reports(root: str | Path, replay: int = 0, replay_seed: int = 0,
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"{root}: no such folder of reports; give --root")
-    kerasexp.import_tensorflow_quietly()  # the metrics' code (kerasexp.experiment) imports it
+    kerasexp.import_tensorflow_quietly()  # the metrics' code (kerasexp.runs) imports it
     audit = Audit()
     runs = check_runs(root, audit)
     check_seed_groups(root, audit)
     check_compare_tables(root, audit)
     check_study_summaries(root, audit)
     if replay:
-        from kerasexp.evaluation.replay import replay_runs
+        from kerasexp.audit.replay import replay_runs
 
         replay_runs(runs, replay, replay_seed, replay_max_images, audit)
     for line in audit.problems + audit.notes:
