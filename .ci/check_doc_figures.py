@@ -19,7 +19,9 @@ def number_text(value, digits: int | None) -> str:
 
 def from_csv(path: Path, spec: dict) -> str:
     with path.open(newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if all(r.get(k) == str(v) for k, v in spec["where"].items())]
+        rows = [
+            r for r in csv.DictReader(handle) if all(r.get(k) == str(v) for k, v in spec["where"].items())
+        ]
     if len(rows) != 1:
         raise LookupError(f"{len(rows)} rows match {spec['where']}")
     return number_text(rows[0][spec["column"]], spec.get("digits"))

@@ -13,8 +13,13 @@ from pathlib import Path
 
 def once(checkout: str, bad: Path) -> float:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "kerasexp", "train", str(bad)], cwd=checkout,
-                            env={**os.environ, "PYTHONPATH": checkout}, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "kerasexp", "train", str(bad)],
+        cwd=checkout,
+        env={**os.environ, "PYTHONPATH": checkout},
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - start
     assert result.returncode == 2 and "unknown key training.epoch" in result.stderr, result.stderr[-500:]
     return seconds
@@ -25,14 +30,18 @@ def main(before: str, after: str, rounds: int = 5) -> None:
     bad.write_text("[training]\nepoch = 3\n")
     times = {"before": [], "after": []}
     for r in range(rounds):
-        for label, checkout in (("before", before), ("after", after)) if r % 2 == 0 else \
-                (("after", after), ("before", before)):
+        for label, checkout in (
+            (("before", before), ("after", after)) if r % 2 == 0 else (("after", after), ("before", before))
+        ):
             times[label].append(once(checkout, bad))
-        print(f"round {r + 1}: before {times['before'][-1]:.2f} s, after {times['after'][-1]:.2f} s",
-              flush=True)
+        print(
+            f"round {r + 1}: before {times['before'][-1]:.2f} s, after {times['after'][-1]:.2f} s", flush=True
+        )
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"median before {med['before']:.2f} s, after {med['after']:.2f} s, "
-          f"ratio before/after {med['before'] / med['after']:.1f}x over {rounds} rounds each")
+    print(
+        f"median before {med['before']:.2f} s, after {med['after']:.2f} s, "
+        f"ratio before/after {med['before'] / med['after']:.1f}x over {rounds} rounds each"
+    )
 
 
 if __name__ == "__main__":

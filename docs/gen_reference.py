@@ -27,8 +27,11 @@ MISSING_DOC = "(not documented in the docstring)"
 
 def attribute_docs(cls) -> dict[str, str]:
     """`name: meaning` entries of a Google-style `Attributes:` block; `a, b: text` documents both."""
-    doc = textwrap.dedent((cls.__doc__ or "").split("Attributes:", 1)[-1]) if "Attributes:" in (cls.__doc__ or "") \
+    doc = (
+        textwrap.dedent((cls.__doc__ or "").split("Attributes:", 1)[-1])
+        if "Attributes:" in (cls.__doc__ or "")
         else ""
+    )
     entries, current = {}, None
     indent = None
     for line in doc.splitlines():
@@ -49,11 +52,18 @@ def attribute_docs(cls) -> dict[str, str]:
 
 def _type_text(hint) -> str:
     args = typing.get_args(hint)
-    if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType")):
+    if typing.get_origin(hint) in (typing.Union, __import__("types").UnionType):
         return " or ".join(_type_text(a) for a in args if a is not type(None))
     origin = typing.get_origin(hint) or hint
-    return {str: "string", int: "integer", float: "number", bool: "boolean", dict: "table",
-            list: "list", tuple: "list"}.get(origin, getattr(origin, "__name__", str(origin)))
+    return {
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "boolean",
+        dict: "table",
+        list: "list",
+        tuple: "list",
+    }.get(origin, getattr(origin, "__name__", str(origin)))
 
 
 def _default(f: dataclasses.Field):
@@ -112,10 +122,16 @@ def config_reference() -> str:
         out += [f"### `[{section}]`", ""]
         if _summary(cls):
             out += [_summary(cls), ""]
-        out += [f"Read by `{cls.__module__}.{cls.__name__}`.", "", "| key | type | default | meaning |",
-                "|---|---|---|---|"]
-        out += [f"| `{key}` | {kind} | `{_cell(default)}` | {_cell(meaning)} |"
-                for key, kind, default, meaning in key_rows(cls)]
+        out += [
+            f"Read by `{cls.__module__}.{cls.__name__}`.",
+            "",
+            "| key | type | default | meaning |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| `{key}` | {kind} | `{_cell(default)}` | {_cell(meaning)} |"
+            for key, kind, default, meaning in key_rows(cls)
+        ]
         out.append("")
     return "\n".join(out)
 
@@ -145,8 +161,9 @@ def command_parsers() -> dict[str, tuple[argparse.ArgumentParser, str]]:
 
 def arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     """The parser's own arguments (no --help, no sub-command slot)."""
-    return [a for a in parser._actions
-            if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))]
+    return [
+        a for a in parser._actions if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))
+    ]
 
 
 def argument_name(action: argparse.Action) -> str:
@@ -163,8 +180,15 @@ def _argument_help(action: argparse.Action, prog: str) -> str:
 
 
 # argparse `type=` functions (kerasexp.errors) as a reader would name the value.
-TYPE_NAMES = {"": "text", "str": "text", "int": "integer", "float": "number", "int_at_least": "integer",
-              "seed_list": "seeds, e.g. 0,1,2", "fraction": "number in [0, 1)"}
+TYPE_NAMES = {
+    "": "text",
+    "str": "text",
+    "int": "integer",
+    "float": "number",
+    "int_at_least": "integer",
+    "seed_list": "seeds, e.g. 0,1,2",
+    "fraction": "number in [0, 1)",
+}
 
 
 def _argument_value(action: argparse.Action) -> str:
@@ -181,13 +205,16 @@ def _argument_value(action: argparse.Action) -> str:
 def _argument_default(action: argparse.Action) -> str:
     if action.required:
         return "required"
-    if action.default is None or action.default is False or action.default == argparse.SUPPRESS \
-            or action.nargs == 0:
+    if (
+        action.default is None
+        or action.default is False
+        or action.default == argparse.SUPPRESS
+        or action.nargs == 0
+    ):
         return ""
     if isinstance(action.default, list):
         return "`" + ",".join(map(str, action.default)) + "`"
     return f"`{action.default}`" if action.default != "" else '`""`'
-
 
 
 def cli_reference() -> str:
@@ -204,8 +231,10 @@ def cli_reference() -> str:
             out += ["| argument | value | default | meaning |", "|---|---|---|---|"]
             for action in rows:
                 name_text = argument_name(action)
-                out.append(f"| `{name_text}` | {_cell(_argument_value(action))} | {_cell(_argument_default(action))} "
-                           f"| {_cell(' '.join(_argument_help(action, parser.prog).split()))} |")
+                out.append(
+                    f"| `{name_text}` | {_cell(_argument_value(action))} | {_cell(_argument_default(action))} "
+                    f"| {_cell(' '.join(_argument_help(action, parser.prog).split()))} |"
+                )
             out.append("")
     return "\n".join(out)
 
@@ -232,11 +261,19 @@ def module_imports(root: Path | None = None) -> dict[str, set[str]]:
         module = ".".join((root.name, *parts)).removesuffix(".__init__")
         targets = found.setdefault(module, set())
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else \
-                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names = (
+                [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
             if isinstance(node, ast.ImportFrom) and node.module == root.name:  # from kerasexp import rundir
-                names = [f"{root.name}.{a.name}" for a in node.names
-                         if (root / a.name).is_dir() or (root / f"{a.name}.py").exists()] or [root.name]
+                names = [
+                    f"{root.name}.{a.name}"
+                    for a in node.names
+                    if (root / a.name).is_dir() or (root / f"{a.name}.py").exists()
+                ] or [root.name]
             targets.update(_part_of(n) for n in names if n == root.name or n.startswith(root.name + "."))
         targets.discard(_part_of(module))
     return found
@@ -280,8 +317,11 @@ def unused_exceptions(root: Path | None = None, rules: dict | None = None) -> li
     """Exceptions that no import needs any more (the table should lose them)."""
     rules = rules or import_rules()
     imports = module_imports(root)
-    return [f"{e['module']} -> {e['imports']}" for e in rules.get("exception", [])
-            if e["imports"] not in imports.get(e["module"], set())]
+    return [
+        f"{e['module']} -> {e['imports']}"
+        for e in rules.get("exception", [])
+        if e["imports"] not in imports.get(e["module"], set())
+    ]
 
 
 def imports_reference() -> str:
@@ -295,8 +335,13 @@ def imports_reference() -> str:
             may = f"{may} (and the ground)" if row else "the ground only"
         today = [t for t in imports.get(part, {}) if t not in ground or part in rules.get("strict", [])]
         out.append(f"| {part} | {may} | {', '.join(today) or '—'} |")
-    out += ["", f"The ground: {', '.join(rules['ground'])} (every part but {', '.join(rules['strict'])}).",
-            "", "Exceptions, each kept for a reason:", ""]
+    out += [
+        "",
+        f"The ground: {', '.join(rules['ground'])} (every part but {', '.join(rules['strict'])}).",
+        "",
+        "Exceptions, each kept for a reason:",
+        "",
+    ]
     out += [f"- `{e['module']}` imports {e['imports']}: {e['why']}" for e in rules.get("exception", [])]
     return "\n".join(out) + "\n"
 
@@ -309,8 +354,12 @@ def results_index(root: Path | None = None) -> str:
     return re.sub(r"\]\(\.\./docs/([^)]+)\)", r"](\1)", text)
 
 
-RENDERERS = {"config": config_reference, "cli": cli_reference, "imports": imports_reference,
-             "results": results_index}
+RENDERERS = {
+    "config": config_reference,
+    "cli": cli_reference,
+    "imports": imports_reference,
+    "results": results_index,
+}
 
 
 def render(name: str) -> str:

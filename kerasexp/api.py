@@ -137,8 +137,10 @@ def load_run(run_dir: str | Path) -> Run:
     """A finished run folder (or seed group) to read: metrics, history, per-class table..."""
     run_dir = Path(run_dir)
     if not (rundir.is_finished(run_dir) or rundir.is_seed_group(run_dir)):
-        raise UserError(f"{run_dir}: not a finished kerasexp run folder (no {rundir.PREDICTIONS} or "
-                        f"{rundir.SEEDS}); train into it first")
+        raise UserError(
+            f"{run_dir}: not a finished kerasexp run folder (no {rundir.PREDICTIONS} or "
+            f"{rundir.SEEDS}); train into it first"
+        )
     return Run(run_dir)
 
 
@@ -165,8 +167,13 @@ def experiment_of(experiment, overrides: dict | None = None):
     return load_experiment(experiment, as_overrides(overrides))
 
 
-def train(experiment, out: str | Path | None = None, overrides: dict | None = None,
-          seeds: list[int] | None = None, callbacks: list | None = None) -> Run:
+def train(
+    experiment,
+    out: str | Path | None = None,
+    overrides: dict | None = None,
+    seeds: list[int] | None = None,
+    callbacks: list | None = None,
+) -> Run:
     """Train (or resume, or load if finished) an experiment file or Experiment into `out`
     (default runs/NAME); with seeds, one run a seed and their mean +/- std.
 
@@ -201,8 +208,15 @@ def compare(run_dirs, out: str | Path, title: str = "", against: str = "first") 
     return compare_runs([str(d) for d in run_dirs], str(out), title, against)
 
 
-def study(study_file, storage: str | None = None, n_trials: int | None = None, study_name: str | None = None,
-          out: str | Path | None = None, overrides: dict | None = None, create_only: bool = False):
+def study(
+    study_file,
+    storage: str | None = None,
+    n_trials: int | None = None,
+    study_name: str | None = None,
+    out: str | Path | None = None,
+    overrides: dict | None = None,
+    create_only: bool = False,
+):
     """Run (or join) an Optuna study from a study file until it has n_trials finished trials
     (default: the file's); storage None = an SQLite file in `out`. Returns the optuna.Study."""
     from kerasexp.tuning.config import load_study_file

@@ -31,7 +31,9 @@ def call_in_child(fn, *args, preload: tuple[str, ...] = ()):
         result = receive.recv()
     except EOFError:
         child.join()
-        raise ChildDied(f"{getattr(fn, '__name__', fn)} died in its process (exit code {child.exitcode})") from None
+        raise ChildDied(
+            f"{getattr(fn, '__name__', fn)} died in its process (exit code {child.exitcode})"
+        ) from None
     finally:
         receive.close()
     child.join()

@@ -45,8 +45,10 @@ class Bounds:
         if integer and self.high is None and self.low in (0, 1) and not self.open_low:
             return off + ("a positive integer" if self.low == 1 else "an integer >= 0")
         if self.low is not None and self.high is not None:
-            text = (f"in {'(' if self.open_low else '['}{_num(self.low)}, {_num(self.high)}"
-                    f"{')' if self.open_high else ']'}")
+            text = (
+                f"in {'(' if self.open_low else '['}{_num(self.low)}, {_num(self.high)}"
+                f"{')' if self.open_high else ']'}"
+            )
         elif self.low is not None:
             text = f"{'>' if self.open_low else '>='} {_num(self.low)}"
         else:
@@ -70,22 +72,43 @@ SEED = Bounds(0, 2**32 - 1)  # NumPy's and Keras' seeds are unsigned 32-bit inte
 MAX_IMAGE_SIZE = 4096
 
 # Every numeric key of every section, by section (tests/test_config_values.py checks none is missing).
-DATASET_BOUNDS = {"image_size": Bounds(1, MAX_IMAGE_SIZE, off=0), "limit": NON_NEGATIVE,
-                  "long_tail_ratio": Bounds(1, open_low=True, off=0), "seed": SEED,
-                  "other_min_count": NON_NEGATIVE}
+DATASET_BOUNDS = {
+    "image_size": Bounds(1, MAX_IMAGE_SIZE, off=0),
+    "limit": NON_NEGATIVE,
+    "long_tail_ratio": Bounds(1, open_low=True, off=0),
+    "seed": SEED,
+    "other_min_count": NON_NEGATIVE,
+}
 TRAIN_BOUNDS = {
-    "epochs": AT_LEAST_ONE, "batch_size": AT_LEAST_ONE, "learning_rate": POSITIVE, "momentum": RATE,
-    "weight_decay": NON_NEGATIVE, "step_every": AT_LEAST_ONE, "step_factor": Bounds(0, 1, open_low=True),
-    "min_lr_ratio": UNIT, "plateau_factor": Bounds(0, 1, open_low=True, open_high=True),
-    "plateau_patience": NON_NEGATIVE, "warmup_epochs": NON_NEGATIVE, "focal_alpha": UNIT,
-    "focal_gamma": NON_NEGATIVE, "label_smoothing": RATE, "early_stopping_patience": NON_NEGATIVE,
-    "seed": SEED, "steps_per_execution": AT_LEAST_ONE, "ema_momentum": RATE, "head_epochs": NON_NEGATIVE,
+    "epochs": AT_LEAST_ONE,
+    "batch_size": AT_LEAST_ONE,
+    "learning_rate": POSITIVE,
+    "momentum": RATE,
+    "weight_decay": NON_NEGATIVE,
+    "step_every": AT_LEAST_ONE,
+    "step_factor": Bounds(0, 1, open_low=True),
+    "min_lr_ratio": UNIT,
+    "plateau_factor": Bounds(0, 1, open_low=True, open_high=True),
+    "plateau_patience": NON_NEGATIVE,
+    "warmup_epochs": NON_NEGATIVE,
+    "focal_alpha": UNIT,
+    "focal_gamma": NON_NEGATIVE,
+    "label_smoothing": RATE,
+    "early_stopping_patience": NON_NEGATIVE,
+    "seed": SEED,
+    "steps_per_execution": AT_LEAST_ONE,
+    "ema_momentum": RATE,
+    "head_epochs": NON_NEGATIVE,
     "head_learning_rate": POSITIVE,
 }
 # Pixels are 0-255: a noise std above that range only saturates every test pixel.
 EVAL_BOUNDS = {"kfold": Bounds(2, off=0), "test_noise_std": Bounds(0, 255)}
-REFERENCE_BOUNDS = {"test_accuracy": UNIT, "val_accuracy": UNIT, "test_macro_f1": UNIT,
-                    "train_accuracy": UNIT}
+REFERENCE_BOUNDS = {
+    "test_accuracy": UNIT,
+    "val_accuracy": UNIT,
+    "test_macro_f1": UNIT,
+    "train_accuracy": UNIT,
+}
 
 
 def check_bounds(obj, section: str, table: dict[str, Bounds]) -> None:
@@ -98,22 +121,30 @@ def check_bounds(obj, section: str, table: dict[str, Bounds]) -> None:
             continue
         integer = isinstance(defaults[key], int)
         shown = toml_value(value) if math.isfinite(value) else value
-        raise UserError(f"{section}.{key} must be {bounds.describe(integer)}, got {section}.{key} = {shown}; "
-                        f"e.g. {toml_value(defaults[key])}")
+        raise UserError(
+            f"{section}.{key} must be {bounds.describe(integer)}, got {section}.{key} = {shown}; "
+            f"e.g. {toml_value(defaults[key])}"
+        )
 
 
 def check_classes(classes) -> None:
     """dataset.classes: 0 (all), a count of at least 2, or a list of two or more distinct names/indices."""
     if isinstance(classes, int):
         if classes < 0 or classes == 1:
-            raise UserError(f"dataset.classes = {classes}: give 0 (all classes), the number of first classes "
-                            "to keep (at least 2: a classifier needs two), or a list of names")
+            raise UserError(
+                f"dataset.classes = {classes}: give 0 (all classes), the number of first classes "
+                "to keep (at least 2: a classifier needs two), or a list of names"
+            )
         return
-    bad = [c for c in classes if isinstance(c, bool) or not isinstance(c, (str, int))
-           or (isinstance(c, int) and c < 0)]
+    bad = [
+        c
+        for c in classes
+        if isinstance(c, bool) or not isinstance(c, (str, int)) or (isinstance(c, int) and c < 0)
+    ]
     if bad or len(classes) < 2 or len(set(classes)) != len(classes):
-        raise UserError(f"dataset.classes = {classes!r}: give two or more distinct class names or indices "
-                        "(>= 0)")
+        raise UserError(
+            f"dataset.classes = {classes!r}: give two or more distinct class names or indices (>= 0)"
+        )
 
 
 def physical_memory() -> int | None:
@@ -135,37 +166,50 @@ def check_image_memory(name: str, image_size: int, limit: int, ram: int | None =
     images = limit or FULL_SIZE.get(name, 0)
     needed = images * image_size * image_size * 3
     if ram and needed > ram:
-        raise UserError(f"dataset.image_size = {image_size} makes {images:,} images of {name} at least "
-                        f"{needed / 2**30:.1f} GiB of pixels, more than this machine's "
-                        f"{ram / 2**30:.1f} GiB of RAM; lower dataset.image_size or dataset.limit")
+        raise UserError(
+            f"dataset.image_size = {image_size} makes {images:,} images of {name} at least "
+            f"{needed / 2**30:.1f} GiB of pixels, more than this machine's "
+            f"{ram / 2**30:.1f} GiB of RAM; lower dataset.image_size or dataset.limit"
+        )
 
 
 def check_class_weight(spec) -> None:
-    """"none", "balanced" or a list of finite non-negative weights, not all 0 (its length is
+    """ "none", "balanced" or a list of finite non-negative weights, not all 0 (its length is
     checked against the data's classes in check_against_data)."""
     if isinstance(spec, str):
         _choice("training.class_weight", spec, ("none", "balanced"))
         return
-    if not spec or any(isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0
-                       for w in spec) or not any(spec):
-        raise UserError(f"training.class_weight = {spec!r}: give one finite weight >= 0 per class "
-                        '(not all 0), or "balanced" / "none"')
+    if (
+        not spec
+        or any(
+            isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0
+            for w in spec
+        )
+        or not any(spec)
+    ):
+        raise UserError(
+            f"training.class_weight = {spec!r}: give one finite weight >= 0 per class "
+            '(not all 0), or "balanced" / "none"'
+        )
 
 
 def check_drop_folds(drop_folds: list, kfold: int) -> None:
     """Distinct fold numbers 1..kfold that leave at least one fold in the ensemble."""
     if drop_folds and not kfold:
-        raise UserError(f"evaluation.drop_folds = {drop_folds} needs evaluation.kfold >= 2; remove it or "
-                        "set kfold")
+        raise UserError(
+            f"evaluation.drop_folds = {drop_folds} needs evaluation.kfold >= 2; remove it or set kfold"
+        )
     bad = [f for f in drop_folds if isinstance(f, bool) or not isinstance(f, int) or not 1 <= f <= kfold]
     if bad:
         raise UserError(f"evaluation.drop_folds {bad} out of range 1..{kfold}")
     if len(set(drop_folds)) != len(drop_folds) or (kfold and len(set(drop_folds)) >= kfold):
-        raise UserError(f"evaluation.drop_folds = {drop_folds}: name each fold once and keep at least one "
-                        f"of the {kfold} folds in the ensemble")
+        raise UserError(
+            f"evaluation.drop_folds = {drop_folds}: name each fold once and keep at least one "
+            f"of the {kfold} folds in the ensemble"
+        )
 
 
-def check_against_data(exp: "Experiment", data) -> None:
+def check_against_data(exp: Experiment, data) -> None:
     """The values that need the loaded data (an ImageData): class_weight's length, balanced
     weights' classes, k-fold against the smallest class of train+validation. Called right after
     loading, before the run folder is written."""
@@ -175,25 +219,33 @@ def check_against_data(exp: "Experiment", data) -> None:
     weights = exp.training.class_weight
     if isinstance(weights, list) and len(weights) != len(names):
         shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
-        raise UserError(f"training.class_weight has {len(weights)} weights, but the data has {len(names)} "
-                        f'classes ({shown}); give one a class, or "balanced"')
+        raise UserError(
+            f"training.class_weight has {len(weights)} weights, but the data has {len(names)} "
+            f'classes ({shown}); give one a class, or "balanced"'
+        )
     counts = np.bincount(data.y_train, minlength=len(names))
     if weights == "balanced" and not counts.all():
-        raise UserError(f"training.class_weight = \"balanced\" needs every class in the training split; "
-                        f"{names[int(np.argmin(counts))]} has none: use \"none\" or more images")
+        raise UserError(
+            f'training.class_weight = "balanced" needs every class in the training split; '
+            f'{names[int(np.argmin(counts))]} has none: use "none" or more images'
+        )
     k = exp.evaluation.kfold
     if k:
         pooled = np.bincount(np.concatenate([data.y_train, data.y_val]), minlength=len(names))
         smallest = int(np.argmin(pooled))
         fewest = int(pooled[smallest])
         if k > fewest:
-            raise UserError(f"evaluation.kfold = {k}, but class {names[smallest]} has only {fewest} images in "
-                            "train+validation (each fold needs one of each class); use kfold <= "
-                            f"{max(fewest, 2)} or more images")
+            raise UserError(
+                f"evaluation.kfold = {k}, but class {names[smallest]} has only {fewest} images in "
+                "train+validation (each fold needs one of each class); use kfold <= "
+                f"{max(fewest, 2)} or more images"
+            )
         groups = data.groups
         if groups is not None and len(np.unique(groups)) < k:
-            raise UserError(f"evaluation.kfold = {k}, but train+validation has only {len(np.unique(groups))} "
-                            "groups of duplicates to spread over the folds; lower kfold")
+            raise UserError(
+                f"evaluation.kfold = {k}, but train+validation has only {len(np.unique(groups))} "
+                "groups of duplicates to spread over the folds; lower kfold"
+            )
 
 
 @dataclass
@@ -255,8 +307,8 @@ class DatasetConfig:
 @dataclass
 class ModelConfig:
     """Attributes:
-      name: a registered model (kerasexp.models.MODELS).
-      params: keyword arguments for its builder.
+    name: a registered model (kerasexp.models.MODELS).
+    params: keyword arguments for its builder.
     """
 
     name: str = "baseline"
@@ -343,16 +395,22 @@ class TrainConfig:
             registry.check(getattr(self, key))
         check_bounds(self, "training", TRAIN_BOUNDS)
         if not (self.jit_compile == "auto" or isinstance(self.jit_compile, bool)):
-            raise UserError(f"training.jit_compile = {self.jit_compile!r}: use \"auto\", true or false "
-                            "(true/false without quotes: any string but \"auto\" would turn XLA on)")
+            raise UserError(
+                f'training.jit_compile = {self.jit_compile!r}: use "auto", true or false '
+                '(true/false without quotes: any string but "auto" would turn XLA on)'
+            )
         check_class_weight(self.class_weight)
         if self.ema_momentum and (self.restore_best or self.early_stopping_patience):
-            raise UserError("training.ema_momentum ends training with the averaged weights, which validation during "
-                            "training never sees; set restore_best = false and early_stopping_patience = 0, or "
-                            "ema_momentum = 0")
+            raise UserError(
+                "training.ema_momentum ends training with the averaged weights, which validation during "
+                "training never sees; set restore_best = false and early_stopping_patience = 0, or "
+                "ema_momentum = 0"
+            )
         if self.monitor not in LOGGED_METRICS:
-            raise UserError(f"training.monitor = {self.monitor!r} is not a metric the training loop logs; "
-                            f"choose one of: {', '.join(LOGGED_METRICS)}")
+            raise UserError(
+                f"training.monitor = {self.monitor!r} is not a metric the training loop logs; "
+                f"choose one of: {', '.join(LOGGED_METRICS)}"
+            )
 
     @property
     def monitor_mode(self) -> str:
@@ -365,9 +423,9 @@ LOGGED_METRICS = ("loss", "accuracy", "macro_f1", "val_loss", "val_accuracy", "v
 @dataclass
 class AugmentationConfig:
     """Attributes:
-      policy: a key of kerasexp.augment.policies.POLICIES ("none" = no augmentation), or a list
-        of keys applied in order (e.g. ["randaugment", "saturation", "mixup"]); training split only.
-      params: keyword arguments for the policy; for a list, a table per policy name.
+    policy: a key of kerasexp.augment.policies.POLICIES ("none" = no augmentation), or a list
+      of keys applied in order (e.g. ["randaugment", "saturation", "mixup"]); training split only.
+    params: keyword arguments for the policy; for a list, a table per policy name.
     """
 
     policy: str | list = "none"
@@ -383,17 +441,17 @@ class AugmentationConfig:
 @dataclass
 class EvaluationConfig:
     """Attributes:
-      kfold: > 1 trains one model per stratified fold of train+validation and ensembles them.
-      ensemble: "mean" averages the folds' probabilities, "vote" takes the majority class.
-      drop_folds: fold numbers (1-based) left out of the ensemble.
-      tta: "none", "flip" (average the prediction of each test image and its mirror),
-        "dihedral" (its 8 quarter turns and mirrors; square images without orientation), or
-        "auto": the one with the best validation accuracy, chosen before the test split is
-        predicted and recorded with every candidate's score in metrics.json's evaluation_choices;
-        a list of names (["none", "flip"]) chooses the same way among those only, e.g. where
-        dihedral views make no sense or their validation passes cost too much compute.
-      test_noise_std: > 0 adds seeded Gaussian white noise of this standard deviation (pixel
-        values 0-255) to the test images, as report 003's local test set.
+    kfold: > 1 trains one model per stratified fold of train+validation and ensembles them.
+    ensemble: "mean" averages the folds' probabilities, "vote" takes the majority class.
+    drop_folds: fold numbers (1-based) left out of the ensemble.
+    tta: "none", "flip" (average the prediction of each test image and its mirror),
+      "dihedral" (its 8 quarter turns and mirrors; square images without orientation), or
+      "auto": the one with the best validation accuracy, chosen before the test split is
+      predicted and recorded with every candidate's score in metrics.json's evaluation_choices;
+      a list of names (["none", "flip"]) chooses the same way among those only, e.g. where
+      dihedral views make no sense or their validation passes cost too much compute.
+    test_noise_std: > 0 adds seeded Gaussian white noise of this standard deviation (pixel
+      values 0-255) to the test images, as report 003's local test set.
     """
 
     kfold: int = 0
@@ -407,7 +465,9 @@ class EvaluationConfig:
         check_bounds(self, "evaluation", EVAL_BOUNDS)
         if isinstance(self.tta, list):
             if not self.tta:
-                raise UserError('evaluation.tta is an empty list; name the views to choose among, e.g. ["none", "flip"]')
+                raise UserError(
+                    'evaluation.tta is an empty list; name the views to choose among, e.g. ["none", "flip"]'
+                )
             for name in self.tta:
                 TTA_VIEWS.check(name)
         elif self.tta != "auto":
@@ -439,10 +499,10 @@ class ReferenceConfig:
 @dataclass
 class LoggingConfig:
     """Attributes:
-      tensorboard: write TensorBoard event files into the run folder (RUN/tensorboard/, each
-        k-fold fold and study trial its own sub-run): per-epoch loss, accuracy, macro-F1 and
-        learning rate, and at the end the confusion matrix and misclassified test images.
-        Changes no result (`tensorboard --logdir runs/`; `pip install tensorboard` to view).
+    tensorboard: write TensorBoard event files into the run folder (RUN/tensorboard/, each
+      k-fold fold and study trial its own sub-run): per-epoch loss, accuracy, macro-F1 and
+      learning rate, and at the end the confusion matrix and misclassified test images.
+      Changes no result (`tensorboard --logdir runs/`; `pip install tensorboard` to view).
     """
 
     tensorboard: bool = True
@@ -485,8 +545,14 @@ def _type_name(hint) -> str:
     args = typing.get_args(hint)
     if args:
         return " or ".join(_type_name(a) for a in args)
-    return {str: "a string", int: "an integer", float: "a number", bool: "true/false",
-            dict: "a table", list: "a list"}.get(hint, getattr(hint, "__name__", str(hint)))
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true/false",
+        dict: "a table",
+        list: "a list",
+    }.get(hint, getattr(hint, "__name__", str(hint)))
 
 
 def section_from_dict(cls, values: dict, section: str):
@@ -498,8 +564,10 @@ def section_from_dict(cls, values: dict, section: str):
             raise UserError(f"unknown key {section}.{key}; allowed keys in [{section}]: {', '.join(allowed)}")
         if not _type_ok(value, hints[key]):
             quoted = isinstance(value, str) and value.lower() in ("true", "false")
-            raise UserError(f"{section}.{key} = {value!r} has the wrong type; expected "
-                            f"{_type_name(hints[key])}{' (without quotes)' if quoted else ''}")
+            raise UserError(
+                f"{section}.{key} = {value!r} has the wrong type; expected "
+                f"{_type_name(hints[key])}{' (without quotes)' if quoted else ''}"
+            )
     try:
         return cls(**values)
     except UserError as err:
@@ -574,8 +642,12 @@ def load_experiment(path: str | Path, overrides: list[str] = (), data: bool = Tr
 
 
 # Fashion-MNIST's four IDX files (kerasexp.data.fashion_mnist.FILES; a test keeps them equal).
-FASHION_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                       "t10k-labels-idx1-ubyte")
+FASHION_MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 
 def _image_folder_paths(cfg: DatasetConfig) -> None:
@@ -583,8 +655,9 @@ def _image_folder_paths(cfg: DatasetConfig) -> None:
         raise UserError("dataset image_folder needs dataset.data_dir: a folder with one sub-folder per class")
     folder = Path(cfg.data_dir)
     if not folder.is_dir():
-        raise UserError(f"{folder}: no such folder; dataset.data_dir must be a folder with one sub-folder "
-                        "per class")
+        raise UserError(
+            f"{folder}: no such folder; dataset.data_dir must be a folder with one sub-folder per class"
+        )
     if not any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir()):
         raise UserError(f"{folder}: no class sub-folders; put each class's images in a folder named after it")
 
@@ -595,8 +668,10 @@ def _fashion_mnist_paths(cfg: DatasetConfig) -> None:
         return
     for stem in FASHION_MNIST_FILES:
         if not any((Path(explicit) / (stem + gz)).is_file() for gz in (".gz", "")):
-            raise UserError(f"{explicit}: missing {stem}.gz; put the four Fashion-MNIST IDX files there "
-                            "(or install Debian's dataset-fashion-mnist, or omit --data-dir to download)")
+            raise UserError(
+                f"{explicit}: missing {stem}.gz; put the four Fashion-MNIST IDX files there "
+                "(or install Debian's dataset-fashion-mnist, or omit --data-dir to download)"
+            )
 
 
 def _npz_paths(cfg: DatasetConfig) -> None:
@@ -608,25 +683,34 @@ def _npz_paths(cfg: DatasetConfig) -> None:
 
 def _image_csv_paths(cfg: DatasetConfig) -> None:
     if not (cfg.data_dir and cfg.csv):
-        raise UserError("dataset image_csv needs dataset.data_dir (the images) and dataset.csv "
-                        "(file name, label)")
+        raise UserError(
+            "dataset image_csv needs dataset.data_dir (the images) and dataset.csv (file name, label)"
+        )
     if not Path(cfg.data_dir).is_dir():
-        raise UserError(f"{cfg.data_dir}: no such folder; dataset.data_dir must be the folder of the CSV's "
-                        "images")
+        raise UserError(
+            f"{cfg.data_dir}: no such folder; dataset.data_dir must be the folder of the CSV's images"
+        )
     if not Path(cfg.csv).is_file():
         raise UserError(f"{cfg.csv}: label CSV not found; dataset.csv must name it")
 
 
 def _cifar100_paths(cfg: DatasetConfig) -> None:
     if cfg.data_dir and not Path(cfg.data_dir).is_dir():
-        raise UserError(f"{cfg.data_dir}: no such folder; dataset.data_dir must hold the CIFAR-100 python "
-                        "files (train, test) or leave it empty to use Keras' cache")
+        raise UserError(
+            f"{cfg.data_dir}: no such folder; dataset.data_dir must hold the CIFAR-100 python "
+            "files (train, test) or leave it empty to use Keras' cache"
+        )
 
 
 # dataset name -> what its loader reads, checked before anything is imported or written (one a
 # name of kerasexp.registry.DATASETS; tests/test_light_config.py checks they match).
-DATA_PATHS = {"image_folder": _image_folder_paths, "fashion_mnist": _fashion_mnist_paths, "npz": _npz_paths,
-              "image_csv": _image_csv_paths, "cifar100": _cifar100_paths}
+DATA_PATHS = {
+    "image_folder": _image_folder_paths,
+    "fashion_mnist": _fashion_mnist_paths,
+    "npz": _npz_paths,
+    "image_csv": _image_csv_paths,
+    "cifar100": _cifar100_paths,
+}
 
 
 def check_data_paths(cfg: DatasetConfig) -> None:
@@ -635,8 +719,9 @@ def check_data_paths(cfg: DatasetConfig) -> None:
     is found in the usual places or downloaded). Paths are relative to the working directory."""
     DATA_PATHS.get(cfg.name, lambda cfg: None)(cfg)
     if cfg.drop_list and not Path(cfg.drop_list).is_file():
-        raise UserError(f"{cfg.drop_list}: drop list not found; make one with "
-                        "`kerasexp dedup DATA --out DIR`")
+        raise UserError(
+            f"{cfg.drop_list}: drop list not found; make one with `kerasexp dedup DATA --out DIR`"
+        )
 
 
 def to_dict(exp: Experiment) -> dict:
@@ -663,7 +748,7 @@ def toml_value(value) -> str:
     import tomli_w
 
     try:
-        return tomli_w.dumps({"v": value})[len("v = "):-1]
+        return tomli_w.dumps({"v": value})[len("v = ") : -1]
     except TypeError:
         raise TypeError(f"cannot write {type(value).__name__} to TOML") from None
 
@@ -672,4 +757,4 @@ def toml_key(key: str) -> str:
     """A table key as TOML writes it: bare when it can be, else quoted."""
     import tomli_w
 
-    return tomli_w.dumps({key: 0})[:-len(" = 0\n")]
+    return tomli_w.dumps({key: 0})[: -len(" = 0\n")]

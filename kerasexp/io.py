@@ -50,9 +50,14 @@ def _new_temporary(path: Path, suffix: str) -> Path:
 
 
 # errno values that mean "this storage cannot take the file", not a bug
-STORAGE_ERRORS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
-                  errno.EROFS: "the file system is read-only", errno.EFBIG: "the file is too large for it",
-                  errno.EACCES: "permission denied", errno.EPERM: "permission denied"}
+STORAGE_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EFBIG: "the file is too large for it",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
 
 
 class WriteFailed(UserError):
@@ -68,9 +73,11 @@ def write_errors(path: Path):
     except OSError as err:
         if err.errno not in STORAGE_ERRORS:
             raise
-        raise WriteFailed(f"cannot write {path}: {STORAGE_ERRORS[err.errno]}; free space (or give a "
-                          "folder on another disk) and rerun the same command: a run resumes from its "
-                          "last finished epoch") from None
+        raise WriteFailed(
+            f"cannot write {path}: {STORAGE_ERRORS[err.errno]}; free space (or give a "
+            "folder on another disk) and rerun the same command: a run resumes from its "
+            "last finished epoch"
+        ) from None
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
@@ -86,8 +93,10 @@ def write_json(path: str | os.PathLike, data) -> Path:
         text = json.dumps(data, indent=2, sort_keys=False, default=_jsonable, allow_nan=False)
     except ValueError:
         key = non_finite_key(data) or "a value"
-        raise UserError(f"{path} is not written: {key} is NaN or infinite, which JSON cannot hold; a "
-                        "diverged training shows it in its history (lower the learning rate)") from None
+        raise UserError(
+            f"{path} is not written: {key} is NaN or infinite, which JSON cannot hold; a "
+            "diverged training shows it in its history (lower the learning rate)"
+        ) from None
     return write_text(path, text + "\n")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import os
 import platform
-import re
 import shlex
 import sys
 import time
@@ -22,9 +21,15 @@ def machine_description() -> dict:
 
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
     return {
-        **cpu_description(), "cores": os.cpu_count(), "gpus": gpus or "none",
-        "onednn": onednn_enabled(), "tf_threads": tf_threads(),
-        **code_version(), "python": platform.python_version(), **library_versions(), "os": platform.platform(),
+        **cpu_description(),
+        "cores": os.cpu_count(),
+        "gpus": gpus or "none",
+        "onednn": onednn_enabled(),
+        "tf_threads": tf_threads(),
+        **code_version(),
+        "python": platform.python_version(),
+        **library_versions(),
+        "os": platform.platform(),
     }
 
 
@@ -32,8 +37,10 @@ def tf_threads() -> dict:
     """TensorFlow's thread pools (0: its default, one thread a core)."""
     import tensorflow as tf
 
-    return {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
+    return {
+        "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
 
 
 LIBRARIES = ("tensorflow", "keras", "keras-cv", "optuna", "numpy", "scikit-learn")
@@ -78,11 +85,15 @@ def code_version() -> dict:
 
     code = code_fingerprint()
     commit = code["commit"] and code["commit"] + ("+dirty" if code["diff_sha256"] else "")
-    return {"kerasexp": kerasexp.__version__, "results_version": kerasexp.RESULTS_VERSION, "commit": commit,
-            "code": dict(code)}
+    return {
+        "kerasexp": kerasexp.__version__,
+        "results_version": kerasexp.RESULTS_VERSION,
+        "commit": commit,
+        "code": dict(code),
+    }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def code_fingerprint() -> dict:
     """The code this process runs, computed once, at first use (about 20 ms): `source_sha256` over
     every kerasexp/**/*.py (relative path and content, sorted by path), true even without git; from
@@ -101,10 +112,12 @@ def code_fingerprint() -> dict:
     commit = diff = None
     try:
         git = ["git", "-C", str(package.parent)]
-        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                                check=True).stdout.strip()
-        patch = subprocess.run([*git, "diff", "HEAD", "--", "kerasexp/"], capture_output=True, timeout=10,
-                               check=True).stdout
+        commit = subprocess.run(
+            [*git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        patch = subprocess.run(
+            [*git, "diff", "HEAD", "--", "kerasexp/"], capture_output=True, timeout=10, check=True
+        ).stdout
         diff = hashlib.sha256(patch).hexdigest() if patch else None
     except (OSError, subprocess.SubprocessError):
         pass

@@ -29,7 +29,7 @@ def unknown_choice(kind: str, name, choices) -> str:
 
 
 def is_import_path(name) -> bool:
-    """"package.module:function": a builder named by where it is, not registered by name."""
+    """ "package.module:function": a builder named by where it is, not registered by name."""
     if not isinstance(name, str) or name.count(":") != 1:
         return False
     module, attr = name.split(":")
@@ -103,16 +103,20 @@ class Registry(Mapping):
 def _locate(path: str, kind: str) -> None:
     """An import path's module exists on sys.path (its parent packages are imported to find it)."""
     if not is_import_path(path):
-        raise UserError(f"{kind} {path!r}: give a registered name or an import path "
-                        "package.module:function, e.g. my_models.cnn:small_cnn")
+        raise UserError(
+            f"{kind} {path!r}: give a registered name or an import path "
+            "package.module:function, e.g. my_models.cnn:small_cnn"
+        )
     module = path.split(":")[0]
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
         spec = None
     if spec is None:
-        raise UserError(f"{kind} {path!r}: no module {module!r} on the Python path; add its folder to "
-                        "PYTHONPATH or install it")
+        raise UserError(
+            f"{kind} {path!r}: no module {module!r} on the Python path; add its folder to "
+            "PYTHONPATH or install it"
+        )
 
 
 def _resolve(target: str, kind: str = ""):
@@ -128,55 +132,124 @@ def _resolve(target: str, kind: str = ""):
 
 # The name tables: every named choice an experiment or study file can make, without its builder.
 
-MODELS = Registry("model", {
-    **{name: f"kerasexp.models.cnn:{name}" for name in ("baseline", "kernel", "kernel_first", "bn", "sigmoid",
-                                                        "vgg")},
-    **{name: f"kerasexp.models.ladder:{name}" for name in ("ladder_baseline", "ladder_dropout", "ladder_bn",
-                                                           "ladder_both")},
-    "ladder_advanced": "kerasexp.models.ladder:advanced_cnn",
-    "ladder_resnet": "kerasexp.models.ladder:small_resnet",
-    **{f"resnet{d}": f"kerasexp.models.resnet:resnet{d}" for d in (18, 34, 50, 101)},
-    "transfer": "kerasexp.models.transfer:transfer",
-}, import_paths=True)
+MODELS = Registry(
+    "model",
+    {
+        **{
+            name: f"kerasexp.models.cnn:{name}"
+            for name in ("baseline", "kernel", "kernel_first", "bn", "sigmoid", "vgg")
+        },
+        **{
+            name: f"kerasexp.models.ladder:{name}"
+            for name in ("ladder_baseline", "ladder_dropout", "ladder_bn", "ladder_both")
+        },
+        "ladder_advanced": "kerasexp.models.ladder:advanced_cnn",
+        "ladder_resnet": "kerasexp.models.ladder:small_resnet",
+        **{f"resnet{d}": f"kerasexp.models.resnet:resnet{d}" for d in (18, 34, 50, 101)},
+        "transfer": "kerasexp.models.transfer:transfer",
+    },
+    import_paths=True,
+)
 
 # keras.applications builders (kerasexp.models.transfer.PREPROCESSING: the pixels each one expects)
-BACKBONES = Registry("backbone", {name: f"keras.applications:{name}" for name in (
-    "MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large", "EfficientNetV2B0", "EfficientNetV2S",
-    "ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "VGG16", "VGG19", "ResNet50", "ResNet50V2",
-    "DenseNet121")})
+BACKBONES = Registry(
+    "backbone",
+    {
+        name: f"keras.applications:{name}"
+        for name in (
+            "MobileNet",
+            "MobileNetV2",
+            "MobileNetV3Small",
+            "MobileNetV3Large",
+            "EfficientNetV2B0",
+            "EfficientNetV2S",
+            "ConvNeXtTiny",
+            "ConvNeXtSmall",
+            "ConvNeXtBase",
+            "VGG16",
+            "VGG19",
+            "ResNet50",
+            "ResNet50V2",
+            "DenseNet121",
+        )
+    },
+)
 
-DATASETS = Registry("dataset", {name: f"kerasexp.data:_{name}" for name in (
-    "fashion_mnist", "image_folder", "npz", "image_csv", "cifar100")})
+DATASETS = Registry(
+    "dataset",
+    {
+        name: f"kerasexp.data:_{name}"
+        for name in ("fashion_mnist", "image_folder", "npz", "image_csv", "cifar100")
+    },
+)
 
-POLICIES = Registry("augmentation.policy", {
-    "none": "kerasexp.augment.policies:no_policy",
-    "flip_translate": "kerasexp.augment.policies:flip_translate",
-    **{name: f"kerasexp.augment.image_policies:{name}" for name in (
-        "randaugment", "randaugment_keras_cv", "saturation", "rotate_flip_noise", "crop_flip", "cutout",
-        "color_jitter", "multicrop")},
-    **{name: f"kerasexp.augment.mixing:{name}" for name in ("mixup", "class_mixup", "cutmix")},
-})
+POLICIES = Registry(
+    "augmentation.policy",
+    {
+        "none": "kerasexp.augment.policies:no_policy",
+        "flip_translate": "kerasexp.augment.policies:flip_translate",
+        **{
+            name: f"kerasexp.augment.image_policies:{name}"
+            for name in (
+                "randaugment",
+                "randaugment_keras_cv",
+                "saturation",
+                "rotate_flip_noise",
+                "crop_flip",
+                "cutout",
+                "color_jitter",
+                "multicrop",
+            )
+        },
+        **{name: f"kerasexp.augment.mixing:{name}" for name in ("mixup", "class_mixup", "cutmix")},
+    },
+)
 
-OPTIMIZERS = Registry("optimizer", {name: f"kerasexp.training.optimizers:{name}"
-                                    for name in ("adam", "adamw", "sgd", "lion")})
+OPTIMIZERS = Registry(
+    "optimizer", {name: f"kerasexp.training.optimizers:{name}" for name in ("adam", "adamw", "sgd", "lion")}
+)
 
-SCHEDULES = Registry("schedule", {"constant": "kerasexp.training.schedules:constant",
-                                  "step": "kerasexp.training.schedules:step_decay",
-                                  "cosine": "kerasexp.training.schedules:cosine",
-                                  "plateau": "kerasexp.training.schedules:constant"})
+SCHEDULES = Registry(
+    "schedule",
+    {
+        "constant": "kerasexp.training.schedules:constant",
+        "step": "kerasexp.training.schedules:step_decay",
+        "cosine": "kerasexp.training.schedules:cosine",
+        "plateau": "kerasexp.training.schedules:constant",
+    },
+)
 
 LOSSES = Registry("loss", {name: f"kerasexp.training.losses:{name}" for name in ("crossentropy", "focal")})
 
-TTA_VIEWS = Registry("test-time augmentation", {"none": "kerasexp.evaluation.predict:NO_VIEWS",
-                                                "flip": "kerasexp.evaluation.predict:FLIP_VIEWS",
-                                                "dihedral": "kerasexp.evaluation.predict:DIHEDRAL_VIEWS"})
+TTA_VIEWS = Registry(
+    "test-time augmentation",
+    {
+        "none": "kerasexp.evaluation.predict:NO_VIEWS",
+        "flip": "kerasexp.evaluation.predict:FLIP_VIEWS",
+        "dihedral": "kerasexp.evaluation.predict:DIHEDRAL_VIEWS",
+    },
+)
 
-PRUNERS = Registry("pruner", {"none": "optuna.pruners:NopPruner", "median": "optuna.pruners:MedianPruner",
-                              "hyperband": "optuna.pruners:HyperbandPruner",
-                              "successive_halving": "optuna.pruners:SuccessiveHalvingPruner",
-                              "threshold": "optuna.pruners:ThresholdPruner"})
+PRUNERS = Registry(
+    "pruner",
+    {
+        "none": "optuna.pruners:NopPruner",
+        "median": "optuna.pruners:MedianPruner",
+        "hyperband": "optuna.pruners:HyperbandPruner",
+        "successive_halving": "optuna.pruners:SuccessiveHalvingPruner",
+        "threshold": "optuna.pruners:ThresholdPruner",
+    },
+)
 
 # Every name table, for the test that compares them with what the builder modules register.
-NAME_TABLES = {"model": MODELS, "backbone": BACKBONES, "dataset": DATASETS, "policy": POLICIES,
-               "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "loss": LOSSES, "tta": TTA_VIEWS,
-               "pruner": PRUNERS}
+NAME_TABLES = {
+    "model": MODELS,
+    "backbone": BACKBONES,
+    "dataset": DATASETS,
+    "policy": POLICIES,
+    "optimizer": OPTIMIZERS,
+    "schedule": SCHEDULES,
+    "loss": LOSSES,
+    "tta": TTA_VIEWS,
+    "pruner": PRUNERS,
+}

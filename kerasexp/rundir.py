@@ -51,8 +51,11 @@ def fold_dir(run_dir: str | Path, fold: int) -> Path:
 
 def fold_dirs(run_dir: str | Path) -> list[tuple[int, Path]]:
     """(fold number, folder) of every fold folder present, in fold order."""
-    found = [(int(p.name.split("_", 1)[1]), p) for p in Path(run_dir).glob("fold_*")
-             if p.is_dir() and p.name.split("_", 1)[1].isdigit()]
+    found = [
+        (int(p.name.split("_", 1)[1]), p)
+        for p in Path(run_dir).glob("fold_*")
+        if p.is_dir() and p.name.split("_", 1)[1].isdigit()
+    ]
     return sorted(found)
 
 
@@ -68,7 +71,11 @@ def history_files(run_dir: str | Path) -> list[Path]:
     """history.csv of a single run, else of each fold."""
     run_dir = Path(run_dir)
     single = run_dir / HISTORY
-    return [single] if single.exists() else [d / HISTORY for _, d in fold_dirs(run_dir) if (d / HISTORY).exists()]
+    return (
+        [single]
+        if single.exists()
+        else [d / HISTORY for _, d in fold_dirs(run_dir) if (d / HISTORY).exists()]
+    )
 
 
 def is_finished(run_dir: str | Path) -> bool:
@@ -93,7 +100,7 @@ FIXES = {
     RECORD: "delete it and rerun `kerasexp train` into RUN (or delete RUN to start over)",
     METRICS: "rebuild it with `kerasexp report RUN`",
     PREDICTIONS: "delete it and rerun `kerasexp train` into RUN (its saved weights predict again, or it "
-                 "retrains), or delete RUN to start over",
+    "retrains), or delete RUN to start over",
     HISTORY: "delete RUN and train it again",
     SEEDS: "delete it and rerun `kerasexp train --seeds` into RUN (finished seeds load)",
 }
@@ -169,9 +176,13 @@ def read_predictions(run_dir: str | Path, keys=("probs", "y_true")) -> dict:
 def damage(run_dir: str | Path) -> str | None:
     """Why a finished run folder's record files do not read (None: they all do)."""
     run_dir = Path(run_dir)
-    readers = [read_config, read_record, lambda d: read_metrics(d) if (d / METRICS).exists() else None,
-               lambda d: read_predictions(d) if (d / PREDICTIONS).exists() else None,
-               lambda d: [read_csv(path) for path in history_files(d)]]
+    readers = [
+        read_config,
+        read_record,
+        lambda d: read_metrics(d) if (d / METRICS).exists() else None,
+        lambda d: read_predictions(d) if (d / PREDICTIONS).exists() else None,
+        lambda d: [read_csv(path) for path in history_files(d)],
+    ]
     for reader in readers:
         try:
             reader(run_dir)
@@ -193,10 +204,15 @@ def check_out_dir(out_dir: str | Path) -> None:
     file, a place this process cannot write, or a non-empty folder that is not a run folder."""
     out_dir = Path(out_dir)
     check_out_folder(out_dir, "a folder for the run")
-    if out_dir.is_dir() and not (out_dir / CONFIG).exists() and any(
-            not p.name.startswith((".", "seed")) for p in out_dir.iterdir()):
-        raise UserError(f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
-                        "give a new or empty folder (or a run folder to resume)")
+    if (
+        out_dir.is_dir()
+        and not (out_dir / CONFIG).exists()
+        and any(not p.name.startswith((".", "seed")) for p in out_dir.iterdir())
+    ):
+        raise UserError(
+            f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
+            "give a new or empty folder (or a run folder to resume)"
+        )
 
 
 def check_out_folder(out: Path, give: str = "a folder") -> None:
@@ -230,8 +246,9 @@ def check_writable(folder: Path, what: str) -> None:
     try:
         tempfile.TemporaryDirectory(dir=folder).cleanup()
     except OSError as err:
-        raise UserError(f"{what}: cannot write in {folder} ({err.strerror or err}); give a folder you can write to") \
-            from None
+        raise UserError(
+            f"{what}: cannot write in {folder} ({err.strerror or err}); give a folder you can write to"
+        ) from None
 
 
 def check_out_given(out) -> None:
@@ -247,8 +264,10 @@ def check_not_in_data(out_dir: str | Path, data_dir: str) -> None:
         return
     data, out = Path(data_dir).resolve(), Path(out_dir).resolve()
     if out == data or data in out.parents:
-        raise UserError(f"--out {out_dir} is inside the data set's folder {data_dir} (dataset.data_dir), "
-                        "where the next run would read it as data; give a folder outside it")
+        raise UserError(
+            f"--out {out_dir} is inside the data set's folder {data_dir} (dataset.data_dir), "
+            "where the next run would read it as data; give a folder outside it"
+        )
 
 
 def _loose(folder: Path, allowed) -> list[str]:
@@ -262,11 +281,15 @@ def check_run_folder(out_dir: str | Path) -> None:
     if not out_dir.is_dir():
         return
     if is_seed_group(out_dir) or seed_folders(out_dir):
-        raise UserError(f"--out {out_dir} holds a group of `--seeds` runs; pass --seeds to add to it, "
-                        "or give another --out")
+        raise UserError(
+            f"--out {out_dir} holds a group of `--seeds` runs; pass --seeds to add to it, "
+            "or give another --out"
+        )
     if not (out_dir / CONFIG).exists() and _loose(out_dir, lambda name: False):
-        raise UserError(f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
-                        "give a new or empty folder (or a run folder to resume)")
+        raise UserError(
+            f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
+            "give a new or empty folder (or a run folder to resume)"
+        )
 
 
 def check_seed_group_folder(out_dir: str | Path) -> None:
@@ -275,11 +298,15 @@ def check_seed_group_folder(out_dir: str | Path) -> None:
     if not out_dir.is_dir():
         return
     if (out_dir / CONFIG).exists() or (out_dir / RECORD).exists():
-        raise UserError(f"--out {out_dir} holds a single run, not a group of `--seeds` runs; drop --seeds "
-                        "to load it, or give another --out")
+        raise UserError(
+            f"--out {out_dir} holds a single run, not a group of `--seeds` runs; drop --seeds "
+            "to load it, or give another --out"
+        )
     if _loose(out_dir, lambda name: name.startswith("seed")):
-        raise UserError(f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
-                        "give a new or empty folder (or a run folder to resume)")
+        raise UserError(
+            f"--out {out_dir} is a folder with other files in it, not a kerasexp run folder; "
+            "give a new or empty folder (or a run folder to resume)"
+        )
 
 
 def seed_folders(folder: Path) -> list[Path]:
@@ -290,7 +317,8 @@ def is_run_folder(folder: str | Path) -> bool:
     """A run folder or a --seeds group of them (what a study must not write into)."""
     folder = Path(folder)
     return any((folder / name).exists() for name in (CONFIG, RECORD, DONE, SEEDS)) or bool(
-        folder.is_dir() and seed_folders(folder))
+        folder.is_dir() and seed_folders(folder)
+    )
 
 
 def make_folder(folder: Path) -> Path | None:
@@ -383,8 +411,9 @@ def writer_lock(out_dir: str | Path):
     from kerasexp.io import exclusive_lock
 
     out_dir = Path(out_dir)
-    return exclusive_lock(out_dir / LOCK, f"run folder {out_dir}",
-                          "wait for that run to finish, or pass another --out")
+    return exclusive_lock(
+        out_dir / LOCK, f"run folder {out_dir}", "wait for that run to finish, or pass another --out"
+    )
 
 
 def _flat(raw: dict) -> dict:
@@ -393,7 +422,7 @@ def _flat(raw: dict) -> dict:
     folders' own writer, tomli-w's today) plays no part."""
     flat = {}
     for section, values in raw.items():
-        for key, value in (values.items() if isinstance(values, dict) else [("", values)]):
+        for key, value in values.items() if isinstance(values, dict) else [("", values)]:
             name = f"{section}.{key}" if key else section
             if name not in RESULT_NEUTRAL:
                 flat[name] = value
@@ -442,8 +471,13 @@ def _resolved(raw: dict) -> dict:
         return to_dict(experiment_from_dict(raw))
     except UserError:
         defaults = to_dict(Experiment())
-        return {**defaults, **{section: {**defaults.get(section, {}), **values} if isinstance(values, dict)
-                               else values for section, values in raw.items()}}
+        return {
+            **defaults,
+            **{
+                section: {**defaults.get(section, {}), **values} if isinstance(values, dict) else values
+                for section, values in raw.items()
+            },
+        }
 
 
 def check_same_config(run_dir: str | Path, exp) -> None:
@@ -488,16 +522,21 @@ def stale_reason(run_dir: str | Path) -> str | None:
         except UserError as err:
             return f"today's code cannot read its config.toml ({err})"
         saved = _flat(raw)
-        changed = {key: value for key, value in saved.items()
-                   if key not in resolved or not _same(value, resolved[key])}
+        changed = {
+            key: value
+            for key, value in saved.items()
+            if key not in resolved or not _same(value, resolved[key])
+        }
         if changed:
             diff = _first_difference(changed, {k: resolved[k] for k in changed if k in resolved})
             return f"today's code resolves its config.toml to other values ({diff})"
     machine = read_record(run_dir).get("machine", {})
     made = machine.get("results_version")
     if made != kerasexp.RESULTS_VERSION:
-        return (f"made by results version {made or 'unknown (no provenance)'}, today's is "
-                f"{kerasexp.RESULTS_VERSION}: rerun it (reports/regenerate.sh)")
+        return (
+            f"made by results version {made or 'unknown (no provenance)'}, today's is "
+            f"{kerasexp.RESULTS_VERSION}: rerun it (reports/regenerate.sh)"
+        )
     return None
 
 

@@ -46,8 +46,10 @@ def folds_of(exp: Experiment, data: ImageData, out_dir: Path) -> list[Fold]:
     k = exp.evaluation.kfold or 1
     if k == 1:
         return [Fold(1, data, out_dir, exp.name)]
-    return [Fold(i, fold, rundir.fold_dir(out_dir, i), f"fold {i}/{k}")
-            for i, fold in enumerate(fold_data(data, k, exp.dataset.seed), start=1)]
+    return [
+        Fold(i, fold, rundir.fold_dir(out_dir, i), f"fold {i}/{k}")
+        for i, fold in enumerate(fold_data(data, k, exp.dataset.seed), start=1)
+    ]
 
 
 def _train_one(exp: Experiment, fold: Fold, progress, callbacks=(), tta=None) -> None:
@@ -59,14 +61,21 @@ def _train_one(exp: Experiment, fold: Fold, progress, callbacks=(), tta=None) ->
     from kerasexp.training.session import train_experiment
 
     data = fold.data
-    fold.model, fold.result = train_experiment(exp, data, fold.folder, progress=progress, label=fold.label,
-                                               callbacks=callbacks)
-    chosen, scores = (tta, {}) if tta is not None else choose_tta(fold.model, data.x_val, data.y_val,
-                                                                  exp.evaluation.tta)
-    fold.choices = {"epoch": epoch_choice(exp.training, fold.result),
-                    "tta": {"setting": exp.evaluation.tta, "chosen": chosen,
-                            **({"val_accuracy": scores} if scores else {})},
-                    "kept_model": rundir.MODEL}  # the model predicted with (for predict, Run.model)
+    fold.model, fold.result = train_experiment(
+        exp, data, fold.folder, progress=progress, label=fold.label, callbacks=callbacks
+    )
+    chosen, scores = (
+        (tta, {}) if tta is not None else choose_tta(fold.model, data.x_val, data.y_val, exp.evaluation.tta)
+    )
+    fold.choices = {
+        "epoch": epoch_choice(exp.training, fold.result),
+        "tta": {
+            "setting": exp.evaluation.tta,
+            "chosen": chosen,
+            **({"val_accuracy": scores} if scores else {}),
+        },
+        "kept_model": rundir.MODEL,
+    }  # the model predicted with (for predict, Run.model)
     with atomic_path(fold.folder / rundir.MODEL) as tmp:
         fold.model.save(tmp)
     fold.probs = predict_proba(fold.model, data.x_test, tta=chosen)
@@ -79,8 +88,10 @@ def epoch_choice(cfg, result) -> dict:
         best = result.best(cfg.monitor)
         return {"rule": f"best {cfg.monitor}", "epoch": values.index(best) + 1, cfg.monitor: best}
     if cfg.ema_momentum:  # validation saw the raw weights, not the average the model ends with
-        return {"rule": f"last epoch, moving average of the weights (momentum {cfg.ema_momentum})",
-                "epoch": result.epochs_run}
+        return {
+            "rule": f"last epoch, moving average of the weights (momentum {cfg.ema_momentum})",
+            "epoch": result.epochs_run,
+        }
     return {"rule": "last epoch", "epoch": result.epochs_run, **({cfg.monitor: values[-1]} if values else {})}
 
 
@@ -110,8 +121,9 @@ def run_experiment(exp: Experiment, out_dir: str | Path, progress=None, callback
         if exp.evaluation.test_noise_std:  # report 003's local test set: white noise on the test images
             from kerasexp.augment.image_policies import add_white_noise  # an exception in the import table
 
-            data = replace(data, x_test=add_white_noise(data.x_test, exp.evaluation.test_noise_std,
-                                                        exp.dataset.seed))
+            data = replace(
+                data, x_test=add_white_noise(data.x_test, exp.evaluation.test_noise_std, exp.dataset.seed)
+            )
         check_model_builds(exp, data)
         for tta in tta_candidates(exp.evaluation.tta, data.input_shape):
             check_tta(tta, data.input_shape)
@@ -132,8 +144,10 @@ def _load_finished(exp: Experiment, out_dir: Path, progress) -> dict:
     reproduce it)."""
     stale = rundir.stale_reason(out_dir)
     if stale:
-        print(f"warning: {out_dir} is loaded as it is, though {stale}; delete it to train it with "
-              "today's code", file=sys.stderr)
+        print(
+            f"warning: {out_dir} is loaded as it is, though {stale}; delete it to train it with today's code",
+            file=sys.stderr,
+        )
     if progress:
         progress.skip(run_epochs(exp))
     metrics = report_run(out_dir)
@@ -166,8 +180,17 @@ def run_epochs(exp: Experiment) -> int:
     return (exp.training.epochs + exp.training.head_epochs) * (exp.evaluation.kfold or 1)
 
 
-def train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=None, callbacks=(), *,
-                     tta=None, record: dict | None = None, choices: dict | None = None) -> dict:
+def train_and_report(
+    exp: Experiment,
+    data: ImageData,
+    out_dir: Path,
+    progress=None,
+    callbacks=(),
+    *,
+    tta=None,
+    record: dict | None = None,
+    choices: dict | None = None,
+) -> dict:
     """Train every fold (k = 1: the run), predict the test split, write run.json and
     predictions.npz, then the report. For a caller that locked and judged `out_dir` itself (a
     study's retrain: `tta` fixed, `record` and `choices` added to the record's, replacing theirs)."""
@@ -177,10 +200,19 @@ def train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=N
     progress = progress or Progress(run_epochs(exp))
     rundir.write_config(out_dir, exp)
     started, wall = timestamp(), time.perf_counter()
-    meta = {"experiment": exp.name, "command": command_line(), "started": started,
-            "data": data.source, "train_images": len(data.x_train), "val_images": len(data.x_val),
-            "test_images": len(data.x_test), "data_notes": data.notes, "machine": machine_description(),
-            "steps_per_execution": exp.training.steps_per_execution, **(record or {})}
+    meta = {
+        "experiment": exp.name,
+        "command": command_line(),
+        "started": started,
+        "data": data.source,
+        "train_images": len(data.x_train),
+        "val_images": len(data.x_val),
+        "test_images": len(data.x_test),
+        "data_notes": data.notes,
+        "machine": machine_description(),
+        "steps_per_execution": exp.training.steps_per_execution,
+        **(record or {}),
+    }
     folds = folds_of(exp, data, out_dir)
     for fold in folds:
         _train_one(exp, fold, progress, callbacks, tta)
@@ -192,8 +224,14 @@ def train_and_report(exp: Experiment, data: ImageData, out_dir: Path, progress=N
     if exp.logging.tensorboard:
         from kerasexp.training.tensorboard import write_test_images
 
-        write_test_images(out_dir / rundir.TENSORBOARD, data.x_test, data.y_test, probs, data.class_names,
-                          step=max(r.epochs_run for r in results))
+        write_test_images(
+            out_dir / rundir.TENSORBOARD,
+            data.x_test,
+            data.y_test,
+            probs,
+            data.class_names,
+            step=max(r.epochs_run for r in results),
+        )
     _write_record(out_dir, meta, results)
     metrics = report_run(out_dir)
     print(trained_line(out_dir, results), file=sys.stderr)
@@ -204,10 +242,15 @@ def _record_single(exp: Experiment, data: ImageData, out_dir: Path, folds: list[
     """k = 1: the run's choices, model size and epochs in run.json; its test predictions."""
     (fold,) = folds
     result = fold.result
-    meta.update(evaluation_choices=fold.choices, params=fold.model.count_params(),
-                trainable_params=trainable_count(fold.model), epochs_run=result.epochs_run,
-                train_seconds=result.seconds, resumed_from=result.resumed_from,
-                final={key: values[-1] for key, values in result.history.items()})
+    meta.update(
+        evaluation_choices=fold.choices,
+        params=fold.model.count_params(),
+        trainable_params=trainable_count(fold.model),
+        epochs_run=result.epochs_run,
+        train_seconds=result.seconds,
+        resumed_from=result.resumed_from,
+        final={key: values[-1] for key, values in result.history.items()},
+    )
     save_predictions(out_dir, probs=fold.probs, y_true=data.y_test, class_names=np.array(data.class_names))
     return fold.probs
 
@@ -218,19 +261,35 @@ def _record_folds(exp: Experiment, data: ImageData, out_dir: Path, folds: list[F
     from kerasexp.evaluation.report import markdown_table
     from kerasexp.io import write_csv
 
-    rows = [{"fold": f.number, **headline_metrics(data.y_test, f.probs),
-             "val_accuracy": f.result.last("val_accuracy"), "epochs_run": f.result.epochs_run,
-             "train_seconds": f.result.seconds} for f in folds]
-    probs = ensemble([f.probs for f in folds if f.number not in exp.evaluation.drop_folds],
-                     exp.evaluation.ensemble)
+    rows = [
+        {
+            "fold": f.number,
+            **headline_metrics(data.y_test, f.probs),
+            "val_accuracy": f.result.last("val_accuracy"),
+            "epochs_run": f.result.epochs_run,
+            "train_seconds": f.result.seconds,
+        }
+        for f in folds
+    ]
+    probs = ensemble(
+        [f.probs for f in folds if f.number not in exp.evaluation.drop_folds], exp.evaluation.ensemble
+    )
     summary = fold_summary(rows)
     write_csv(out_dir / f"{rundir.FOLDS_TABLE}.csv", summary)
     write_text(out_dir / f"{rundir.FOLDS_TABLE}.md", markdown_table(summary))
-    meta.update(evaluation_choices={"folds": [{"fold": f.number, **f.choices} for f in folds]},
-                params=folds[-1].model.count_params(), folds=rows,
-                ensemble={"method": exp.evaluation.ensemble, "dropped": exp.evaluation.drop_folds})
-    save_predictions(out_dir, probs=probs, y_true=data.y_test, class_names=np.array(data.class_names),
-                     fold_probs=np.stack([f.probs for f in folds]))
+    meta.update(
+        evaluation_choices={"folds": [{"fold": f.number, **f.choices} for f in folds]},
+        params=folds[-1].model.count_params(),
+        folds=rows,
+        ensemble={"method": exp.evaluation.ensemble, "dropped": exp.evaluation.drop_folds},
+    )
+    save_predictions(
+        out_dir,
+        probs=probs,
+        y_true=data.y_test,
+        class_names=np.array(data.class_names),
+        fold_probs=np.stack([f.probs for f in folds]),
+    )
     return probs
 
 
@@ -241,8 +300,13 @@ def _write_record(out_dir: Path, meta: dict, results) -> None:
     previous = out_dir / rundir.RECORD
     if previous.exists() and all(r.resumed_from == r.epochs_run for r in results):
         old = rundir.read_record(out_dir)
-        meta.update({key: old[key] for key in ("command", "started", "machine", "resumed_from", "wall_seconds")
-                     if key in old})
+        meta.update(
+            {
+                key: old[key]
+                for key in ("command", "started", "machine", "resumed_from", "wall_seconds")
+                if key in old
+            }
+        )
     write_json(previous, meta)
 
 
@@ -270,8 +334,13 @@ def run_metrics(run_dir: str | Path) -> dict:
     per_class = per_class_table(y_true, y_pred, names).set_index("class").to_dict("index")
     for name, ci in zip(names, intervals.pop("recall_ci95")):  # null: no test image of the class
         per_class[name]["recall_ci95"] = [v if np.isfinite(v) else None for v in ci]
-    return {**headline_metrics(y_true, probs), **intervals,
-            "evaluation_choices": meta.get("evaluation_choices", {}), "per_class": per_class, "run": meta}
+    return {
+        **headline_metrics(y_true, probs),
+        **intervals,
+        "evaluation_choices": meta.get("evaluation_choices", {}),
+        "per_class": per_class,
+        "run": meta,
+    }
 
 
 def report_run(run_dir: str | Path) -> dict:
@@ -284,12 +353,22 @@ def report_run(run_dir: str | Path) -> dict:
     saved = rundir.read_predictions(run_dir, rundir.PREDICTION_KEYS)
     meta = metrics["run"]
     names = [str(n) for n in saved["class_names"]]
-    write_classification_report(run_dir, saved["y_true"], saved["probs"].argmax(axis=1), names,
-                                f"{meta.get('experiment', run_dir.name)}: test set")
+    write_classification_report(
+        run_dir,
+        saved["y_true"],
+        saved["probs"].argmax(axis=1),
+        names,
+        f"{meta.get('experiment', run_dir.name)}: test set",
+    )
     for hist in rundir.history_files(run_dir):
         frame = rundir.read_csv(hist)
-        save_figure(hist.parent / rundir.CURVES, plot_curves({c: frame[c].tolist() for c in frame.columns},
-                                                            f"{meta.get('experiment', '')} {hist.parent.name}"))
+        save_figure(
+            hist.parent / rundir.CURVES,
+            plot_curves(
+                {c: frame[c].tolist() for c in frame.columns},
+                f"{meta.get('experiment', '')} {hist.parent.name}",
+            ),
+        )
     write_json(run_dir / rundir.METRICS, metrics)
     return metrics
 
@@ -317,8 +396,14 @@ def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int], callbacks=
         loaded = finished_seeds(out_dir, seeds)
         for seed in seeds:
             progress.prefix = f"seed {seed} "
-            metrics.append(run_experiment(replace(exp, training=replace(exp.training, seed=seed)),
-                                          rundir.seed_dir(out_dir, seed), progress, callbacks))
+            metrics.append(
+                run_experiment(
+                    replace(exp, training=replace(exp.training, seed=seed)),
+                    rundir.seed_dir(out_dir, seed),
+                    progress,
+                    callbacks,
+                )
+            )
         print(f"{exp.name}: {tally(len(loaded), len(seeds) - len(loaded))}", file=sys.stderr)
         return summarize_seeds(exp.name, out_dir, seeds, metrics, trained=len(loaded) < len(seeds))
 
@@ -333,8 +418,9 @@ def tally(loaded: int, trained: int) -> str:
     return f"loaded {loaded} finished run{'' if loaded == 1 else 's'}, trained {trained}"
 
 
-def summarize_seeds(name: str, out_dir: Path, seeds: list[int], metrics: list[dict],
-                    trained: bool = True) -> dict:
+def summarize_seeds(
+    name: str, out_dir: Path, seeds: list[int], metrics: list[dict], trained: bool = True
+) -> dict:
     """OUT/seeds.json, seeds.csv and seeds.md from each seed's metrics.json. With `trained` false
     (every seed's run loaded) an earlier summary of the same seeds keeps its command: the files
     are rebuilt byte for byte, not claimed by this command."""
@@ -350,8 +436,9 @@ def summarize_seeds(name: str, out_dir: Path, seeds: list[int], metrics: list[di
     return summary
 
 
-def seed_summary(name: str, seeds: list[int], metrics: list[dict],
-                 command: str) -> tuple[dict, dict[str, str]]:
+def seed_summary(
+    name: str, seeds: list[int], metrics: list[dict], command: str
+) -> tuple[dict, dict[str, str]]:
     """seeds.json's content and the text of seeds.csv and seeds.md, written nowhere (`kerasexp
     reports check` rebuilds them from the seeds' metrics.json and the recorded command)."""
     import pandas as pd
@@ -359,17 +446,42 @@ def seed_summary(name: str, seeds: list[int], metrics: list[dict],
     from kerasexp.evaluation.intervals import span
     from kerasexp.evaluation.report import markdown_table
 
-    table = pd.DataFrame([{"seed": seed, **{k: m[k] for k in SUMMARY_KEYS},
-                           "accuracy_ci95": m["accuracy_ci95"], "macro_f1_ci95": m["macro_f1_ci95"]}
-                          for seed, m in zip(seeds, metrics)])
-    summary = {"experiment": name, "command": command, "seeds": list(seeds),
-               **{k: {"mean": float(table[k].mean()), "std": float(table[k].std(ddof=1)) if len(table) > 1 else 0.0,
-                      "values": table[k].tolist()} for k in SUMMARY_KEYS}}
+    table = pd.DataFrame(
+        [
+            {
+                "seed": seed,
+                **{k: m[k] for k in SUMMARY_KEYS},
+                "accuracy_ci95": m["accuracy_ci95"],
+                "macro_f1_ci95": m["macro_f1_ci95"],
+            }
+            for seed, m in zip(seeds, metrics)
+        ]
+    )
+    summary = {
+        "experiment": name,
+        "command": command,
+        "seeds": list(seeds),
+        **{
+            k: {
+                "mean": float(table[k].mean()),
+                "std": float(table[k].std(ddof=1)) if len(table) > 1 else 0.0,
+                "values": table[k].tolist(),
+            }
+            for k in SUMMARY_KEYS
+        },
+    }
     text = {k: f"{summary[k]['mean']:.4f} ± {summary[k]['std']:.4f}" for k in SUMMARY_KEYS}
-    md = (f"# {name}: {len(seeds)} training seeds\n\nMade by `{command}`; "
-          "the same splits and test images for every seed, only the training seed differs; intervals are "
-          "95% (Wilson for accuracy, bootstrap over test images for macro-F1).\n\n"
-          + markdown_table(table.assign(accuracy_ci95=table["accuracy_ci95"].map(span),
-                                        macro_f1_ci95=table["macro_f1_ci95"].map(span)))
-          + "\nmean ± std over seeds: " + ", ".join(f"{k} {v}" for k, v in text.items()) + "\n")
+    md = (
+        f"# {name}: {len(seeds)} training seeds\n\nMade by `{command}`; "
+        "the same splits and test images for every seed, only the training seed differs; intervals are "
+        "95% (Wilson for accuracy, bootstrap over test images for macro-F1).\n\n"
+        + markdown_table(
+            table.assign(
+                accuracy_ci95=table["accuracy_ci95"].map(span), macro_f1_ci95=table["macro_f1_ci95"].map(span)
+            )
+        )
+        + "\nmean ± std over seeds: "
+        + ", ".join(f"{k} {v}" for k, v in text.items())
+        + "\n"
+    )
     return summary, {"seeds.csv": table.to_csv(index=False), "seeds.md": md}

@@ -22,7 +22,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from kerasexp.errors import ArgumentParser, UserError, exit_on_user_error, fraction, positive_int, non_negative_int, seed_list
+from kerasexp.errors import (
+    ArgumentParser,
+    UserError,
+    exit_on_user_error,
+    fraction,
+    positive_int,
+    non_negative_int,
+    seed_list,
+)
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies" / "variants"
 DEFAULT_VARIANTS = ["baseline", "kernel", "bn", "sgd", "sigmoid"]  # kernel_first: the report's other reading
@@ -32,10 +40,15 @@ NAME = "variant_{}"  # each experiment's name (the committed runs' records carry
 TITLE = "Report 002: Annex-1 CNN and four variants on Fashion-MNIST"
 QUOTED_FROM = "report 002's Table 1 and 2"
 # flag -> the key of every variant's file it sets (None: the files' value)
-OVERRIDES = {"epochs": "training.epochs", "batch_size": "training.batch_size",
-             "schedule": "training.schedule", "limit": "dataset.limit", "data_dir": "dataset.data_dir",
-             "val_fraction": "dataset.val_fraction",
-             "split_seed": "dataset.seed"}
+OVERRIDES = {
+    "epochs": "training.epochs",
+    "batch_size": "training.batch_size",
+    "schedule": "training.schedule",
+    "limit": "dataset.limit",
+    "data_dir": "dataset.data_dir",
+    "val_fraction": "dataset.val_fraction",
+    "split_seed": "dataset.seed",
+}
 PROVENANCE = ("command", "started", "wall_seconds", "machine")  # what a table rebuilt unchanged keeps
 
 
@@ -58,23 +71,41 @@ def parse_variants(text: str) -> list[str]:
 def add_arguments(p) -> None:
     """The command's flags (also `kerasexp variants`'s)."""
     p.add_argument("--epochs", type=positive_int, help="epochs per variant (default: the files', 15)")
-    p.add_argument("--limit", type=positive_int, default=None, help="use only the first N training images (quick runs)")
-    p.add_argument("--seeds", type=seed_list, default=seed_list(DEFAULT_SEEDS),
-                   help=f"training seeds, one run each (default {DEFAULT_SEEDS}); splits and test images stay the same")
-    p.add_argument("--seed", type=non_negative_int, default=None, help="one training seed (same as --seeds N)")
-    p.add_argument("--split-seed", type=non_negative_int,
-                   help="seed of the validation split (default: the files', 0)")
-    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
-                   help="comma-separated names of studies/variants/*.toml (default %(default)s)")
+    p.add_argument(
+        "--limit", type=positive_int, default=None, help="use only the first N training images (quick runs)"
+    )
+    p.add_argument(
+        "--seeds",
+        type=seed_list,
+        default=seed_list(DEFAULT_SEEDS),
+        help=f"training seeds, one run each (default {DEFAULT_SEEDS}); splits and test images stay the same",
+    )
+    p.add_argument(
+        "--seed", type=non_negative_int, default=None, help="one training seed (same as --seeds N)"
+    )
+    p.add_argument(
+        "--split-seed", type=non_negative_int, help="seed of the validation split (default: the files', 0)"
+    )
+    p.add_argument(
+        "--variants",
+        default=",".join(DEFAULT_VARIANTS),
+        help="comma-separated names of studies/variants/*.toml (default %(default)s)",
+    )
     p.add_argument("--out", default="reports/variants", help="output folder (default %(default)s)")
-    p.add_argument("--data-dir", default=None, help="folder with the four Fashion-MNIST IDX files (or $KERASEXP_DATA)")
-    p.add_argument("--batch-size", type=positive_int,
-                   help="default: the files', 32, as the report (Keras' default)")
-    p.add_argument("--val-fraction", type=fraction,
-                   help="stratified validation share (default: the files', 0.2)")
-    p.add_argument("--schedule", choices=["constant", "step"],
-                   help="learning-rate schedule; step halves it every 5 epochs "
-                   "(default: the files', constant)")
+    p.add_argument(
+        "--data-dir", default=None, help="folder with the four Fashion-MNIST IDX files (or $KERASEXP_DATA)"
+    )
+    p.add_argument(
+        "--batch-size", type=positive_int, help="default: the files', 32, as the report (Keras' default)"
+    )
+    p.add_argument(
+        "--val-fraction", type=fraction, help="stratified validation share (default: the files', 0.2)"
+    )
+    p.add_argument(
+        "--schedule",
+        choices=["constant", "step"],
+        help="learning-rate schedule; step halves it every 5 epochs (default: the files', constant)",
+    )
 
 
 def build_parser() -> ArgumentParser:
@@ -87,8 +118,11 @@ def overrides(args) -> list[str]:
     """The flags given, as `--set` texts."""
     from kerasexp.config import toml_value
 
-    return [f"{key}={toml_value(getattr(args, flag))}" for flag, key in OVERRIDES.items()
-            if getattr(args, flag, None) is not None]
+    return [
+        f"{key}={toml_value(getattr(args, flag))}"
+        for flag, key in OVERRIDES.items()
+        if getattr(args, flag, None) is not None
+    ]
 
 
 def variant_experiment(name: str, args):
@@ -107,8 +141,10 @@ def check_out(out: Path) -> None:
         known = variant_names()
         other = [p.name for p in out.iterdir() if not p.name.startswith(".") and p.name not in known]
         if other:
-            raise UserError(f"--out {out} holds other files ({other[0]}, ...), not a variants table; give a new "
-                            "or empty folder, or the folder of an earlier variants run")
+            raise UserError(
+                f"--out {out} holds other files ({other[0]}, ...), not a variants table; give a new "
+                "or empty folder, or the folder of an earlier variants run"
+            )
 
 
 def run_variants(args) -> dict:
@@ -141,26 +177,40 @@ def run_variants(args) -> dict:
     trained = len(names) * len(seeds) - loaded
     print(tally(loaded, trained), file=sys.stderr)
     meta = {
-        "command": command_line(), "started": started, "wall_seconds": round(time.perf_counter() - wall, 1),
-        "seeds": seeds, "split_seed": first.dataset.seed, "epochs": first.training.epochs,
-        "batch_size": first.training.batch_size, "limit": first.dataset.limit or None,
-        "schedule": first.training.schedule, "val_fraction": first.dataset.val_fraction, "data": data.source,
-        "train_images": len(data.x_train), "val_images": len(data.x_val), "test_images": len(data.x_test),
+        "command": command_line(),
+        "started": started,
+        "wall_seconds": round(time.perf_counter() - wall, 1),
+        "seeds": seeds,
+        "split_seed": first.dataset.seed,
+        "epochs": first.training.epochs,
+        "batch_size": first.training.batch_size,
+        "limit": first.dataset.limit or None,
+        "schedule": first.training.schedule,
+        "val_fraction": first.dataset.val_fraction,
+        "data": data.source,
+        "train_images": len(data.x_train),
+        "val_images": len(data.x_val),
+        "test_images": len(data.x_test),
         "machine": machine_description(),
     }
-    tables = seed_tables({name: out / name for name in names},
-                         {name: experiments[name].reference for name in names}, seeds)
+    tables = seed_tables(
+        {name: out / name for name in names}, {name: experiments[name].reference for name in names}, seeds
+    )
     meta["training_seconds"] = round(float(tables["seeds"]["seconds"].sum()), 1)
     took = meta["wall_seconds"]
     kept = not trained and keep_record(out, meta, tables)
     write_tables(out, tables, meta)
     print(markdown_table(tables["variants"]))
     if kept:
-        print(f"rebuilt {out}/ from its finished runs in {format_seconds(took)}: the same tables, so its "
-              f"record stands (made by `{meta['command']}`, started {meta['started']})")
+        print(
+            f"rebuilt {out}/ from its finished runs in {format_seconds(took)}: the same tables, so its "
+            f"record stands (made by `{meta['command']}`, started {meta['started']})"
+        )
     else:
-        print(f"wrote {out}/ in {format_seconds(took)} "
-              f"({format_seconds(meta['training_seconds'])} of training over all runs)")
+        print(
+            f"wrote {out}/ in {format_seconds(took)} "
+            f"({format_seconds(meta['training_seconds'])} of training over all runs)"
+        )
     return meta
 
 
@@ -170,10 +220,13 @@ def keep_record(out: Path, meta: dict, tables: dict) -> bool:
     from kerasexp.rundir import read_json
 
     previous = read_json(out / RECORD, {})
-    same = (previous and all(previous.get(k) == v for k, v in meta.items() if k not in PROVENANCE)
-            and previous.get("best_two") == tables["best_two"]
-            and (out / "variants.csv").exists()
-            and (out / "variants.csv").read_text(encoding="utf-8") == tables["variants"].to_csv(index=False))
+    same = (
+        previous
+        and all(previous.get(k) == v for k, v in meta.items() if k not in PROVENANCE)
+        and previous.get("best_two") == tables["best_two"]
+        and (out / "variants.csv").exists()
+        and (out / "variants.csv").read_text(encoding="utf-8") == tables["variants"].to_csv(index=False)
+    )
     if same:
         meta.update({key: previous[key] for key in PROVENANCE if key in previous})
     return bool(same)

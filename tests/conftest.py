@@ -34,7 +34,10 @@ def _present(path: Path | None, missing: str) -> Path:
 
 @pytest.fixture(scope="session")
 def fashion_path() -> Path:
-    return _present(fashion_dir(), "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist, or set KERASEXP_DATA)")
+    return _present(
+        fashion_dir(),
+        "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist, or set KERASEXP_DATA)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -43,13 +46,17 @@ def fashion_2000(fashion_path):
     return fashion_mnist.load_fashion_mnist(fashion_path, seed=0, limit=2000)
 
 
-ASSETS = Path(__file__).resolve().parent / "assets"  # real data shipped with the repository (assets/README.md)
+ASSETS = (
+    Path(__file__).resolve().parent / "assets"
+)  # real data shipped with the repository (assets/README.md)
 
 
 def _shared_dir(env: str, *parts: str) -> Path | None:
     """$env, else ../shared/<parts> beside the repository; None where it is absent."""
     explicit = os.environ.get(env)
-    path = Path(explicit) if explicit else Path(__file__).resolve().parents[1].parent.joinpath("shared", *parts)
+    path = (
+        Path(explicit) if explicit else Path(__file__).resolve().parents[1].parent.joinpath("shared", *parts)
+    )
     return path if path.is_dir() else None
 
 
@@ -62,9 +69,11 @@ def pbc96_path() -> Path:
 @pytest.fixture(scope="session")
 def pbc96_full_path() -> Path:
     """All 17,092 pbc96 images, for tests about the whole data set."""
-    return _present(_shared_dir("KERASEXP_PBC96", "data", "pbc96"),
-                    "needs all 17,092 pbc96 images, not the repository's sample: put them at "
-                    "../shared/data/pbc96 or set KERASEXP_PBC96")
+    return _present(
+        _shared_dir("KERASEXP_PBC96", "data", "pbc96"),
+        "needs all 17,092 pbc96 images, not the repository's sample: put them at "
+        "../shared/data/pbc96 or set KERASEXP_PBC96",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +91,7 @@ def weights_dir() -> Path:
 
 # ---------------------------------------------------------------- PostgreSQL for the multi-worker tests
 
+
 def _pg_binaries() -> Path | None:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
     return found[-1].parent if found else shutil.which("initdb") and Path(shutil.which("initdb")).parent
@@ -97,8 +107,10 @@ def pg_url():
         return
     bin_dir = _pg_binaries()
     if bin_dir is None:
-        pytest.skip("no PostgreSQL: apt-get install postgresql (the tests then start their own server), "
-                    "or set KERASEXP_TEST_PG_URL")
+        pytest.skip(
+            "no PostgreSQL: apt-get install postgresql (the tests then start their own server), "
+            "or set KERASEXP_TEST_PG_URL"
+        )
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="kerasexp-postgres-"))  # not under pytest's root-only tmp
@@ -133,14 +145,44 @@ def _throwaway_server(bin_dir: Path, folder: Path):
 
     try:
         run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        run("pg_ctl", "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
-            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start")
+        run(
+            "pg_ctl",
+            "-D",
+            str(data),
+            "-l",
+            str(folder / "log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1",
+            "start",
+        )
     except (subprocess.CalledProcessError, OSError) as err:
         pytest.skip(f"could not start a throw-away PostgreSQL server: {getattr(err, 'stderr', err)}")
     try:
-        run("psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-q", "-c",
-            "CREATE ROLE kerasexp LOGIN CREATEDB PASSWORD 'kerasexp'")
-        run("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-O", "kerasexp", "kerasexp_test")
+        run(
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-q",
+            "-c",
+            "CREATE ROLE kerasexp LOGIN CREATEDB PASSWORD 'kerasexp'",
+        )
+        run(
+            "createdb",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-O",
+            "kerasexp",
+            "kerasexp_test",
+        )
         yield f"postgresql://kerasexp:kerasexp@127.0.0.1:{port}/kerasexp_test"
     finally:
         run("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
@@ -148,11 +190,18 @@ def _throwaway_server(bin_dir: Path, folder: Path):
 
 # ---------------------------------------------------------------- what was skipped, and why
 
+
 def pytest_terminal_summary(terminalreporter):
     """One line: the skipped tests grouped by reason (pytest -q would print only a count)."""
     skipped = terminalreporter.stats.get("skipped", [])
     if not skipped:
         return
-    reasons = collections.Counter(str(report.longrepr[2]).removeprefix("Skipped: ") if isinstance(report.longrepr, tuple)
-                                  else str(report.longrepr) for report in skipped)
-    terminalreporter.write_line("skipped: " + "; ".join(f"{n} x {reason}" for reason, n in reasons.most_common()))
+    reasons = collections.Counter(
+        str(report.longrepr[2]).removeprefix("Skipped: ")
+        if isinstance(report.longrepr, tuple)
+        else str(report.longrepr)
+        for report in skipped
+    )
+    terminalreporter.write_line(
+        "skipped: " + "; ".join(f"{n} x {reason}" for reason, n in reasons.most_common())
+    )

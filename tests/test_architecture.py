@@ -57,14 +57,20 @@ def package_entries() -> set[str]:
 
 def test_the_documented_layout_lists_every_module_and_nothing_else():
     listed, actual = layout_entries(), package_entries()
-    assert not actual - listed, f"in the package, missing from docs/architecture.md: {sorted(actual - listed)}"
-    assert not listed - actual, f"in docs/architecture.md's Layout, not in the package: {sorted(listed - actual)}"
+    assert not actual - listed, (
+        f"in the package, missing from docs/architecture.md: {sorted(actual - listed)}"
+    )
+    assert not listed - actual, (
+        f"in docs/architecture.md's Layout, not in the package: {sorted(listed - actual)}"
+    )
 
 
 def test_tests_mirror_the_package():
     for folder in (ROOT / "tests").iterdir():
         if folder.is_dir() and folder.name != "__pycache__" and folder.name != "assets":
-            assert (PACKAGE / folder.name / "__init__.py").exists(), f"tests/{folder.name}/ mirrors no subpackage"
+            assert (PACKAGE / folder.name / "__init__.py").exists(), (
+                f"tests/{folder.name}/ mirrors no subpackage"
+            )
 
 
 def test_the_top_level_holds_at_most_twelve_modules():
@@ -73,10 +79,12 @@ def test_the_top_level_holds_at_most_twelve_modules():
 
 
 def test_reading_experiment_and_study_files_imports_no_tensorflow():
-    code = ("import sys, kerasexp.config, kerasexp.tuning.config\n"
-            "kerasexp.config.load_experiment('studies/fmnist_best.toml')\n"
-            "kerasexp.tuning.config.load_study_file('studies/pbc96_study.toml', data=False)\n"
-            "print(sorted(m for m in ('tensorflow', 'keras', 'optuna') if m in sys.modules))")
+    code = (
+        "import sys, kerasexp.config, kerasexp.tuning.config\n"
+        "kerasexp.config.load_experiment('studies/fmnist_best.toml')\n"
+        "kerasexp.tuning.config.load_study_file('studies/pbc96_study.toml', data=False)\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'optuna') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
@@ -109,7 +117,7 @@ def test_no_import_cycles():
         state[node] = "open"
         for nxt in sorted(graph[node]):
             if state.get(nxt) == "open":
-                cycles.append(" -> ".join(trail[trail.index(nxt):] + [node, nxt]))
+                cycles.append(" -> ".join(trail[trail.index(nxt) :] + [node, nxt]))
             elif nxt not in state:
                 visit(nxt, trail + [node])
         state[node] = "done"
@@ -121,9 +129,11 @@ def test_no_import_cycles():
 
 
 def test_the_api_is_imported_lazily_and_named_at_the_top():
-    code = ("import sys, kerasexp\n"
-            "assert 'kerasexp.api' not in sys.modules and 'tensorflow' not in sys.modules\n"
-            "assert kerasexp.train.__module__ == 'kerasexp.api' and kerasexp.UserError.__module__ == 'kerasexp.errors'\n")
+    code = (
+        "import sys, kerasexp\n"
+        "assert 'kerasexp.api' not in sys.modules and 'tensorflow' not in sys.modules\n"
+        "assert kerasexp.train.__module__ == 'kerasexp.api' and kerasexp.UserError.__module__ == 'kerasexp.errors'\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
 
@@ -145,8 +155,10 @@ def test_the_climb_check_sees_imports_inside_functions_and_strict_rows(tmp_path)
     """The checker itself: a package whose data imports training inside a function, and whose config
     imports io, is refused; an exception of the table lets its one module through."""
     pkg = tmp_path / "kerasexp"
-    for folder, text in {"data": "def load():\n    from kerasexp.training import loop\n",
-                         "training": "from kerasexp import rundir\n"}.items():
+    for folder, text in {
+        "data": "def load():\n    from kerasexp.training import loop\n",
+        "training": "from kerasexp import rundir\n",
+    }.items():
         (pkg / folder).mkdir(parents=True)
         (pkg / folder / "__init__.py").write_text("")
         (pkg / folder / "x.py").write_text(text)
@@ -156,13 +168,17 @@ def test_the_climb_check_sees_imports_inside_functions_and_strict_rows(tmp_path)
     rules = {**imports_table.import_rules()}
     assert imports_table.climbs(pkg, rules) == [
         "kerasexp.config imports io (config may import: errors, registry)",
-        "kerasexp.data.x imports training (data may import: errors, io, kerasexp, registry)"]
+        "kerasexp.data.x imports training (data may import: errors, io, kerasexp, registry)",
+    ]
     rules["exception"] = [{"module": "kerasexp.data.x", "imports": "training", "why": "a test"}]
     assert imports_table.climbs(pkg, rules) == [
-        "kerasexp.config imports io (config may import: errors, registry)"]
+        "kerasexp.config imports io (config may import: errors, registry)"
+    ]
     rules["may_import"] = {k: v for k, v in rules["may_import"].items() if k != "rundir"}
-    assert "kerasexp.rundir: its part 'rundir' is not in docs/imports.toml; give it a row" in \
-        imports_table.climbs(pkg, rules)
+    assert (
+        "kerasexp.rundir: its part 'rundir' is not in docs/imports.toml; give it a row"
+        in imports_table.climbs(pkg, rules)
+    )
 
 
 def test_every_subpackage_has_a_test_folder():
@@ -227,10 +243,13 @@ def test_every_module_has_a_test_file_or_a_named_one_covering_it():
         if path.name == "__init__.py" or "__pycache__" in path.parts or module in UNTESTED:
             continue
         own = ROOT / "tests" / Path(module).parent / f"test_{path.name}"
-        assert own.exists() or module in COVERED_BY, f"kerasexp/{module}: no {own.relative_to(ROOT)}; " \
-                                                     "write it or name the test covering it in COVERED_BY"
-        assert not (own.exists() and module in COVERED_BY), \
+        assert own.exists() or module in COVERED_BY, (
+            f"kerasexp/{module}: no {own.relative_to(ROOT)}; "
+            "write it or name the test covering it in COVERED_BY"
+        )
+        assert not (own.exists() and module in COVERED_BY), (
             f"{module} has its own test; drop it from COVERED_BY"
+        )
     for module, test in {**COVERED_BY, **dict.fromkeys(UNTESTED)}.items():
         assert (PACKAGE / module).exists(), f"COVERED_BY/UNTESTED names kerasexp/{module}, which is gone"
         assert test is None or (ROOT / test).exists(), f"{test} (covering kerasexp/{module}) is gone"
@@ -250,6 +269,7 @@ def test_kerasexp_train_reads_the_experiment_file_once(tmp_path, monkeypatch):
         def wrapper(*args, **kwargs):
             calls[name] += 1
             return function(*args, **kwargs)
+
         return wrapper
 
     counted_names = ((config, "read_toml"), (config, "experiment_from_dict"), (rundir, "check_out_given"))

@@ -13,7 +13,9 @@ def write(tmp_path, text, name="exp.toml"):
 
 
 def test_defaults_and_values(tmp_path):
-    exp = load_experiment(write(tmp_path, '[model]\nname = "bn"\n[training]\nepochs = 3\noptimizer = "sgd"\n'))
+    exp = load_experiment(
+        write(tmp_path, '[model]\nname = "bn"\n[training]\nepochs = 3\noptimizer = "sgd"\n')
+    )
     assert exp.name == "exp" and exp.model.name == "bn"
     assert exp.training.epochs == 3 and exp.training.optimizer == "sgd" and exp.training.batch_size == 128
 
@@ -33,12 +35,15 @@ def test_wrong_type(tmp_path):
         load_experiment(write(tmp_path, '[training]\nepochs = "ten"\n'))
 
 
-@pytest.mark.parametrize("section,key,value,allowed", [
-    ("training", "optimizer", "adamax", "adam, adamw, sgd, lion"),
-    ("training", "loss", "hinge", "crossentropy, focal"),
-    ("training", "schedule", "linear", "constant, step, cosine, plateau"),
-    ("evaluation", "ensemble", "median", "mean, vote"),
-])
+@pytest.mark.parametrize(
+    "section,key,value,allowed",
+    [
+        ("training", "optimizer", "adamax", "adam, adamw, sgd, lion"),
+        ("training", "loss", "hinge", "crossentropy, focal"),
+        ("training", "schedule", "linear", "constant, step, cosine, plateau"),
+        ("evaluation", "ensemble", "median", "mean, vote"),
+    ],
+)
 def test_unknown_names_list_the_allowed_values(tmp_path, section, key, value, allowed):
     with pytest.raises(UserError, match=allowed):
         load_experiment(write(tmp_path, f'[{section}]\n{key} = "{value}"\n'))
@@ -55,8 +60,15 @@ def test_unknown_model_is_reported_when_reading_and_building(tmp_path):
 
 def test_overrides(tmp_path):
     path = write(tmp_path, "[training]\nepochs = 3\n")
-    exp = load_experiment(path, ["training.epochs=7", "training.optimizer=lion", "evaluation.kfold=4",
-                                 "training.class_weight=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"])
+    exp = load_experiment(
+        path,
+        [
+            "training.epochs=7",
+            "training.optimizer=lion",
+            "evaluation.kfold=4",
+            "training.class_weight=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]",
+        ],
+    )
     assert exp.training.epochs == 7 and exp.training.optimizer == "lion" and exp.evaluation.kfold == 4
     assert exp.training.class_weight[-1] == 10
     with pytest.raises(UserError, match="section.key=value"):
@@ -64,8 +76,13 @@ def test_overrides(tmp_path):
 
 
 def test_resolved_toml_round_trips(tmp_path):
-    exp = load_experiment(write(tmp_path, '[model]\nname = "bn"\nparams = { dense_units = 64 }\n'
-                                          '[evaluation]\nkfold = 3\ndrop_folds = [2]\n'))
+    exp = load_experiment(
+        write(
+            tmp_path,
+            '[model]\nname = "bn"\nparams = { dense_units = 64 }\n'
+            "[evaluation]\nkfold = 3\ndrop_folds = [2]\n",
+        )
+    )
     again = load_experiment(write(tmp_path, to_toml(exp), "exp.toml"))
     assert again == exp
 

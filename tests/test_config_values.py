@@ -26,77 +26,120 @@ def refused(raw: dict) -> str:
 
 # (raw experiment, what the message must say): the cases of issue 28, then our own.
 CASES = {
-    "learning_rate_nan": ({"training": {"learning_rate": math.nan}},
-                          "training.learning_rate must be a finite number > 0, got training.learning_rate "
-                          "= nan"),
-    "learning_rate_inf": ({"training": {"learning_rate": math.inf}},
-                          "training.learning_rate must be a finite number > 0, got training.learning_rate "
-                          "= inf"),
-    "head_learning_rate_nan": ({"training": {"head_learning_rate": math.nan}},
-        "training.head_learning_rate must"),
-    "step_factor_negative": ({"training": {"step_factor": -1.0}},
-                             "training.step_factor must be in (0, 1], got training.step_factor = -1.0; "
-                             "e.g. 0.5"),
-    "warmup_negative": ({"training": {"warmup_epochs": -3}},
-                        "training.warmup_epochs must be an integer >= 0, got training.warmup_epochs = -3"),
-    "long_tail_half": ({"dataset": {"long_tail_ratio": 0.5}},
-                       "dataset.long_tail_ratio must be 0 (off) or > 1, got dataset.long_tail_ratio = 0.5"),
-    "training_seed_negative": ({"training": {"seed": -1}},
-                               "training.seed must be an integer in [0, 4294967295], got training.seed = -1"),
+    "learning_rate_nan": (
+        {"training": {"learning_rate": math.nan}},
+        "training.learning_rate must be a finite number > 0, got training.learning_rate = nan",
+    ),
+    "learning_rate_inf": (
+        {"training": {"learning_rate": math.inf}},
+        "training.learning_rate must be a finite number > 0, got training.learning_rate = inf",
+    ),
+    "head_learning_rate_nan": (
+        {"training": {"head_learning_rate": math.nan}},
+        "training.head_learning_rate must",
+    ),
+    "step_factor_negative": (
+        {"training": {"step_factor": -1.0}},
+        "training.step_factor must be in (0, 1], got training.step_factor = -1.0; e.g. 0.5",
+    ),
+    "warmup_negative": (
+        {"training": {"warmup_epochs": -3}},
+        "training.warmup_epochs must be an integer >= 0, got training.warmup_epochs = -3",
+    ),
+    "long_tail_half": (
+        {"dataset": {"long_tail_ratio": 0.5}},
+        "dataset.long_tail_ratio must be 0 (off) or > 1, got dataset.long_tail_ratio = 0.5",
+    ),
+    "training_seed_negative": (
+        {"training": {"seed": -1}},
+        "training.seed must be an integer in [0, 4294967295], got training.seed = -1",
+    ),
     "training_seed_2_32": ({"training": {"seed": 2**32}}, "got training.seed = 4294967296"),
-    "dataset_seed_negative": ({"dataset": {"seed": -1}},
-        "dataset.seed must be an integer in [0, 4294967295]"),
-    "monitor_unknown": ({"training": {"monitor": "val_foo"}},
-                        "training.monitor = 'val_foo' is not a metric the training loop logs; choose one of: "
-                        "loss, accuracy, macro_f1, val_loss, val_accuracy, val_macro_f1"),
-    "image_size_huge": ({"dataset": {"image_size": 100000}},
-                        "dataset.image_size must be 0 (off) or an integer in [1, 4096], got "
-                        "dataset.image_size = 100000"),
-    "image_memory": ({"dataset": {"name": "image_folder", "image_size": 4096, "limit": 10**7}},
-                     "dataset.image_size = 4096 makes 10,000,000 images of image_folder at least 468750.0 "
-                     "GiB"),
-    "conv_dropout_negative": ({"model": {"params": {"conv_dropout": -0.5}}},
-                              "model.params conv_dropout = -0.5 for 'baseline' must be a rate in [0, 1)"),
-    "activation_unknown": ({"model": {"params": {"activation": "nosuch"}}},
-                           "model.params activation = 'nosuch' for 'baseline' must be one of Keras' "
-                           "activations"),
+    "dataset_seed_negative": (
+        {"dataset": {"seed": -1}},
+        "dataset.seed must be an integer in [0, 4294967295]",
+    ),
+    "monitor_unknown": (
+        {"training": {"monitor": "val_foo"}},
+        "training.monitor = 'val_foo' is not a metric the training loop logs; choose one of: "
+        "loss, accuracy, macro_f1, val_loss, val_accuracy, val_macro_f1",
+    ),
+    "image_size_huge": (
+        {"dataset": {"image_size": 100000}},
+        "dataset.image_size must be 0 (off) or an integer in [1, 4096], got dataset.image_size = 100000",
+    ),
+    "image_memory": (
+        {"dataset": {"name": "image_folder", "image_size": 4096, "limit": 10**7}},
+        "dataset.image_size = 4096 makes 10,000,000 images of image_folder at least 468750.0 GiB",
+    ),
+    "conv_dropout_negative": (
+        {"model": {"params": {"conv_dropout": -0.5}}},
+        "model.params conv_dropout = -0.5 for 'baseline' must be a rate in [0, 1)",
+    ),
+    "activation_unknown": (
+        {"model": {"params": {"activation": "nosuch"}}},
+        "model.params activation = 'nosuch' for 'baseline' must be one of Keras' activations",
+    ),
     "momentum_one": ({"training": {"momentum": 1.0}}, "training.momentum must be in [0, 1)"),
-    "weight_decay_negative": ({"training": {"weight_decay": -0.1}},
-        "training.weight_decay must be a finite number >= 0"),
+    "weight_decay_negative": (
+        {"training": {"weight_decay": -0.1}},
+        "training.weight_decay must be a finite number >= 0",
+    ),
     "min_lr_ratio": ({"training": {"min_lr_ratio": 1.5}}, "training.min_lr_ratio must be in [0, 1]"),
-    "plateau_factor_one": ({"training": {"plateau_factor": 1.0}},
-        "training.plateau_factor must be in (0, 1)"),
-    "plateau_patience": ({"training": {"plateau_patience": -1}},
-        "training.plateau_patience must be an integer >= 0"),
+    "plateau_factor_one": (
+        {"training": {"plateau_factor": 1.0}},
+        "training.plateau_factor must be in (0, 1)",
+    ),
+    "plateau_patience": (
+        {"training": {"plateau_patience": -1}},
+        "training.plateau_patience must be an integer >= 0",
+    ),
     "focal_alpha": ({"training": {"focal_alpha": 2.0}}, "training.focal_alpha must be in [0, 1]"),
     "focal_gamma": ({"training": {"focal_gamma": -1.0}}, "training.focal_gamma must be a finite number >= 0"),
-    "patience": ({"training": {"early_stopping_patience": -2}},
-        "training.early_stopping_patience must be an"),
+    "patience": (
+        {"training": {"early_stopping_patience": -2}},
+        "training.early_stopping_patience must be an",
+    ),
     "classes_one": ({"dataset": {"classes": 1}}, "dataset.classes = 1: give 0 (all classes)"),
-    "other_min_count": ({"dataset": {"other_min_count": -1}},
-        "dataset.other_min_count must be an integer >= 0"),
+    "other_min_count": (
+        {"dataset": {"other_min_count": -1}},
+        "dataset.other_min_count must be an integer >= 0",
+    ),
     "kfold_one": ({"evaluation": {"kfold": 1}}, "evaluation.kfold must be 0 (off) or an integer >= 2"),
-    "noise_nan": ({"evaluation": {"test_noise_std": math.nan}},
-        "evaluation.test_noise_std must be in [0, 255]"),
-    "reference_percent": ({"reference": {"test_accuracy": 93.4}},
-        "reference.test_accuracy must be in [0, 1]"),
+    "noise_nan": (
+        {"evaluation": {"test_noise_std": math.nan}},
+        "evaluation.test_noise_std must be in [0, 255]",
+    ),
+    "reference_percent": (
+        {"reference": {"test_accuracy": 93.4}},
+        "reference.test_accuracy must be in [0, 1]",
+    ),
     # our own hostile cases
-    "jit_compile_string_false": ({"training": {"jit_compile": "false"}},
-                                 "training.jit_compile = 'false': use \"auto\", true or false"),
-    "restore_best_string_true": ({"training": {"restore_best": "true"}},
-                                 "training.restore_best = 'true' has the wrong type; expected true/false "
-                                 "(without quotes)"),
-    "model_bool_as_string": ({"model": {"name": "bn", "params": {"batch_norm": "false"}}},
-                             "model.params batch_norm = 'false' for 'bn' must be true or false (without "
-                             "quotes)"),
-    "drop_every_fold": ({"evaluation": {"kfold": 2, "drop_folds": [1, 2]}},
-                        "keep at least one of the 2 folds in the ensemble"),
+    "jit_compile_string_false": (
+        {"training": {"jit_compile": "false"}},
+        "training.jit_compile = 'false': use \"auto\", true or false",
+    ),
+    "restore_best_string_true": (
+        {"training": {"restore_best": "true"}},
+        "training.restore_best = 'true' has the wrong type; expected true/false (without quotes)",
+    ),
+    "model_bool_as_string": (
+        {"model": {"name": "bn", "params": {"batch_norm": "false"}}},
+        "model.params batch_norm = 'false' for 'bn' must be true or false (without quotes)",
+    ),
+    "drop_every_fold": (
+        {"evaluation": {"kfold": 2, "drop_folds": [1, 2]}},
+        "keep at least one of the 2 folds in the ensemble",
+    ),
     "drop_folds_without_kfold": ({"evaluation": {"drop_folds": [1]}}, "evaluation.drop_folds = [1] needs"),
-    "class_weight_misspelt": ({"training": {"class_weight": "Balanced"}},
-                              "training.class_weight = 'Balanced' is not allowed; choose one of: none, "
-                              "balanced"),
-    "class_weight_negative": ({"training": {"class_weight": [1.0, -2.0]}},
-        "one finite weight >= 0 per class"),
+    "class_weight_misspelt": (
+        {"training": {"class_weight": "Balanced"}},
+        "training.class_weight = 'Balanced' is not allowed; choose one of: none, balanced",
+    ),
+    "class_weight_negative": (
+        {"training": {"class_weight": [1.0, -2.0]}},
+        "one finite weight >= 0 per class",
+    ),
 }
 
 
@@ -109,8 +152,11 @@ def test_bad_value_is_one_line_naming_the_key_and_the_fix(case):
 def test_vgg_block_dropout_that_reaches_1_in_the_last_block():
     from kerasexp.models import create_model
 
-    with pytest.raises(UserError, match=r"block_dropout = 0.4: the last of 3 blocks drops 3 x "
-                                        r"block_dropout.*0\.333"):
+    with pytest.raises(
+        UserError,
+        match=r"block_dropout = 0.4: the last of 3 blocks drops 3 x "
+        r"block_dropout.*0\.333",
+    ):
         create_model("vgg", (28, 28, 1), 10, block_dropout=0.4)
 
 
@@ -118,18 +164,29 @@ def test_the_same_cases_from_an_experiment_file(tmp_path):
     """load_experiment reads TOML's nan and inf and refuses them like the dict."""
     path = tmp_path / "exp.toml"
     path.write_text("[training]\nlearning_rate = nan\n")
-    with pytest.raises(UserError, match=r"^\[training\] training\.learning_rate must be a finite number > 0, "
-                                        r"got training\.learning_rate = nan; e\.g\. 0\.001$"):
+    with pytest.raises(
+        UserError,
+        match=r"^\[training\] training\.learning_rate must be a finite number > 0, "
+        r"got training\.learning_rate = nan; e\.g\. 0\.001$",
+    ):
         load_experiment(path)
     path.write_text("[training]\nstep_factor = -1.0\n")
     with pytest.raises(UserError, match=r"training\.step_factor must be in \(0, 1\]"):
         load_experiment(path)
 
 
-NUMERIC = [(section, f.name) for section, cls in config.SECTIONS.items() for f in dataclasses.fields(cls)
-           if typing.get_type_hints(cls)[f.name] in (int, float)]
-TABLES = {"dataset": config.DATASET_BOUNDS, "training": config.TRAIN_BOUNDS, "evaluation": config.EVAL_BOUNDS,
-          "reference": config.REFERENCE_BOUNDS}
+NUMERIC = [
+    (section, f.name)
+    for section, cls in config.SECTIONS.items()
+    for f in dataclasses.fields(cls)
+    if typing.get_type_hints(cls)[f.name] in (int, float)
+]
+TABLES = {
+    "dataset": config.DATASET_BOUNDS,
+    "training": config.TRAIN_BOUNDS,
+    "evaluation": config.EVAL_BOUNDS,
+    "reference": config.REFERENCE_BOUNDS,
+}
 
 
 @pytest.mark.parametrize("section,key", NUMERIC, ids=[f"{s}.{k}" for s, k in NUMERIC])
@@ -137,36 +194,61 @@ def test_every_numeric_key_has_bounds_and_refuses_nan_and_inf(section, key):
     if (section, key) not in {("dataset", "val_fraction"), ("dataset", "test_fraction")}:  # checked apart
         assert key in TABLES[section]
     is_float = typing.get_type_hints(config.SECTIONS[section])[key] is float
-    for bad in ((math.nan, math.inf, -math.inf) if is_float else (-(2**40),)):
+    for bad in (math.nan, math.inf, -math.inf) if is_float else (-(2**40),):
         with pytest.raises(UserError, match=rf"{section}\.{key}"):
             experiment_from_dict({section: {key: bad}})
 
 
 def test_defaults_and_edges_inside_the_bounds_load():
-    exp = experiment_from_dict({"training": {"seed": 2**32 - 1, "step_factor": 1.0, "min_lr_ratio": 1.0,
-                                             "warmup_epochs": 14, "momentum": 0.0, "jit_compile": False},
-                                "dataset": {"name": "image_folder", "seed": 0, "image_size": 4096,
-                                            "limit": 100, "long_tail_ratio": 1.5, "classes": 2},
-                                "evaluation": {"kfold": 3, "drop_folds": [1, 3]},
-                                "reference": {"test_accuracy": 1.0}})
+    exp = experiment_from_dict(
+        {
+            "training": {
+                "seed": 2**32 - 1,
+                "step_factor": 1.0,
+                "min_lr_ratio": 1.0,
+                "warmup_epochs": 14,
+                "momentum": 0.0,
+                "jit_compile": False,
+            },
+            "dataset": {
+                "name": "image_folder",
+                "seed": 0,
+                "image_size": 4096,
+                "limit": 100,
+                "long_tail_ratio": 1.5,
+                "classes": 2,
+            },
+            "evaluation": {"kfold": 3, "drop_folds": [1, 3]},
+            "reference": {"test_accuracy": 1.0},
+        }
+    )
     assert exp.training.seed == 2**32 - 1 and exp.dataset.image_size == 4096
     assert exp.evaluation.drop_folds == [1, 3]
 
 
 def test_image_memory_is_measured_against_this_machines_ram():
     config.check_image_memory("image_folder", 96, 17_092, ram=2**30)  # 0.44 GiB in 1 GiB
-    with pytest.raises(UserError, match=r"makes 70,000 images of fashion_mnist at least 3\.2 GiB of "
-                                        r"pixels, more "
-                                        r"than this machine's 2\.0 GiB of RAM"):
+    with pytest.raises(
+        UserError,
+        match=r"makes 70,000 images of fashion_mnist at least 3\.2 GiB of "
+        r"pixels, more "
+        r"than this machine's 2\.0 GiB of RAM",
+    ):
         config.check_image_memory("fashion_mnist", 128, 0, ram=2 * 2**30)
     assert config.physical_memory() > 2**28
 
 
-@pytest.mark.parametrize("text,message", [
-    ("training.epochs=", "--set 'training.epochs=': no value after '='; give one, e.g. training.epochs=30"),
-    ("training..epochs=3", "an empty name in 'training..epochs'"),
-    ("training.restore_best=True", "expected true/false (without quotes)"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (
+            "training.epochs=",
+            "--set 'training.epochs=': no value after '='; give one, e.g. training.epochs=30",
+        ),
+        ("training..epochs=3", "an empty name in 'training..epochs'"),
+        ("training.restore_best=True", "expected true/false (without quotes)"),
+    ],
+)
 def test_bad_overrides(text, message):
     with pytest.raises(UserError) as info:
         experiment_from_dict(config.apply_overrides({}, [text]))

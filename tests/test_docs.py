@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MAIN_JOB = ("(apt-get update && apt-get install -y dataset-fashion-mnist); "
-            "pip install -e . && python -m kerasexp.variants")
-TEST_JOB = ('(apt-get update && apt-get install -y dataset-fashion-mnist postgresql); pip install -e ".[test]" '
-            '&& python -m pytest -q -n 2 --dist worksteal -m "not slow"')
+MAIN_JOB = (
+    "(apt-get update && apt-get install -y dataset-fashion-mnist); "
+    "pip install -e . && python -m kerasexp.variants"
+)
+TEST_JOB = (
+    '(apt-get update && apt-get install -y dataset-fashion-mnist postgresql); pip install -e ".[test]" '
+    '&& python -m pytest -q -n 2 --dist worksteal -m "not slow"'
+)
 
 
 def load(path: Path, name: str):
@@ -49,8 +53,9 @@ def test_the_config_reference_lists_exactly_the_fields_of_every_section():
 
 def test_every_config_key_has_a_meaning_from_its_docstring():
     text = docs_reference.config_reference()
-    assert docs_reference.MISSING_DOC not in text, [line for line in text.splitlines()
-                                                    if docs_reference.MISSING_DOC in line]
+    assert docs_reference.MISSING_DOC not in text, [
+        line for line in text.splitlines() if docs_reference.MISSING_DOC in line
+    ]
     rows = {r[0]: r for r in docs_reference.key_rows(docs_reference.config_sections()["training"])}
     assert rows["epochs"][1:3] == ("integer", "15")
     assert rows["step_every"][3] == "see `schedule`."
@@ -60,8 +65,8 @@ def test_the_config_reference_finds_a_missing_or_extra_key():
     @dataclasses.dataclass
     class Section:
         """Attributes:
-          kept: documented.
-          gone: a key the code no longer has.
+        kept: documented.
+        gone: a key the code no longer has.
         """
 
         kept: int = 1
@@ -73,8 +78,10 @@ def test_the_config_reference_finds_a_missing_or_extra_key():
 
 
 def parser_arguments() -> dict[str, set[str]]:
-    return {name: {docs_reference.argument_name(a) for a in docs_reference.arguments(parser)}
-            for name, (parser, _) in docs_reference.command_parsers().items()}
+    return {
+        name: {docs_reference.argument_name(a) for a in docs_reference.arguments(parser)}
+        for name, (parser, _) in docs_reference.command_parsers().items()
+    }
 
 
 def test_the_cli_reference_lists_exactly_every_verb_and_argument():
@@ -97,10 +104,17 @@ def test_the_generated_pages_fill_every_marker():
 def test_reports_readme_lists_every_folder_and_file_under_reports():
     index = (ROOT / "reports" / "README.md").read_text(encoding="utf-8")
     listed = set(re.findall(r"^\| `([^`]+)` \|", index, flags=re.M))
-    present = {p.name + ("/" if p.is_dir() else "") for p in (ROOT / "reports").iterdir()
-               if p.name not in ("__pycache__",) and not p.name.startswith(".")}
-    assert present - listed == set(), f"under reports/ but not in reports/README.md: {sorted(present - listed)}"
-    assert listed - present == set(), f"in reports/README.md but not under reports/: {sorted(listed - present)}"
+    present = {
+        p.name + ("/" if p.is_dir() else "")
+        for p in (ROOT / "reports").iterdir()
+        if p.name not in ("__pycache__",) and not p.name.startswith(".")
+    }
+    assert present - listed == set(), (
+        f"under reports/ but not in reports/README.md: {sorted(present - listed)}"
+    )
+    assert listed - present == set(), (
+        f"in reports/README.md but not under reports/: {sorted(listed - present)}"
+    )
 
 
 def test_the_readme_is_a_front_door_with_the_two_commands():
@@ -120,24 +134,34 @@ def test_every_quoted_figure_matches_its_report(capsys):
     assert checker.main([]) == 0, capsys.readouterr().out
 
 
-@pytest.mark.parametrize("change, complaint", [
-    ({"value": "0.9155", "quote": "| baseline | 225,034 | 0.9155 ± 0.0021 |"}, "is not in the doc"),
-    ({"quote": "0.9155 ± 0.0021", "value": "0.9155"}, "is not in the doc"),
-    ({"csv": {"where": {"variant": "baseline"}, "column": "test_acc_mean", "digits": 4}}, "says 0.9082"),
-])
+@pytest.mark.parametrize(
+    "change, complaint",
+    [
+        ({"value": "0.9155", "quote": "| baseline | 225,034 | 0.9155 ± 0.0021 |"}, "is not in the doc"),
+        ({"quote": "0.9155 ± 0.0021", "value": "0.9155"}, "is not in the doc"),
+        ({"csv": {"where": {"variant": "baseline"}, "column": "test_acc_mean", "digits": 4}}, "says 0.9082"),
+    ],
+)
 def test_the_figure_check_fails_on_a_wrong_figure(change, complaint):
     checker = load_figure_checker()
-    entry = {"doc": "README.md", "quote": "| baseline | 225,034 | 0.9154 ± 0.0021 |", "value": "0.9154",
-             "report": "reports/variants/variants.csv",
-             "csv": {"where": {"variant": "baseline"}, "column": "val_acc_mean", "digits": 4}}
+    entry = {
+        "doc": "README.md",
+        "quote": "| baseline | 225,034 | 0.9154 ± 0.0021 |",
+        "value": "0.9154",
+        "report": "reports/variants/variants.csv",
+        "csv": {"where": {"variant": "baseline"}, "column": "val_acc_mean", "digits": 4},
+    }
     assert checker.check(entry) is None
     assert complaint in checker.check({**entry, **change})
 
 
 def test_every_robustness_row_names_a_test_that_exists():
     """docs/robustness.md: a test behind each row (file and function present; the suite runs them)."""
-    rows = [line for line in (ROOT / "docs" / "robustness.md").read_text().splitlines()
-            if line.startswith("| ") and not line.startswith(("| case", "| item"))]
+    rows = [
+        line
+        for line in (ROOT / "docs" / "robustness.md").read_text().splitlines()
+        if line.startswith("| ") and not line.startswith(("| case", "| item"))
+    ]
     assert len(rows) >= 60
     for row in rows:
         named = re.findall(r"tests/[\w/]+\.py::(\w+)", row)

@@ -41,8 +41,11 @@ def kerasexp(*args):
 
 
 def start_training(exp, out) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "kerasexp", "train", str(exp), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kerasexp", "train", str(exp), "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def wait_for(condition, seconds: float = 300) -> None:
@@ -62,14 +65,27 @@ def test_train_writes_the_run_folder_and_report_rebuilds_it(tmp_path, fashion_pa
     out = tmp_path / "run"
     proc = kerasexp("train", str(write_exp(tmp_path, fashion_path)), "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for name in ("config.toml", "history.csv", "metrics.json", "per_class.csv", "per_class.md",
-                 "confusion_matrix.csv", "confusion_matrix.png", "curves.png", "best.keras", "run.json"):
+    for name in (
+        "config.toml",
+        "history.csv",
+        "metrics.json",
+        "per_class.csv",
+        "per_class.md",
+        "confusion_matrix.csv",
+        "confusion_matrix.png",
+        "curves.png",
+        "best.keras",
+        "run.json",
+    ):
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) >= {"accuracy", "macro_f1", "loss", "per_class"}
     assert set(metrics["per_class"]["Trouser"]) == {"precision", "recall", "recall_ci95", "f1", "support"}
     low, high = metrics["accuracy_ci95"]
-    assert low < metrics["accuracy"] < high and metrics["macro_f1_ci95"][0] < metrics["macro_f1"] < metrics["macro_f1_ci95"][1]
+    assert (
+        low < metrics["accuracy"] < high
+        and metrics["macro_f1_ci95"][0] < metrics["macro_f1"] < metrics["macro_f1_ci95"][1]
+    )
     assert "evaluation_choices" in metrics
     assert len(pd.read_csv(out / "history.csv")) == 2
     (out / "per_class.csv").unlink()
@@ -93,7 +109,9 @@ def test_train_writes_the_run_folder_and_report_rebuilds_it(tmp_path, fashion_pa
 
 
 @pytest.mark.slow
-def test_a_killed_run_resumes_to_the_full_epochs_and_ends_where_an_uninterrupted_run_ends(tmp_path, fashion_path):
+def test_a_killed_run_resumes_to_the_full_epochs_and_ends_where_an_uninterrupted_run_ends(
+    tmp_path, fashion_path
+):
     exp = write_exp(tmp_path, fashion_path, epochs=4, limit=2000)
     out = tmp_path / "run"
     proc = start_training(exp, out)
@@ -131,7 +149,9 @@ def _metrics(run_dir):
 @pytest.mark.slow
 def test_a_run_folder_of_another_config_is_not_resumed(tmp_path, fashion_path):
     out = tmp_path / "run"
-    assert kerasexp("train", str(write_exp(tmp_path, fashion_path, epochs=1)), "--out", str(out)).returncode == 0
+    assert (
+        kerasexp("train", str(write_exp(tmp_path, fashion_path, epochs=1)), "--out", str(out)).returncode == 0
+    )
     proc = kerasexp("train", str(write_exp(tmp_path, fashion_path, epochs=2)), "--out", str(out))
     assert proc.returncode == 2
     line = proc.stderr.strip().splitlines()[-1]
@@ -141,8 +161,14 @@ def test_a_run_folder_of_another_config_is_not_resumed(tmp_path, fashion_path):
 @pytest.mark.slow
 def test_kfold_run_writes_fold_table(tmp_path, fashion_path):
     out = tmp_path / "kf"
-    proc = kerasexp("train", str(write_exp(tmp_path, fashion_path, epochs=1, limit=1000, kfold=3)),
-                    "--set", "evaluation.drop_folds=[2]", "--out", str(out))
+    proc = kerasexp(
+        "train",
+        str(write_exp(tmp_path, fashion_path, epochs=1, limit=1000, kfold=3)),
+        "--set",
+        "evaluation.drop_folds=[2]",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     folds = pd.read_csv(out / "folds.csv")
     assert folds["fold"].astype(str).tolist() == ["1", "2", "3", "mean", "std", "mean ± std"]
@@ -151,15 +177,21 @@ def test_kfold_run_writes_fold_table(tmp_path, fashion_path):
     assert run["ensemble"] == {"method": "mean", "dropped": [2]}
 
 
-@pytest.mark.parametrize("text,match", [
-    ("[training]\nepoch = 3\n", "unknown key training.epoch"),
-    ('[training]\noptimizer = "adamax"\n', "unknown optimizer 'adamax'"),
-    ('[model]\nname = "nope"\n', "unknown model 'nope'"),
-    ('[training]\nloss = "hinge"\n', "unknown loss 'hinge'"),
-    ("[training]\nepochs = 1.5\n", "training.epochs = 1.5 has the wrong type"),
-    ('[model]\nname = "vgg"\nparams = { convs_per_block = [1, 2] }\n', "needs one count per width"),
-    ('[augmentation]\npolicy = "flip_translate"\nparams = { rotate = 3 }\n', "unexpected keyword argument 'rotate'"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("[training]\nepoch = 3\n", "unknown key training.epoch"),
+        ('[training]\noptimizer = "adamax"\n', "unknown optimizer 'adamax'"),
+        ('[model]\nname = "nope"\n', "unknown model 'nope'"),
+        ('[training]\nloss = "hinge"\n', "unknown loss 'hinge'"),
+        ("[training]\nepochs = 1.5\n", "training.epochs = 1.5 has the wrong type"),
+        ('[model]\nname = "vgg"\nparams = { convs_per_block = [1, 2] }\n', "needs one count per width"),
+        (
+            '[augmentation]\npolicy = "flip_translate"\nparams = { rotate = 3 }\n',
+            "unexpected keyword argument 'rotate'",
+        ),
+    ],
+)
 def test_typos_in_an_experiment_file(tmp_path, text, match, capsys):
     """In process (a TensorFlow start-up per case cost a minute); the command's own exit is below."""
     from kerasexp.cli import main
@@ -179,7 +211,9 @@ def test_a_typo_exits_the_command_with_2_and_one_line(tmp_path):
     path.write_text("[training]\nepoch = 3\n")
     proc = kerasexp("train", str(path), "--out", str(tmp_path / "o"))
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert proc.returncode == 2 and len(lines) == 1 and "unknown key training.epoch" in lines[0], proc.stderr[-2000:]
+    assert proc.returncode == 2 and len(lines) == 1 and "unknown key training.epoch" in lines[0], proc.stderr[
+        -2000:
+    ]
     assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()
 
 
@@ -187,16 +221,38 @@ def test_bench_train_prints_one_json_object():
     proc = kerasexp("bench", "train", "--images", "512", "--repeats", "1", "--batch-size", "128")
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert {"kerasexp_img_s", "keras_fit_img_s", "torch_img_s", "ratio_vs_keras_fit", "ratio_vs_torch",
-            "torch_eager_img_s", "torch_compiled_img_s", "torch_compile_seconds", "cpu_flags", "tf_threads"} <= set(result)
-    for key in ("kerasexp_img_s", "fit_same_pipeline_img_s", "keras_fit_img_s", "keras_fit_spe_img_s",
-                "ratio_loop_overhead", "ratio_defaults_vs_keras", "ratio_pipeline", "ratio_steps_per_execution",
-                "matmul_gflop_s"):
+    assert {
+        "kerasexp_img_s",
+        "keras_fit_img_s",
+        "torch_img_s",
+        "ratio_vs_keras_fit",
+        "ratio_vs_torch",
+        "torch_eager_img_s",
+        "torch_compiled_img_s",
+        "torch_compile_seconds",
+        "cpu_flags",
+        "tf_threads",
+    } <= set(result)
+    for key in (
+        "kerasexp_img_s",
+        "fit_same_pipeline_img_s",
+        "keras_fit_img_s",
+        "keras_fit_spe_img_s",
+        "ratio_loop_overhead",
+        "ratio_defaults_vs_keras",
+        "ratio_pipeline",
+        "ratio_steps_per_execution",
+        "matmul_gflop_s",
+    ):
         assert result[key] > 0, key
     # the named ratios are the medians of per-round ratios of the figures beside them (one round here)
     rounds = result["rounds"]
-    assert result["ratio_loop_overhead"] == pytest.approx(rounds["kerasexp"][0] / rounds["fit_pipeline"][0], abs=2e-3)
-    assert result["ratio_defaults_vs_keras"] == pytest.approx(rounds["kerasexp"][0] / rounds["keras_fit"][0], abs=2e-3)
+    assert result["ratio_loop_overhead"] == pytest.approx(
+        rounds["kerasexp"][0] / rounds["fit_pipeline"][0], abs=2e-3
+    )
+    assert result["ratio_defaults_vs_keras"] == pytest.approx(
+        rounds["kerasexp"][0] / rounds["keras_fit"][0], abs=2e-3
+    )
     if result["torch_eager_img_s"] is not None:  # torch installed ([bench] extra)
         assert result["torch_threads"] == os.cpu_count() and result["torch_compile_seconds"] > 0
     assert all(len(v) == 1 for v in result["rounds"].values())
@@ -243,12 +299,17 @@ def test_seeds_run_one_folder_each_and_report_mean_and_std(tmp_path, fashion_pat
     assert "± " in (out / "seeds.md").read_text()
     assert main(["compare", str(out), str(out / "seed_0"), "--out", str(tmp_path / "cmp")]) == 0
     rows = pd.read_csv(tmp_path / "cmp.csv")
-    assert rows.loc[0, "test_acc"] == pytest.approx(summary["accuracy"]["mean"]) and rows.loc[0, "seed"] == "0,1,2"
+    assert (
+        rows.loc[0, "test_acc"] == pytest.approx(summary["accuracy"]["mean"])
+        and rows.loc[0, "seed"] == "0,1,2"
+    )
     one = tmp_path / "one_seed"  # a group of one seed has no spread: its row keeps the run's own interval
     assert main(["train", str(exp), "--seeds", "0", "--out", str(one)]) == 0
     assert main(["compare", str(out), str(one), "--out", str(tmp_path / "cmp1")]) == 0
     rows = pd.read_csv(tmp_path / "cmp1.csv")
-    assert rows.loc[0, "test_acc_ci95"].startswith("std ") and not rows.loc[1, "test_acc_ci95"].startswith("std")
+    assert rows.loc[0, "test_acc_ci95"].startswith("std ") and not rows.loc[1, "test_acc_ci95"].startswith(
+        "std"
+    )
     assert rows.loc[1, "test_acc"] == accuracies[0]  # the same config and seed: the same run
     assert main(["train", str(exp), "--seeds", "0,1,2", "--out", str(out)]) == 0  # loads all three
     assert json.loads((out / "seeds.json").read_text())["accuracy"] == summary["accuracy"]
@@ -273,7 +334,9 @@ def test_reports_check_lists_runs_todays_code_would_not_reproduce(tmp_path, fash
     assert main(["reports", "check", "--root", str(root)]) == 1
     out = capsys.readouterr().out
     assert f"stale {root / 'b'}: made by results version 1" in out and "1 of 2 run folders" in out
-    config.write_text(config.read_text().replace("[training]\n", "[training]\nwarmup = 2\n"))  # a key gone since
+    config.write_text(
+        config.read_text().replace("[training]\n", "[training]\nwarmup = 2\n")
+    )  # a key gone since
     assert main(["reports", "check", "--root", str(root)]) == 1
     out = capsys.readouterr().out
     assert f"stale {root / 'b'}: made by results version 1" in out

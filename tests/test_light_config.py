@@ -18,10 +18,18 @@ from kerasexp import registry
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("tensorflow", "keras", "optuna")
 # The modules whose builders the name tables point at (importing them registers the builders).
-BUILDER_MODULES = ("kerasexp.models.cnn", "kerasexp.models.ladder", "kerasexp.models.resnet",
-                   "kerasexp.models.transfer", "kerasexp.training.losses", "kerasexp.training.optimizers",
-                   "kerasexp.training.schedules", "kerasexp.evaluation.predict", "kerasexp.augment.policies",
-                   "kerasexp.data")
+BUILDER_MODULES = (
+    "kerasexp.models.cnn",
+    "kerasexp.models.ladder",
+    "kerasexp.models.resnet",
+    "kerasexp.models.transfer",
+    "kerasexp.training.losses",
+    "kerasexp.training.optimizers",
+    "kerasexp.training.schedules",
+    "kerasexp.evaluation.predict",
+    "kerasexp.augment.policies",
+    "kerasexp.data",
+)
 REGISTERING = ("model", "dataset", "policy", "optimizer", "schedule", "loss", "tta")
 
 
@@ -66,39 +74,60 @@ def test_data_path_checks_cover_every_dataset_and_fashion_mnist_files():
 
 def test_config_imports_only_registry_and_errors():
     for path in (ROOT / "kerasexp" / "config.py", ROOT / "kerasexp" / "tuning" / "config.py"):
-        found = {node.module for node in ast.walk(ast.parse(path.read_text()))
-                 if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kerasexp")}
+        found = {
+            node.module
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kerasexp")
+        }
         allowed = {"kerasexp.registry", "kerasexp.errors"} | (
             # tuning may import lower layers' light modules (the subprocess test below checks no TF comes)
             {"kerasexp.config", "kerasexp.models.registry", "kerasexp.training.distribute"}
-            if "tuning" in path.parts else set())
+            if "tuning" in path.parts
+            else set()
+        )
         assert found <= allowed, (path, found - allowed)
 
 
 FMNIST = '[dataset]\nname = "fashion_mnist"\nlimit = 200\n'
 FOLDER = '[dataset]\nname = "image_folder"\ndata_dir = "{data}"\n'
-STUDY = ('[model]\nname = "transfer"\n[study]\nn_trials = 2\n[search.params]\n'
-         '"training.learning_rate" = { low = 1e-4, high = 1e-2 }\n')
+STUDY = (
+    '[model]\nname = "transfer"\n[study]\nn_trials = 2\n[search.params]\n'
+    '"training.learning_rate" = { low = 1e-4, high = 1e-2 }\n'
+)
 # file name -> (text, the one line it must be refused with)
 BAD_FILES = {
     "key.toml": ("[training]\nepoch = 3\n", "unknown key training.epoch; allowed keys in [training]: epochs"),
     "type.toml": ('[training]\nepochs = "ten"\n', "training.epochs = 'ten' has the wrong type"),
     "model.toml": (FMNIST + '[model]\nname = "resnet9000"\n', "unknown model 'resnet9000'"),
-    "own_model.toml": (FMNIST + '[model]\nname = "no_such_pkg_x.models:cnn"\n',
-                       "no module 'no_such_pkg_x.models' on the Python path"),
-    "param.toml": (FMNIST + '[model]\nname = "baseline"\nparams = { dropuot = 0.1 }\n',
-                   "model.params 'dropuot' is not a parameter of 'baseline'"),
-    "backbone.toml": (FOLDER + '[model]\nname = "transfer"\nparams = { backbone = "MobileNetV9" }\n',
-                      "unknown backbone 'MobileNetV9'"),
-    "policy.toml": (FMNIST + '[augmentation]\npolicy = ["flip_translate", "mixupp"]\n',
-                    "unknown augmentation.policy 'mixupp'"),
+    "own_model.toml": (
+        FMNIST + '[model]\nname = "no_such_pkg_x.models:cnn"\n',
+        "no module 'no_such_pkg_x.models' on the Python path",
+    ),
+    "param.toml": (
+        FMNIST + '[model]\nname = "baseline"\nparams = { dropuot = 0.1 }\n',
+        "model.params 'dropuot' is not a parameter of 'baseline'",
+    ),
+    "backbone.toml": (
+        FOLDER + '[model]\nname = "transfer"\nparams = { backbone = "MobileNetV9" }\n',
+        "unknown backbone 'MobileNetV9'",
+    ),
+    "policy.toml": (
+        FMNIST + '[augmentation]\npolicy = ["flip_translate", "mixupp"]\n',
+        "unknown augmentation.policy 'mixupp'",
+    ),
     "optimizer.toml": ('[training]\noptimizer = "adamm"\n', "unknown optimizer 'adamm'"),
-    "data.toml": ('[dataset]\nname = "image_folder"\ndata_dir = "no/such/cells"\n',
-                  "no/such/cells: no such folder"),
-    "study.toml": ('[dataset]\nname = "image_folder"\ndata_dir = "no/such/cells"\n' + STUDY,
-                   "no/such/cells: no such folder"),
-    "study_choice.toml": (FOLDER + STUDY + '"augmentation.policy" = { choices = ["none", "cutot"] }\n',
-                          "unknown augmentation.policy 'cutot'"),
+    "data.toml": (
+        '[dataset]\nname = "image_folder"\ndata_dir = "no/such/cells"\n',
+        "no/such/cells: no such folder",
+    ),
+    "study.toml": (
+        '[dataset]\nname = "image_folder"\ndata_dir = "no/such/cells"\n' + STUDY,
+        "no/such/cells: no such folder",
+    ),
+    "study_choice.toml": (
+        FOLDER + STUDY + '"augmentation.policy" = { choices = ["none", "cutot"] }\n',
+        "unknown augmentation.policy 'cutot'",
+    ),
 }
 
 
@@ -117,8 +146,9 @@ def test_bad_files_are_refused_in_one_line_without_tensorflow_keras_or_optuna(tm
                 print(name, err)
         print(sorted(m for m in sys.modules if m.split('.')[0] in {set(HEAVY)!r}))
     """)
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     lines = out.stdout.splitlines()
     assert lines[-1] == "[]", lines[-1][:300]
     assert len(lines) == len(BAD_FILES) + 1, out.stdout + out.stderr
@@ -130,11 +160,18 @@ def test_a_refused_study_creates_no_storage_and_no_trial(tmp_path):
     study = tmp_path / "study.toml"
     study.write_text(BAD_FILES["study.toml"][0])
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-m", "kerasexp", "study", str(study), "--out", str(out)],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "kerasexp", "study", str(study), "--out", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip() == ("kerasexp: error: no/such/cells: no such folder; dataset.data_dir must "
-                                     "be a folder with one sub-folder per class")
+    assert result.stderr.strip() == (
+        "kerasexp: error: no/such/cells: no such folder; dataset.data_dir must "
+        "be a folder with one sub-folder per class"
+    )
     assert not out.exists() and not list(tmp_path.rglob("*.db")) and result.stdout == ""
 
 

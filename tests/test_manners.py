@@ -34,12 +34,15 @@ def test_training_and_plotting_leave_the_backend_and_rcparams_alone(fashion_path
         print(matplotlib.get_backend(), changed, png[:4] == b"\\x89PNG", written, plt.get_fignums())
     """)
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env,
-                          cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     backend, rest = done.stdout.strip().splitlines()[-1].split(" ", 1)
     assert backend == "pdf"
-    assert rest == ("[] True ['history.png', 'importances.png', 'parallel_coordinate.png', 'intermediate_values.png'] []"), rest
+    assert rest == (
+        "[] True ['history.png', 'importances.png', 'parallel_coordinate.png', 'intermediate_values.png'] []"
+    ), rest
     assert (tmp_path / "run" / "curves.png").read_bytes().startswith(b"\x89PNG")
 
 

@@ -16,16 +16,29 @@ from kerasexp.training.loop import seed_everything, train
 
 
 def small(data, n_train=800, n_val=400):
-    return type(data)(data.x_train[:n_train], data.y_train[:n_train], data.x_val[:n_val], data.y_val[:n_val],
-                      data.x_test[:500], data.y_test[:500], data.class_names)
+    return type(data)(
+        data.x_train[:n_train],
+        data.y_train[:n_train],
+        data.x_val[:n_val],
+        data.y_val[:n_val],
+        data.x_test[:500],
+        data.y_test[:500],
+        data.class_names,
+    )
 
 
 def test_early_stopping_on_macro_f1_restores_the_best_epoch(fashion_2000):
     data = small(fashion_2000, n_train=300)  # few images and a high rate: validation F1 wobbles
     seed_everything(1)
     model = create_model("baseline", data.input_shape, 10)
-    cfg = TrainConfig(epochs=12, batch_size=32, learning_rate=3e-2, monitor="val_macro_f1",
-                      early_stopping_patience=3, seed=1)
+    cfg = TrainConfig(
+        epochs=12,
+        batch_size=32,
+        learning_rate=3e-2,
+        monitor="val_macro_f1",
+        early_stopping_patience=3,
+        seed=1,
+    )
     result = train(model, data, cfg)
     f1s = result.history["val_macro_f1"]
     best = int(np.argmax(f1s))
@@ -92,8 +105,12 @@ def test_dihedral_tta_refuses_images_that_are_not_square():
 
 
 def test_fold_summary_has_mean_and_std():
-    table = fold_summary([{"fold": i, "accuracy": a, "precision": a, "recall": a, "macro_f1": a}
-                          for i, a in enumerate([0.8, 0.9], start=1)])
+    table = fold_summary(
+        [
+            {"fold": i, "accuracy": a, "precision": a, "recall": a, "macro_f1": a}
+            for i, a in enumerate([0.8, 0.9], start=1)
+        ]
+    )
     assert table["fold"].tolist() == ["1", "2", "mean", "std", "mean ± std"]
     assert table.loc[2, "accuracy"] == pytest.approx(0.85)
     assert table.loc[3, "accuracy"] == pytest.approx(np.std([0.8, 0.9], ddof=1))

@@ -43,8 +43,11 @@ def write_exp(path: Path, data, model="baseline", epochs=1, extra="") -> Path:
 
 def hashes(folder: Path) -> dict[str, str]:
     """Every file's SHA-256 but the lock's (it records only the last pid that asked for the lock)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != rundir.LOCK}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != rundir.LOCK
+    }
 
 
 def refused(argv, capsys, match: str) -> str:
@@ -87,16 +90,27 @@ main(["train", str(exp)])
 
 
 @pytest.mark.slow
-def test_two_configs_released_together_into_one_folder_one_runs_the_other_is_refused(tmp_path, fashion_path,
-                                                                                     capsys, monkeypatch):
+def test_two_configs_released_together_into_one_folder_one_runs_the_other_is_refused(
+    tmp_path, fashion_path, capsys, monkeypatch
+):
     # the issue's case: two configs with the same file stem, so the same default --out runs/tiny
-    configs = {"baseline": write_exp(tmp_path / "a" / "tiny.toml", fashion_path, "baseline"),
-               "bn": write_exp(tmp_path / "b" / "tiny.toml", fashion_path, "bn")}
+    configs = {
+        "baseline": write_exp(tmp_path / "a" / "tiny.toml", fashion_path, "baseline"),
+        "bn": write_exp(tmp_path / "b" / "tiny.toml", fashion_path, "bn"),
+    }
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    procs = {model: subprocess.Popen([sys.executable, "-c", RACER, str(tmp_path / f"ready_{model}"), str(go),
-                                      str(exp)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True) for model, exp in configs.items()}
+    procs = {
+        model: subprocess.Popen(
+            [sys.executable, "-c", RACER, str(tmp_path / f"ready_{model}"), str(go), str(exp)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for model, exp in configs.items()
+    }
     deadline = time.time() + 120
     while not all((tmp_path / f"ready_{m}").exists() for m in procs) and time.time() < deadline:
         time.sleep(0.05)
@@ -108,16 +122,20 @@ def test_two_configs_released_together_into_one_folder_one_runs_the_other_is_ref
     code, err = results[loser]
     line = err.strip().splitlines()[-1]
     assert code == 2 and "Traceback" not in err, err
-    assert ("in use by another process" in line
-            or "holds a run of a different config (model.name" in line), line
+    assert "in use by another process" in line or "holds a run of a different config (model.name" in line, (
+        line
+    )
     run = tmp_path / "runs" / "tiny"
     assert f'name = "{winner}"' in (run / "config.toml").read_text()
     before = hashes(run)
     assert {"done.json", "final.weights.h5", "predictions.npz", "metrics.json", "history.csv"} <= set(before)
     # the loser's command again, now surely after the winner finished: refused, by key; nothing changes
     monkeypatch.chdir(tmp_path)
-    refused(["train", str(configs[loser])], capsys,
-            f'holds a run of a different config (model.name: "{winner}" -> "{loser}")')
+    refused(
+        ["train", str(configs[loser])],
+        capsys,
+        f'holds a run of a different config (model.name: "{winner}" -> "{loser}")',
+    )
     assert hashes(run) == before  # byte for byte: done.json, weights, predictions, history, metrics
 
 
@@ -133,8 +151,10 @@ def test_a_finished_runs_weights_that_do_not_load_are_refused_and_done_json_kept
 
 # ---------------------------------------------------------------- 2. a late refusal leaves nothing behind
 
-def test_a_refusal_after_the_folder_was_made_removes_it_and_the_fixed_command_runs(tmp_path, fashion_path,
-                                                                                   capsys):
+
+def test_a_refusal_after_the_folder_was_made_removes_it_and_the_fixed_command_runs(
+    tmp_path, fashion_path, capsys
+):
     # class_weight's length needs the data's class count: a check that can only fail late
     bad = write_exp(tmp_path / "tiny.toml", fashion_path, extra="class_weight = [1.0, 2.0]")
     out, empty = tmp_path / "new" / "run", tmp_path / "empty"
@@ -150,12 +170,23 @@ def test_a_refusal_after_the_folder_was_made_removes_it_and_the_fixed_command_ru
     finally:
         os.umask(old_umask)
     # 6. files follow the umask (tempfile.mkstemp made them 0600), still renamed into place
-    for name in ("config.toml", "metrics.json", "predictions.npz", "history.csv", "best.keras", "run.json",
-                 "done.json", "final.weights.h5", "curves.png", "backup/epoch_1.weights.h5"):
+    for name in (
+        "config.toml",
+        "metrics.json",
+        "predictions.npz",
+        "history.csv",
+        "best.keras",
+        "run.json",
+        "done.json",
+        "final.weights.h5",
+        "curves.png",
+        "backup/epoch_1.weights.h5",
+    ):
         assert oct((out / name).stat().st_mode & 0o777) == "0o644", name
 
 
 # ---------------------------------------------------------------- 3. damaged record files are named
+
 
 def truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
@@ -176,9 +207,9 @@ def test_the_api_names_a_damaged_record(finished, tmp_path):
     truncate(run / "metrics.json")
     (run / "history.csv").write_bytes(b"\xff\xfe\x00 not a table")
     with pytest.raises(UserError, match=f"{run / 'metrics.json'} is damaged .*; rebuild it with `kerasexp"):
-        load_run(run).metrics
+        _ = load_run(run).metrics
     with pytest.raises(UserError, match=f"{run / 'history.csv'} is damaged"):
-        load_run(run).history
+        _ = load_run(run).history
 
 
 def test_a_truncated_metrics_json_is_rebuilt_by_report_and_train(finished, tmp_path, capsys):
@@ -205,8 +236,10 @@ def test_report_and_train_name_a_damaged_record_and_change_nothing(name, finishe
 def test_reports_check_names_each_damaged_folder_and_goes_on(finished, tmp_path, capsys):
     root = tmp_path / "reports"
     root.mkdir()
-    runs = {name: copy_run(finished, root, name) for name in ("a_metrics", "b_record", "c_config", "d_fine",
-                                                              "e_predictions")}
+    runs = {
+        name: copy_run(finished, root, name)
+        for name in ("a_metrics", "b_record", "c_config", "d_fine", "e_predictions")
+    }
     truncate(runs["a_metrics"] / "metrics.json")
     truncate(runs["b_record"] / "run.json")
     (runs["c_config"] / "config.toml").write_text("[training\nepochs = = 3")
@@ -215,13 +248,15 @@ def test_reports_check_names_each_damaged_folder_and_goes_on(finished, tmp_path,
     assert main(["reports", "check", "--root", str(root)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in out[:-3]] == [  # then the commits, what is not checked, the tally
-        f"damaged {runs[n]}" for n in ("a_metrics", "b_record", "c_config", "e_predictions")]
+        f"damaged {runs[n]}" for n in ("a_metrics", "b_record", "c_config", "e_predictions")
+    ]
     for line, name in zip(out, ("metrics.json", "run.json", "config.toml", "predictions.npz")):
         assert "is damaged" in line and name in line, line
     assert out[-1].startswith(f"1 of 5 run folders under {root}")
 
 
 # ---------------------------------------------------------------- 4. a resume needs its history
+
 
 def interrupted(tmp_path, fashion_path, monkeypatch) -> tuple:
     """A 2-epoch run stopped (Ctrl-C) right after its first epoch's backup."""
@@ -244,8 +279,9 @@ def interrupted(tmp_path, fashion_path, monkeypatch) -> tuple:
     return exp, out
 
 
-def test_a_resume_without_its_history_is_refused_and_a_resume_removes_temporaries(tmp_path, fashion_path,
-                                                                                   monkeypatch, capsys):
+def test_a_resume_without_its_history_is_refused_and_a_resume_removes_temporaries(
+    tmp_path, fashion_path, monkeypatch, capsys
+):
     from kerasexp.runs import run_experiment
 
     exp, out = interrupted(tmp_path, fashion_path, monkeypatch)
@@ -256,8 +292,11 @@ def test_a_resume_without_its_history_is_refused_and_a_resume_removes_temporarie
         run_experiment(exp, out)
     assert hashes(out) == before  # the backup and everything else kept
     (out / "history.csv").write_bytes(history)  # put back: the resume goes on
-    left = [out / ".best.k2j4h5g6.keras", out / "backup" / ".epoch_2.weights.0a1b2c3d.weights.h5",
-            out / ".history.3f9e1c2b.csv"]  # a SIGKILLed writer's: mkstemp's names (before), atomic_path's (now)
+    left = [
+        out / ".best.k2j4h5g6.keras",
+        out / "backup" / ".epoch_2.weights.0a1b2c3d.weights.h5",
+        out / ".history.3f9e1c2b.csv",
+    ]  # a SIGKILLed writer's: mkstemp's names (before), atomic_path's (now)
     for path in left:
         path.write_bytes(b"half")
     mine = out / ".notes.txt"
@@ -274,8 +313,8 @@ def test_a_resume_without_its_history_is_refused_and_a_resume_removes_temporarie
 
 # ---------------------------------------------------------------- 5. a full disk, NaN in JSON
 
+
 def test_a_full_disk_is_one_line_and_the_rerun_resumes(finished, tmp_path, fashion_path, monkeypatch, capsys):
-    from kerasexp import io
 
     exp = write_exp(tmp_path / "tiny.toml", fashion_path)
     out = tmp_path / "run"
@@ -285,13 +324,18 @@ def test_a_full_disk_is_one_line_and_the_rerun_resumes(finished, tmp_path, fashi
 
     with monkeypatch.context() as patch:
         patch.setattr(pd.DataFrame, "to_csv", full)  # history.csv after the first epoch
-        refused(["train", str(exp), "--out", str(out)], capsys,
-                f"cannot write {out / 'history.csv'}: the disk is full; free space")
+        refused(
+            ["train", str(exp), "--out", str(out)],
+            capsys,
+            f"cannot write {out / 'history.csv'}: the disk is full; free space",
+        )
     assert (out / "config.toml").exists()  # kept for the rerun: a full disk is not a wrong config
     assert not [p for p in out.rglob(".*") if p.name != ".lock"]  # no temporary left
     assert main(["train", str(exp), "--out", str(out)]) == 0
-    assert json.loads((out / "metrics.json").read_text())["accuracy"] == \
-        json.loads((finished[1] / "metrics.json").read_text())["accuracy"]
+    assert (
+        json.loads((out / "metrics.json").read_text())["accuracy"]
+        == json.loads((finished[1] / "metrics.json").read_text())["accuracy"]
+    )
 
 
 def test_json_with_nan_is_refused_naming_the_key(tmp_path):
@@ -306,11 +350,15 @@ def test_json_with_nan_is_refused_naming_the_key(tmp_path):
 
 # ---------------------------------------------------------------- single runs and --seeds groups
 
+
 def test_a_seeds_group_and_a_single_run_do_not_share_a_folder(finished, tmp_path, capsys):
     run = copy_run(finished, tmp_path)
     before = hashes(run)
-    refused(["train", str(finished[0]), "--seeds", "0,1", "--out", str(run)], capsys,
-            "holds a single run, not a group of `--seeds` runs")
+    refused(
+        ["train", str(finished[0]), "--seeds", "0,1", "--out", str(run)],
+        capsys,
+        "holds a single run, not a group of `--seeds` runs",
+    )
     assert hashes(run) == before and not (run / "seed_0").exists()
     group = tmp_path / "group"
     shutil.copytree(run, group / "seed_0")
@@ -323,12 +371,14 @@ def test_a_class_without_test_images_has_no_recall_interval_and_the_json_stays_s
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 60)  # class "c" has no test image: its recall interval is undefined
-    np.savez(tmp_path / "predictions.npz", probs=np.eye(3)[y], y_true=y,
-             class_names=np.array(["a", "b", "c"]))
+    np.savez(
+        tmp_path / "predictions.npz", probs=np.eye(3)[y], y_true=y, class_names=np.array(["a", "b", "c"])
+    )
     metrics = report_run(tmp_path)
     assert metrics["per_class"]["c"]["recall_ci95"] == [None, None]
-    assert json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(c)) \
-        ["per_class"]["c"]["recall_ci95"] == [None, None]
+    assert json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(c))[
+        "per_class"
+    ]["c"]["recall_ci95"] == [None, None]
 
 
 def test_a_refusal_after_an_epoch_was_recorded_keeps_what_was_trained(tmp_path):

@@ -12,8 +12,15 @@ import pytest
 import kerasexp
 from kerasexp import rundir
 from kerasexp.api import as_overrides
-from kerasexp.config import (Experiment, apply_overrides, experiment_from_dict, load_experiment, to_dict,
-                             to_toml, toml_value)
+from kerasexp.config import (
+    Experiment,
+    apply_overrides,
+    experiment_from_dict,
+    load_experiment,
+    to_dict,
+    to_toml,
+    toml_value,
+)
 from kerasexp.errors import UserError
 
 REPORTS = Path(__file__).parents[1] / "reports"
@@ -23,7 +30,7 @@ AWKWARD = {  # what the old writer wrote as TOML that does not read back (or rea
     "a.b": "a key with a dot",
     "note": 'line one\nline two, "quoted", back\\slash, tab\there, Übergröße ✓ 細胞',
     "": "an empty key",
-    "nested": {"deeper": {"x.y": [0.1, 1e-07, 2.5e+300, -0.0], "flag": True}},
+    "nested": {"deeper": {"x.y": [0.1, 1e-07, 2.5e300, -0.0], "flag": True}},
     "floats": [0.1, 0.2, 0.30000000000000004],
     "mixed": [[1, 2], ["a", "b"]],
 }
@@ -36,9 +43,11 @@ def awkward_experiment() -> Experiment:
         dataset=replace(exp.dataset, classes=["T-shirt/top", "Bag"]),
         model=replace(exp.model, name="vgg", params=dict(AWKWARD)),
         training=replace(exp.training, class_weight=[1.0, 0.5, 2.0], learning_rate=3e-4),
-        augmentation=replace(exp.augmentation, policy=["randaugment", "mixup"],
-                             params={"randaugment": {"magnitude": 0.3, "ops": ["rotate", "shear.x"]},
-                                     "mixup": {"alpha": 0.2}}),
+        augmentation=replace(
+            exp.augmentation,
+            policy=["randaugment", "mixup"],
+            params={"randaugment": {"magnitude": 0.3, "ops": ["rotate", "shear.x"]}, "mixup": {"alpha": 0.2}},
+        ),
         evaluation=replace(exp.evaluation, tta=["none", "flip"], kfold=3, drop_folds=[2]),
         reference=replace(exp.reference, source='report "002", Table 5\n(second line)'),
     )
@@ -84,8 +93,11 @@ def test_a_committed_run_folders_config_compares_equal_to_its_re_resolved_experi
     # the same experiment written today (tomli-w's layout) is the same config
     assert experiment_from_dict(tomllib.loads(to_toml(exp))) == exp
     epochs = exp.training.epochs
-    with pytest.raises(UserError, match=rf"^{folder} holds a run of a different config \(training\.epochs: "
-                                        rf"{epochs} -> {epochs + 1}\); pass another --out"):
+    with pytest.raises(
+        UserError,
+        match=rf"^{folder} holds a run of a different config \(training\.epochs: "
+        rf"{epochs} -> {epochs + 1}\); pass another --out",
+    ):
         rundir.check_same_config(folder, replace(exp, training=replace(exp.training, epochs=epochs + 1)))
 
 
@@ -108,16 +120,22 @@ def test_a_run_folder_with_awkward_values_is_the_same_config_and_names_a_changed
     folder = _run_folder(tmp_path, exp)
     rundir.check_same_config(folder, exp)  # the old writer's file did not even parse
     other = replace(exp, model=replace(exp.model, params={**AWKWARD, "a.b": "changed"}))
-    with pytest.raises(UserError, match=r'\(model\.params: \{ .*"a\.b" = "a key with a dot".* -> '
-                                        r'\{ .*"a\.b" = "changed".* \}\)'):
+    with pytest.raises(
+        UserError,
+        match=r'\(model\.params: \{ .*"a\.b" = "a key with a dot".* -> '
+        r'\{ .*"a\.b" = "changed".* \}\)',
+    ):
         rundir.check_same_config(folder, other)
 
 
 def test_result_neutral_keys_may_differ_and_types_may_not(tmp_path):
     exp = Experiment()
     folder = _run_folder(tmp_path, exp)
-    neutral = replace(exp, training=replace(exp.training, steps_per_execution=1),
-                      logging=replace(exp.logging, tensorboard=False))
+    neutral = replace(
+        exp,
+        training=replace(exp.training, steps_per_execution=1),
+        logging=replace(exp.logging, tensorboard=False),
+    )
     rundir.check_same_config(folder, neutral)
     params = replace(exp, model=replace(exp.model, params={"dense_units": 64}))
     with pytest.raises(UserError, match=r"\(model\.params: \{\} -> \{ dense_units = 64 \}\)"):
@@ -146,7 +164,9 @@ def test_stale_reason_names_a_value_todays_code_reads_otherwise(tmp_path, monkey
     (folder / rundir.RECORD).write_text(json.dumps(record))
     assert rundir.stale_reason(folder) is None
     real = config.to_dict
-    monkeypatch.setattr(config, "to_dict", lambda exp: {**real(exp), "training": {**real(exp)["training"],
-                                                                                  "epochs": 99}})
-    assert rundir.stale_reason(folder) == ("today's code resolves its config.toml to other values "
-                                           "(training.epochs: 15 -> 99)")
+    monkeypatch.setattr(
+        config, "to_dict", lambda exp: {**real(exp), "training": {**real(exp)["training"], "epochs": 99}}
+    )
+    assert rundir.stale_reason(folder) == (
+        "today's code resolves its config.toml to other values (training.epochs: 15 -> 99)"
+    )

@@ -15,20 +15,39 @@ PER_RUN = ["curves.png", "history.csv", "metrics.json", "run.json", "per_class.c
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "kerasexp.variants", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "kerasexp.variants", *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
 @pytest.mark.slow
 def test_end_to_end_two_seeds_then_loads_without_training(fashion_path, tmp_path):
     out = tmp_path / "variants"
-    args = ("--epochs", "1", "--limit", "600", "--seeds", "0,1", "--variants", "baseline,bn,sigmoid", "--out", str(out),
-            "--data-dir", str(fashion_path))
+    args = (
+        "--epochs",
+        "1",
+        "--limit",
+        "600",
+        "--seeds",
+        "0,1",
+        "--variants",
+        "baseline,bn,sigmoid",
+        "--out",
+        str(out),
+        "--data-dir",
+        str(fashion_path),
+    )
     proc = run(*args)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "[seed 0 variant_sigmoid] epoch 1/1" in proc.stderr and "[seed 1 variant_sigmoid] epoch 1/1" in proc.stderr
+    assert (
+        "[seed 0 variant_sigmoid] epoch 1/1" in proc.stderr
+        and "[seed 1 variant_sigmoid] epoch 1/1" in proc.stderr
+    )
     table = pd.read_csv(out / "variants.csv")
     assert table["variant"].tolist() == ["baseline", "bn", "sigmoid"]
-    assert {"val_acc_mean", "val_acc_std", "test_acc_mean", "report_val_acc", "report_val_within_2sd"} <= set(table)
+    assert {"val_acc_mean", "val_acc_std", "test_acc_mean", "report_val_acc", "report_val_within_2sd"} <= set(
+        table
+    )
     assert table.set_index("variant").loc["baseline", "params"] == 225_034
     seeds = pd.read_csv(out / "seeds.csv")
     assert len(seeds) == 6 and set(seeds["seed"]) == {0, 1} and (seeds["epochs"] == 1).all()
@@ -69,16 +88,20 @@ def test_end_to_end_two_seeds_then_loads_without_training(fashion_path, tmp_path
     assert f"loaded {out / 'bn' / 'seed_0'} (finished " in again.stderr
     assert "loaded 6 finished runs, trained 0" in again.stderr.splitlines()
     assert hashes(out) == before
-    assert {"variants.json", "variants.md", "seeds.csv", "bn/seeds.json", "bn/seed_0/model.keras"} \
-        <= set(before)
+    assert {"variants.json", "variants.md", "seeds.csv", "bn/seeds.json", "bn/seed_0/model.keras"} <= set(
+        before
+    )
 
 
 def hashes(folder):
     """Every file under `folder` (lock files aside: held while a command runs) by its SHA-256."""
     import hashlib
 
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
 
 
 def test_the_default_variants_are_report_002s_table_1():
@@ -106,8 +129,12 @@ def test_the_files_are_the_committed_runs_configs():
         seed = int(run_dir.name.split("_")[1])
         rundir.check_same_config(run_dir, replace(exp, training=replace(exp.training, seed=seed)))
     sgd = variant_experiment("sgd", build_parser().parse_args(["--epochs", "2", "--limit", "300"]))
-    assert (sgd.training.epochs, sgd.dataset.limit, sgd.training.optimizer,
-            sgd.training.momentum) == (2, 300, "sgd", 0.9)
+    assert (sgd.training.epochs, sgd.dataset.limit, sgd.training.optimizer, sgd.training.momentum) == (
+        2,
+        300,
+        "sgd",
+        0.9,
+    )
     assert sgd.reference.train_accuracy == 0.9027 and sgd.reference.val_accuracy == 0.9067
 
 
@@ -120,8 +147,11 @@ def test_the_committed_tables_are_rebuilt_byte_for_byte_from_their_runs(tmp_path
     meta = json.loads((COMMITTED / "variants.json").read_text())
     names = pd.read_csv(COMMITTED / "variants.csv")["variant"].tolist()
     args = build_parser().parse_args([])
-    tables = seed_tables({n: COMMITTED / n for n in names},
-                         {n: variant_experiment(n, args).reference for n in names}, meta["seeds"])
+    tables = seed_tables(
+        {n: COMMITTED / n for n in names},
+        {n: variant_experiment(n, args).reference for n in names},
+        meta["seeds"],
+    )
     write_tables(tmp_path, tables, {k: v for k, v in meta.items() if k != "best_two"})
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == sorted(p.name for p in COMMITTED.iterdir() if p.is_file())
@@ -150,10 +180,14 @@ def _assert_clean_failure(proc, out, match):
 
 def test_unknown_variant(tmp_path):
     out = tmp_path / "o"
-    _assert_clean_failure(run("--variants", "baseline,resnet", "--out", str(out)), out, "unknown variant 'resnet'")
+    _assert_clean_failure(
+        run("--variants", "baseline,resnet", "--out", str(out)), out, "unknown variant 'resnet'"
+    )
 
 
-@pytest.mark.parametrize("flag,value", [("--epochs", "0"), ("--epochs", "ten"), ("--limit", "-5"), ("--val-fraction", "1.5")])
+@pytest.mark.parametrize(
+    "flag,value", [("--epochs", "0"), ("--epochs", "ten"), ("--limit", "-5"), ("--val-fraction", "1.5")]
+)
 def test_bad_flag_values(tmp_path, flag, value):
     out = tmp_path / "o"
     _assert_clean_failure(run(flag, value, "--out", str(out)), out, flag)

@@ -52,8 +52,14 @@ def first_difference(recorded, rebuilt, at: str = "") -> str | None:
     if isinstance(recorded, (list, tuple)) and isinstance(rebuilt, (list, tuple)):
         if len(recorded) != len(rebuilt):
             return f"{at.rstrip('.')} has {len(recorded)} items recorded, {len(rebuilt)} rebuilt"
-        return next((d for i, (a, b) in enumerate(zip(recorded, rebuilt))
-                     if (d := first_difference(a, b, f"{at}{i}."))), None)
+        return next(
+            (
+                d
+                for i, (a, b) in enumerate(zip(recorded, rebuilt))
+                if (d := first_difference(a, b, f"{at}{i}."))
+            ),
+            None,
+        )
     if hasattr(rebuilt, "item"):  # numpy scalars
         rebuilt = rebuilt.item()
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (recorded, rebuilt))
@@ -119,8 +125,10 @@ def _same_text(path: Path, text: str, audit: Audit) -> None:
         return
     saved = path.read_text(encoding="utf-8")
     if saved != text:
-        line = next((i for i, (a, b) in enumerate(zip(saved.splitlines(), text.splitlines()), 1) if a != b),
-                    min(len(saved.splitlines()), len(text.splitlines())) + 1)
+        line = next(
+            (i for i, (a, b) in enumerate(zip(saved.splitlines(), text.splitlines()), 1) if a != b),
+            min(len(saved.splitlines()), len(text.splitlines())) + 1,
+        )
         audit.fail("tampered", path, f"differs from its rebuild from the runs (line {line})")
 
 
@@ -145,8 +153,10 @@ def check_seed_groups(root: Path, audit: Audit) -> None:
             _same_text(path.parent / name, text, audit)
 
 
-COMPARE_COMMAND = re.compile(r"this table was made by "
-                             r"`kerasexp compare (.+?) --out (\S+)( --against previous)?`")
+COMPARE_COMMAND = re.compile(
+    r"this table was made by "
+    r"`kerasexp compare (.+?) --out (\S+)( --against previous)?`"
+)
 
 
 def check_compare_tables(root: Path, audit: Audit) -> None:
@@ -190,19 +200,37 @@ def check_study_summaries(root: Path, audit: Audit) -> None:
 
 
 # the records a run or table is made FROM (what the checks read), not derived files
-INPUTS = {rundir.CONFIG, rundir.RECORD, rundir.PREDICTIONS, rundir.HISTORY, rundir.DONE, "summary.json",
-          "study.db", "study.db.lock", "study.txt", "trials.csv", "best_config.toml", "README.md",
-          "regenerate.sh"}
+INPUTS = {
+    rundir.CONFIG,
+    rundir.RECORD,
+    rundir.PREDICTIONS,
+    rundir.HISTORY,
+    rundir.DONE,
+    "summary.json",
+    "study.db",
+    "study.db.lock",
+    "study.txt",
+    "trials.csv",
+    "best_config.toml",
+    "README.md",
+    "regenerate.sh",
+}
 
 
 def not_checked(root: Path, audit: Audit) -> str:
     """The derived files no builder covered, by name (the figures, per-class tables...)."""
+
     def in_a_run(p: Path) -> bool:
         return p.parent.name.startswith(("seed_", "fold_")) or (p.parent / rundir.RECORD).exists()
 
-    left = Counter(p.name if in_a_run(p) else str(p.relative_to(root)) for p in root.rglob("*")
-                   if p.is_file() and p not in audit.covered and p.name not in INPUTS
-                   and rundir.TENSORBOARD not in p.parts)
+    left = Counter(
+        p.name if in_a_run(p) else str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file()
+        and p not in audit.covered
+        and p.name not in INPUTS
+        and rundir.TENSORBOARD not in p.parts
+    )
     return ", ".join(f"{name}" + (f" (x{n})" if n > 1 else "") for name, n in sorted(left.items()))
 
 
@@ -216,8 +244,9 @@ def commits(runs: list[Path]) -> str:
     return ", ".join(f"{commit} x{n}" for commit, n in sorted(made.items()))
 
 
-def check_reports(root: str | Path, replay: int = 0, replay_seed: int = 0,
-                  replay_max_images: int | None = None, out=print) -> int:
+def check_reports(
+    root: str | Path, replay: int = 0, replay_seed: int = 0, replay_max_images: int | None = None, out=print
+) -> int:
     """Run every check under `root`, print one line a problem and the coverage; 1 if anything failed."""
     import kerasexp
 
@@ -238,6 +267,8 @@ def check_reports(root: str | Path, replay: int = 0, replay_seed: int = 0,
         out(line)
     out(f"made by commits: {commits(runs) or 'none'}")
     out(f"not checked (no in-memory builder): {not_checked(root, audit) or 'nothing'}")
-    out(f"{len(runs) - len(audit.bad_runs)} of {len(runs)} run folders under {root} are what "
-        f"today's code makes; {audit.tables} tables rebuilt; {len(audit.problems)} problems")
+    out(
+        f"{len(runs) - len(audit.bad_runs)} of {len(runs)} run folders under {root} are what "
+        f"today's code makes; {audit.tables} tables rebuilt; {len(audit.problems)} problems"
+    )
     return 1 if audit.problems else 0

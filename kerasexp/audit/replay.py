@@ -90,8 +90,10 @@ def replay_one(run: Path) -> tuple[str, str]:
     differ = [k for k in sorted(set(recorded) | set(replayed)) if recorded.get(k) != replayed.get(k)]
     if differ:
         key = differ[0]
-        return "failed", (f"first epoch's {key} is {replayed.get(key)!r} replayed, {recorded.get(key)!r} "
-                          f"recorded ({len(differ)} columns differ)")
+        return "failed", (
+            f"first epoch's {key} is {replayed.get(key)!r} replayed, {recorded.get(key)!r} "
+            f"recorded ({len(differ)} columns differ)"
+        )
     return "ok", f"first epoch equals history.csv's first row ({', '.join(sorted(recorded))})"
 
 
@@ -103,8 +105,10 @@ def replay_runs(runs: list[Path], n: int, seed: int, max_images: int | None, aud
     chosen = choose(runs, n, seed, max_images)
     if len(chosen) < n:
         limit = f", at most {max_images} training images" if max_images else ""
-        audit.notes.append(f"replay: {len(chosen)} of the {n} runs asked for can be replayed "
-                           f"(single split, one phase{limit})")
+        audit.notes.append(
+            f"replay: {len(chosen)} of the {n} runs asked for can be replayed "
+            f"(single split, one phase{limit})"
+        )
     for run in chosen:
         verdict, why = replay_one(run)
         if verdict == "failed":

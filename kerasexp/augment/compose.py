@@ -10,7 +10,7 @@ off prefetching as well)."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 def seeded(fn: Callable) -> Callable:

@@ -32,6 +32,7 @@ def _seeds(seed, n: int):
 
 # ---- geometry: 3x3 matrices mapping output pixel (x, y, 1) to input coordinates -------------
 
+
 def _matrix(rows) -> tf.Tensor:
     """[B] tensors a entry, row-major 3x3 -> [B, 3, 3]."""
     return tf.reshape(tf.stack(rows, axis=-1), [-1, 3, 3])
@@ -70,11 +71,17 @@ def warp(images, matrices, fill_mode: str = "constant", interpolation: str = "bi
     """Resample every image with its own output->input matrix (TF's projective transform)."""
     flat = tf.reshape(matrices, [-1, 9])[:, :8]
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=flat, output_shape=tf.shape(images)[1:3], fill_value=0.0,
-        fill_mode=fill_mode.upper(), interpolation=interpolation.upper())
+        images=images,
+        transforms=flat,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=0.0,
+        fill_mode=fill_mode.upper(),
+        interpolation=interpolation.upper(),
+    )
 
 
 # ---- colour -------------------------------------------------------------------------------
+
 
 def _gray(images):
     if images.shape[-1] == 3:
@@ -87,7 +94,10 @@ def jitter_colours(images, seed, brightness: float, contrast: float, saturation:
     `active` (bool [B]) limits it to some images."""
     n = tf.shape(images)[0]
     sb, sc, ss = _seeds(seed, 3)
-    factors = [_uniform(s, [n, 1, 1, 1], 1 - v, 1 + v) for s, v in ((sb, brightness), (sc, contrast), (ss, saturation))]
+    factors = [
+        _uniform(s, [n, 1, 1, 1], 1 - v, 1 + v)
+        for s, v in ((sb, brightness), (sc, contrast), (ss, saturation))
+    ]
     if active is not None:
         factors = [tf.where(active[:, None, None, None], f, 1.0) for f in factors]
     b, c, s = factors
@@ -99,15 +109,27 @@ def jitter_colours(images, seed, brightness: float, contrast: float, saturation:
 
 # ---- policies -----------------------------------------------------------------------------
 
-def randaugment(seed: int = 0, magnitude: float = 0.32, magnitude_stddev: float = 0.15,
-                augmentations_per_image: int = 5, rate: float = 10 / 11, geometric: bool = True):
+
+def randaugment(
+    seed: int = 0,
+    magnitude: float = 0.32,
+    magnitude_stddev: float = 0.15,
+    augmentations_per_image: int = 5,
+    rate: float = 10 / 11,
+    geometric: bool = True,
+):
     """Fast RandAugment (kerasexp.augment.randaugment): keras-cv's ops and magnitudes, per image.
     Defaults are report 003's setting (magnitude 0.32, 5 ops an image) and keras-cv's."""
     from kerasexp.augment.randaugment import check_params, rand_augment
 
     check_params(magnitude, magnitude_stddev, augmentations_per_image, rate)
-    kwargs = dict(magnitude=magnitude, magnitude_stddev=magnitude_stddev,
-                  augmentations_per_image=augmentations_per_image, rate=rate, geometric=geometric)
+    kwargs = dict(
+        magnitude=magnitude,
+        magnitude_stddev=magnitude_stddev,
+        augmentations_per_image=augmentations_per_image,
+        rate=rate,
+        geometric=geometric,
+    )
 
     @seeded
     def apply(images, labels, seed):
@@ -125,8 +147,14 @@ def keras_cv_random_generator(seed: int = 0) -> None:
         tf.random.set_global_generator(tf.random.Generator.from_seed(seed))
 
 
-def randaugment_keras_cv(seed: int = 0, magnitude: float = 0.32, magnitude_stddev: float = 0.15,
-                         augmentations_per_image: int = 5, rate: float = 10 / 11, geometric: bool = True):
+def randaugment_keras_cv(
+    seed: int = 0,
+    magnitude: float = 0.32,
+    magnitude_stddev: float = 0.15,
+    augmentations_per_image: int = 5,
+    rate: float = 10 / 11,
+    geometric: bool = True,
+):
     """keras-cv's own RandAugment layer, the reference (image by image, slow: reports/bench_augment.md;
     its random generator is stateful, so with op determinism tf.data runs it serially)."""
     from kerasexp.augment.randaugment import check_params
@@ -135,9 +163,15 @@ def randaugment_keras_cv(seed: int = 0, magnitude: float = 0.32, magnitude_stdde
     import keras_cv
 
     keras_cv_random_generator(seed)
-    layer = keras_cv.layers.RandAugment(value_range=(0, 255), magnitude=magnitude, magnitude_stddev=magnitude_stddev,
-                                        augmentations_per_image=augmentations_per_image, rate=rate,
-                                        geometric=geometric, seed=seed)
+    layer = keras_cv.layers.RandAugment(
+        value_range=(0, 255),
+        magnitude=magnitude,
+        magnitude_stddev=magnitude_stddev,
+        augmentations_per_image=augmentations_per_image,
+        rate=rate,
+        geometric=geometric,
+        seed=seed,
+    )
 
     def apply(images, labels):
         return layer(images, training=True), labels
@@ -162,21 +196,32 @@ def saturation(seed: int = 0, alpha: float | list = 1.5, beta: float = 0.0, prob
     rounded, saturated to 0-255), on each image with `probability`; `alpha = [lo, hi]` draws
     it per image. Runs OpenCV itself, through tf.numpy_function with the batch's seed."""
     alpha = list(alpha) if isinstance(alpha, (list, tuple)) else [alpha, alpha]
-    _check(len(alpha) == 2 and 0 <= alpha[0] <= alpha[1], f"saturation alpha {alpha}: give a number or [low, high]")
+    _check(
+        len(alpha) == 2 and 0 <= alpha[0] <= alpha[1],
+        f"saturation alpha {alpha}: give a number or [low, high]",
+    )
     _check(0.0 <= probability <= 1.0, f"saturation probability must be in [0, 1], got {probability}")
 
     @seeded
     def apply(images, labels, seed):
-        out = tf.numpy_function(lambda x, s: _convert_scale_abs(x, s, alpha, float(beta), probability),
-                                [images, seed], tf.float32, stateful=False)
+        out = tf.numpy_function(
+            lambda x, s: _convert_scale_abs(x, s, alpha, float(beta), probability),
+            [images, seed],
+            tf.float32,
+            stateful=False,
+        )
         out.set_shape(images.shape)
         return out, labels
 
     return apply
 
 
-FLIPS = {"none": (False, False), "horizontal": (True, False), "vertical": (False, True),
-         "horizontal_and_vertical": (True, True)}
+FLIPS = {
+    "none": (False, False),
+    "horizontal": (True, False),
+    "vertical": (False, True),
+    "horizontal_and_vertical": (True, True),
+}
 
 
 def _check_flip(flip):
@@ -184,8 +229,13 @@ def _check_flip(flip):
     return FLIPS[flip]
 
 
-def rotate_flip_noise(seed: int = 0, degrees: float = 20.0, flip: str = "horizontal_and_vertical",
-                      noise_variance: float = 0.01, fill_mode: str = "constant"):
+def rotate_flip_noise(
+    seed: int = 0,
+    degrees: float = 20.0,
+    flip: str = "horizontal_and_vertical",
+    noise_variance: float = 0.01,
+    fill_mode: str = "constant",
+):
     """Report 002's augmentation: a random rotation, flips of the rotated image, and Gaussian
     noise of mean 0 and `noise_variance` on the 0-1 scale (0.01 = std 25.5 of 255). The report
     names no angle (20 degrees here) and discusses vertical flips, so both flips are on."""
@@ -198,7 +248,9 @@ def rotate_flip_noise(seed: int = 0, degrees: float = 20.0, flip: str = "horizon
         n, h, w = tf.shape(images)[0], images.shape[1], images.shape[2]
         s_angle, s_fx, s_fy, s_noise = _seeds(seed, 4)
         angles = _uniform(s_angle, [n], -degrees, degrees) * (math.pi / 180)
-        flips = _flips(tf.logical_and(fx, _uniform(s_fx, [n]) < 0.5), tf.logical_and(fy, _uniform(s_fy, [n]) < 0.5))
+        flips = _flips(
+            tf.logical_and(fx, _uniform(s_fx, [n]) < 0.5), tf.logical_and(fy, _uniform(s_fy, [n]) < 0.5)
+        )
         images = warp(images, _about_center(_rotation(angles) @ flips, h, w), fill_mode)
         noise = tf.random.stateless_normal(tf.shape(images), s_noise, stddev=std)
         return tf.clip_by_value(images + noise, 0, 255), labels
@@ -210,14 +262,21 @@ def crop_flip(seed: int = 0, padding: int = 4, flip: str = "horizontal"):
     """Report 004's standard augmentation: zero-pad by `padding` pixels, crop back to the size
     at a random offset (an integer shift with zero fill), and a random horizontal flip."""
     fx, fy = _check_flip(flip)
-    _check(isinstance(padding, int) and padding >= 0, f"crop_flip padding must be an integer >= 0, got {padding!r}")
+    _check(
+        isinstance(padding, int) and padding >= 0,
+        f"crop_flip padding must be an integer >= 0, got {padding!r}",
+    )
 
     @seeded
     def apply(images, labels, seed):
         n, h, w = tf.shape(images)[0], images.shape[1], images.shape[2]
         s_shift, s_fx, s_fy = _seeds(seed, 3)
-        shifts = tf.cast(tf.random.stateless_uniform([2, n], s_shift, -padding, padding + 1, tf.int32), tf.float32)
-        flips = _flips(tf.logical_and(fx, _uniform(s_fx, [n]) < 0.5), tf.logical_and(fy, _uniform(s_fy, [n]) < 0.5))
+        shifts = tf.cast(
+            tf.random.stateless_uniform([2, n], s_shift, -padding, padding + 1, tf.int32), tf.float32
+        )
+        flips = _flips(
+            tf.logical_and(fx, _uniform(s_fx, [n]) < 0.5), tf.logical_and(fy, _uniform(s_fy, [n]) < 0.5)
+        )
         m = _translation(shifts[0], shifts[1]) @ _about_center(flips, h, w)
         return warp(images, m, "constant", "nearest"), labels
 
@@ -250,7 +309,9 @@ def cutout(seed: int = 0, size: int = 16, probability: float = 1.0):
 def color_jitter(seed: int = 0, brightness: float = 0.2, contrast: float = 0.2, saturation: float = 0.2):
     """torchvision-style colour jitter (report 000's 0.2 each): brightness and contrast and
     saturation factors drawn from [1 - v, 1 + v] per image."""
-    _check(all(0 <= v < 1 for v in (brightness, contrast, saturation)), "color_jitter values must be in [0, 1)")
+    _check(
+        all(0 <= v < 1 for v in (brightness, contrast, saturation)), "color_jitter values must be in [0, 1)"
+    )
 
     @seeded
     def apply(images, labels, seed):
@@ -259,13 +320,23 @@ def color_jitter(seed: int = 0, brightness: float = 0.2, contrast: float = 0.2, 
     return apply
 
 
-def multicrop(seed: int = 0, threshold: int = 50, scale: list = (0.6, 1.0), ratio: list = (3 / 4, 4 / 3),
-              degrees: float = 15.0, jitter: float = 0.2, class_counts=None):
+def multicrop(
+    seed: int = 0,
+    threshold: int = 50,
+    scale: list = (0.6, 1.0),
+    ratio: list = (3 / 4, 4 / 3),
+    degrees: float = 15.0,
+    jitter: float = 0.2,
+    class_counts=None,
+):
     """Report 000's multi-crop for minority classes: images of classes with fewer than
     `threshold` training images get a random resized crop (area `scale`, aspect `ratio`), a
     horizontal flip, a rotation of up to `degrees` and colour jitter; the others only the flip.
     One draw of the crop (clipped to the image) where torchvision retries up to 10 times."""
-    _check(len(scale) == 2 and 0 < scale[0] <= scale[1] <= 1, f"multicrop scale {scale}: need 0 < low <= high <= 1")
+    _check(
+        len(scale) == 2 and 0 < scale[0] <= scale[1] <= 1,
+        f"multicrop scale {scale}: need 0 < low <= high <= 1",
+    )
     _check(len(ratio) == 2 and 0 < ratio[0] <= ratio[1], f"multicrop ratio {ratio}: need 0 < low <= high")
     counts = np.ones(1) * threshold if class_counts is None else np.asarray(class_counts, np.float64)
     minority = tf.constant(counts < threshold)

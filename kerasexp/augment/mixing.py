@@ -30,8 +30,10 @@ def permutation(seed, n):
 def mix(images, labels, lam, perm):
     """lam * (x, y) + (1 - lam) * (x, y)[perm]: each image mixed with its partner perm[i]."""
     lam = tf.cast(lam, images.dtype)
-    return (lam * images + (1 - lam) * tf.gather(images, perm),
-            lam * labels + (1 - lam) * tf.gather(labels, perm))
+    return (
+        lam * images + (1 - lam) * tf.gather(images, perm),
+        lam * labels + (1 - lam) * tf.gather(labels, perm),
+    )
 
 
 def class_mixup_probabilities(class_counts, low: float = 0.3, span: float = 0.4) -> np.ndarray:
@@ -59,7 +61,9 @@ def _check(alpha: float, probability: float | None = None) -> None:
 def _mixup(alpha: float, probability_of):
     @seeded
     def apply(images, labels, seed):
-        s_coin, s_lam, s_perm = tf.unstack(tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=3))
+        s_coin, s_lam, s_perm = tf.unstack(
+            tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=3)
+        )
         coin = tf.random.stateless_uniform([], s_coin)
         lam = tf.where(coin < probability_of(labels), beta(s_lam, alpha), 1.0)
         return mix(images, labels, lam, permutation(s_perm, tf.shape(images)[0]))
@@ -94,7 +98,8 @@ def cutmix(seed: int = 0, probability: float = 1.0, alpha: float = 1.0):
     def apply(images, labels, seed):
         n, h, w = tf.shape(images)[0], images.shape[1], images.shape[2]
         s_coin, s_lam, s_perm, s_y, s_x = tf.unstack(
-            tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=5))
+            tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=5)
+        )
         lam = tf.where(tf.random.stateless_uniform([], s_coin) < probability, beta(s_lam, alpha), 1.0)
         cut = tf.sqrt(1.0 - lam)
         ch, cw = tf.cast(cut * h, tf.int32), tf.cast(cut * w, tf.int32)

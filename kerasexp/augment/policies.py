@@ -19,7 +19,9 @@ def flip_translate(seed: int = 0, translate: float = 0.1, flip: bool = True):
     if flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
     if translate:
-        layers.append(keras.layers.RandomTranslation(translate, translate, fill_mode="constant", seed=seed + 1))
+        layers.append(
+            keras.layers.RandomTranslation(translate, translate, fill_mode="constant", seed=seed + 1)
+        )
 
     def apply(images, labels):
         for layer in layers:
@@ -35,11 +37,19 @@ def no_policy(seed: int = 0):
 
 
 for _name, _factory in {
-    "none": no_policy, "flip_translate": flip_translate,
-    "randaugment": ip.randaugment, "randaugment_keras_cv": ip.randaugment_keras_cv,
-    "saturation": ip.saturation, "rotate_flip_noise": ip.rotate_flip_noise, "crop_flip": ip.crop_flip,
-    "cutout": ip.cutout, "color_jitter": ip.color_jitter, "multicrop": ip.multicrop,
-    "mixup": mixing.mixup, "class_mixup": mixing.class_mixup, "cutmix": mixing.cutmix,
+    "none": no_policy,
+    "flip_translate": flip_translate,
+    "randaugment": ip.randaugment,
+    "randaugment_keras_cv": ip.randaugment_keras_cv,
+    "saturation": ip.saturation,
+    "rotate_flip_noise": ip.rotate_flip_noise,
+    "crop_flip": ip.crop_flip,
+    "cutout": ip.cutout,
+    "color_jitter": ip.color_jitter,
+    "multicrop": ip.multicrop,
+    "mixup": mixing.mixup,
+    "class_mixup": mixing.class_mixup,
+    "cutmix": mixing.cutmix,
 }.items():
     POLICIES.register(_name, _factory)
 NEEDS_CLASS_COUNTS = ("class_mixup", "multicrop")
@@ -66,8 +76,13 @@ def build_policy(cfg, seed: int = 0, class_counts=None):
         return _build_one(cfg.policy, cfg.params, seed, class_counts)
     unknown = [k for k in cfg.params if k not in cfg.policy]
     if unknown:
-        raise UserError(f"augmentation.params.{unknown[0]} names no policy in augmentation.policy {cfg.policy}; "
-                        "with a list of policies, params are keyed by policy name")
-    steps = [_build_one(name, cfg.params.get(name, {}), seed + i, class_counts) for i, name in enumerate(cfg.policy)]
+        raise UserError(
+            f"augmentation.params.{unknown[0]} names no policy in augmentation.policy {cfg.policy}; "
+            "with a list of policies, params are keyed by policy name"
+        )
+    steps = [
+        _build_one(name, cfg.params.get(name, {}), seed + i, class_counts)
+        for i, name in enumerate(cfg.policy)
+    ]
     steps = [s for s in steps if s is not None]
     return compose(steps) if steps else None

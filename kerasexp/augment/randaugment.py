@@ -37,8 +37,18 @@ import numpy as np
 from kerasexp.augment.compose import numpy_rng
 from kerasexp.augment.numba_cache import njit  # caches outside the package
 
-OPS = ("auto_contrast", "equalize", "solarize", "color", "contrast", "brightness",
-       "shear_x", "shear_y", "translate_x", "translate_y")
+OPS = (
+    "auto_contrast",
+    "equalize",
+    "solarize",
+    "color",
+    "contrast",
+    "brightness",
+    "shear_x",
+    "shear_y",
+    "translate_x",
+    "translate_y",
+)
 """In keras-cv's order (RandAugment.get_standard_policy); an op's index is its code below."""
 
 SOLARIZE_MAX_ADDITION = 110.0
@@ -46,6 +56,7 @@ _JIT = dict(nogil=True, cache=True)  # nogil: tf.data's parallel map calls run s
 
 
 # ---- kernels: one image (H, W, C) uint8 `src` -> `dst`, pixels walked in memory order -------
+
 
 @njit(**_JIT)
 def _u8(value):
@@ -190,8 +201,12 @@ def _shift_rows(src, dst, offset, slope):
         s, d = src[y].reshape(-1), dst[y].reshape(-1)
         lo, hi = min(max(-whole, 0), w), max(min(w - 1 - whole, w), 0)  # both taps inside the row
         lo = min(lo, hi)
-        _blend(s[(lo + whole) * c:(hi + whole) * c], s[(lo + whole + 1) * c:(hi + whole + 1) * c],
-               d[lo * c:hi * c], w1)
+        _blend(
+            s[(lo + whole) * c : (hi + whole) * c],
+            s[(lo + whole + 1) * c : (hi + whole + 1) * c],
+            d[lo * c : hi * c],
+            w1,
+        )
         for x in range(w):
             if lo <= x < hi:
                 continue
@@ -220,7 +235,9 @@ def _shift_columns(src, dst, offset, slope):
         for x in range(w):
             a, b = index[y + wholes[x] + reach], index[y + wholes[x] + 1 + reach]
             for k in range(c):
-                dst[y, x, k] = (np.int32(src[a, x, k]) * (256 - w1s[x]) + np.int32(src[b, x, k]) * w1s[x] + 128) >> 8
+                dst[y, x, k] = (
+                    np.int32(src[a, x, k]) * (256 - w1s[x]) + np.int32(src[b, x, k]) * w1s[x] + 128
+                ) >> 8
 
 
 @njit(**_JIT)
@@ -317,6 +334,7 @@ def _augment(images, ops, p0, p1):
 
 # ---- random draws ------------------------------------------------------------------------------
 
+
 def _normal(rng, shape, mean, std, low, high):
     return np.clip(rng.normal(mean, std, shape), low, high)
 
@@ -326,8 +344,9 @@ def sample_params(rng: np.random.Generator, shape, magnitude: float, stddev: flo
     m, s = magnitude, stddev
     sign = np.where(rng.random(shape) > 0.5, -1.0, 1.0)
     return {
-        "addition": _normal(rng, shape, m * SOLARIZE_MAX_ADDITION, s * SOLARIZE_MAX_ADDITION, 0,
-                            SOLARIZE_MAX_ADDITION),
+        "addition": _normal(
+            rng, shape, m * SOLARIZE_MAX_ADDITION, s * SOLARIZE_MAX_ADDITION, 0, SOLARIZE_MAX_ADDITION
+        ),
         "threshold": _normal(rng, shape, 255 - m * 255, s * 255, 0, 255),
         "factor_color": _normal(rng, shape, m, s, 0, 1),
         "factor_contrast": rng.uniform(1 - max(m, 1e-3), 1 + max(m, 1e-3), shape),
@@ -338,9 +357,18 @@ def sample_params(rng: np.random.Generator, shape, magnitude: float, stddev: flo
 
 
 # The draws each op reads as its (p0, p1), in OPS order (None: no parameter).
-_OP_PARAMS = ((None, None), (None, None), ("addition", "threshold"), ("factor_color", None),
-              ("factor_contrast", None), ("delta", None), ("shear", None), ("shear", None),
-              ("shift", None), ("shift", None))
+_OP_PARAMS = (
+    (None, None),
+    (None, None),
+    ("addition", "threshold"),
+    ("factor_color", None),
+    ("factor_contrast", None),
+    ("delta", None),
+    ("shear", None),
+    ("shear", None),
+    ("shift", None),
+    ("shift", None),
+)
 
 
 def _op_arrays(codes: np.ndarray, params: dict):
@@ -370,8 +398,15 @@ def apply_op(name: str, images: np.ndarray, seed, magnitude: float = 0.32, magni
     return _augment(to_uint8(images), codes, *_op_arrays(codes, params)).astype(np.float32)
 
 
-def rand_augment_batch(images: np.ndarray, seed, magnitude: float = 0.32, magnitude_stddev: float = 0.15,
-                       augmentations_per_image: int = 5, rate: float = 10 / 11, geometric: bool = True) -> np.ndarray:
+def rand_augment_batch(
+    images: np.ndarray,
+    seed,
+    magnitude: float = 0.32,
+    magnitude_stddev: float = 0.15,
+    augmentations_per_image: int = 5,
+    rate: float = 10 / 11,
+    geometric: bool = True,
+) -> np.ndarray:
     """RandAugment on a 0-255 batch (N, H, W, C), uint8 out; a pure function of (images, seed)."""
     rng = numpy_rng(seed)
     n, slots = len(images), augmentations_per_image
@@ -391,13 +426,16 @@ def rand_augment(images, seed, **kwargs):
     import tensorflow as tf
 
     pixels = tf.saturate_cast(tf.round(images), tf.uint8)  # conversions in TF: vectorised, all cores
-    out = tf.numpy_function(lambda x, s: rand_augment_batch(x, s, **kwargs), [pixels, seed], tf.uint8,
-                            stateful=False)
+    out = tf.numpy_function(
+        lambda x, s: rand_augment_batch(x, s, **kwargs), [pixels, seed], tf.uint8, stateful=False
+    )
     out.set_shape(images.shape)
     return tf.cast(out, images.dtype)
 
 
-def check_params(magnitude: float, magnitude_stddev: float, augmentations_per_image: int, rate: float) -> None:
+def check_params(
+    magnitude: float, magnitude_stddev: float, augmentations_per_image: int, rate: float
+) -> None:
     """keras-cv's own argument limits, so a setting valid there is valid here."""
     from kerasexp.errors import UserError
 
@@ -406,7 +444,8 @@ def check_params(magnitude: float, magnitude_stddev: float, augmentations_per_im
     if not 0.0 <= magnitude_stddev <= 1.0:
         raise UserError(f"randaugment magnitude_stddev must be in [0, 1], got {magnitude_stddev}")
     if not (isinstance(augmentations_per_image, int) and augmentations_per_image >= 1):
-        raise UserError("randaugment augmentations_per_image must be a positive integer, "
-                        f"got {augmentations_per_image!r}")
+        raise UserError(
+            f"randaugment augmentations_per_image must be a positive integer, got {augmentations_per_image!r}"
+        )
     if not 0.0 <= rate <= 1.0:
         raise UserError(f"randaugment rate must be in [0, 1], got {rate}")

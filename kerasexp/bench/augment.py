@@ -47,17 +47,26 @@ def pipelines(x: np.ndarray, batch_size: int, seed: int = 0) -> dict:
     from kerasexp.augment.randaugment import rand_augment
 
     def batches():
-        return tf.data.Dataset.from_tensor_slices(x).repeat().batch(batch_size, drop_remainder=True).map(
-            lambda b: tf.cast(b, tf.float32))
+        return (
+            tf.data.Dataset.from_tensor_slices(x)
+            .repeat()
+            .batch(batch_size, drop_remainder=True)
+            .map(lambda b: tf.cast(b, tf.float32))
+        )
 
     keras_cv_random_generator(seed)
-    cv_layer = keras_cv.layers.RandAugment(value_range=(0, 255), magnitude=MAGNITUDE,
-                                           augmentations_per_image=OPS_PER_IMAGE, seed=seed)
-    keras_layer = keras.layers.RandAugment(value_range=(0, 255), num_ops=OPS_PER_IMAGE, factor=MAGNITUDE, seed=seed)
+    cv_layer = keras_cv.layers.RandAugment(
+        value_range=(0, 255), magnitude=MAGNITUDE, augmentations_per_image=OPS_PER_IMAGE, seed=seed
+    )
+    keras_layer = keras.layers.RandAugment(
+        value_range=(0, 255), num_ops=OPS_PER_IMAGE, factor=MAGNITUDE, seed=seed
+    )
     seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)
     auto = tf.data.AUTOTUNE
     return {
-        "fast": tf.data.Dataset.zip(batches(), seeds).map(lambda b, s: rand_augment(b, s), num_parallel_calls=auto),
+        "fast": tf.data.Dataset.zip(batches(), seeds).map(
+            lambda b, s: rand_augment(b, s), num_parallel_calls=auto
+        ),
         "keras_cv": batches().map(lambda b: cv_layer(b, training=True), num_parallel_calls=auto),
         "keras": batches().map(lambda b: keras_layer(b, training=True), num_parallel_calls=auto),
     }
@@ -72,8 +81,13 @@ def throughput(iterator, batch_size: int, min_seconds: float, min_batches: int =
     return count * batch_size / (time.perf_counter() - start)
 
 
-def bench_augment(images: int = 1024, repeats: int = 3, batch_size: int = BATCH_SIZE, data_dir=None,
-                  min_seconds: float = 3.0) -> dict:
+def bench_augment(
+    images: int = 1024,
+    repeats: int = 3,
+    batch_size: int = BATCH_SIZE,
+    data_dir=None,
+    min_seconds: float = 3.0,
+) -> dict:
     x, source = _images(images, data_dir)
     datasets = pipelines(x, batch_size)
 
@@ -94,8 +108,13 @@ def bench_augment(images: int = 1024, repeats: int = 3, batch_size: int = BATCH_
         "keras_img_s": round(rounds.median("keras"), 1),
         "ratio_vs_keras_cv": round(rounds.ratio("fast", "keras_cv"), 2),
         "ratio_vs_keras": round(rounds.ratio("fast", "keras"), 2),
-        "magnitude": MAGNITUDE, "augmentations_per_image": OPS_PER_IMAGE, "batch_size": batch_size,
-        "image_shape": list(x.shape[1:]), "data": source, "repeats": repeats, "min_seconds": min_seconds,
+        "magnitude": MAGNITUDE,
+        "augmentations_per_image": OPS_PER_IMAGE,
+        "batch_size": batch_size,
+        "image_shape": list(x.shape[1:]),
+        "data": source,
+        "repeats": repeats,
+        "min_seconds": min_seconds,
         "rounds": rounds.as_dict(),
     }
 
@@ -110,16 +129,20 @@ def _train_round(exp, data, policy, epochs: int) -> float:
     from kerasexp.config import AugmentationConfig
     from kerasexp.training.session import train_experiment
 
-    exp = replace(exp, augmentation=AugmentationConfig(policy=policy),
-                  training=replace(exp.training, epochs=epochs, restore_best=False, early_stopping_patience=0))
+    exp = replace(
+        exp,
+        augmentation=AugmentationConfig(policy=policy),
+        training=replace(exp.training, epochs=epochs, restore_best=False, early_stopping_patience=0),
+    )
     timer = EpochTimer()
     train_experiment(exp, data, callbacks=[timer])
     keras.backend.clear_session()
     return len(data.x_train) / statistics.median(timer.seconds[1:])
 
 
-def bench_augment_train(experiment: str, images: int = 4096, repeats: int = 2, epochs: int = 3,
-                        data_dir=None, policy=TRAIN_POLICY) -> dict:
+def bench_augment_train(
+    experiment: str, images: int = 4096, repeats: int = 2, epochs: int = 3, data_dir=None, policy=TRAIN_POLICY
+) -> dict:
     """The experiment's model trained with and without `policy` on the same images, alternating
     rounds: does the augmentation starve training?"""
     from kerasexp.config import load_experiment
@@ -129,16 +152,31 @@ def bench_augment_train(experiment: str, images: int = 4096, repeats: int = 2, e
     data = load_dataset(exp.dataset)
     n = min(images, len(data.x_train))
     b = exp.training.batch_size
-    data = replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n], x_val=data.x_val[:b], y_val=data.y_val[:b])
-    rounds = alternate({"none": lambda: _train_round(exp, data, "none", epochs),
-                        "augmented": lambda: _train_round(exp, data, policy, epochs)}, repeats)
+    data = replace(
+        data, x_train=data.x_train[:n], y_train=data.y_train[:n], x_val=data.x_val[:b], y_val=data.y_val[:b]
+    )
+    rounds = alternate(
+        {
+            "none": lambda: _train_round(exp, data, "none", epochs),
+            "augmented": lambda: _train_round(exp, data, policy, epochs),
+        },
+        repeats,
+    )
     return {
         "train_img_s_none": round(rounds.median("none"), 1),
         "train_img_s_augmented": round(rounds.median("augmented"), 1),
         "ratio_augmented_vs_none": round(rounds.ratio("augmented", "none"), 3),
-        "policy": policy, "experiment": experiment, "model": exp.model.name, "model_params": exp.model.params,
-        "image_shape": list(data.input_shape), "images": n, "batch_size": b, "epochs_timed": epochs - 1,
-        "repeats": repeats, "data": data.source, "rounds": rounds.as_dict(),
+        "policy": policy,
+        "experiment": experiment,
+        "model": exp.model.name,
+        "model_params": exp.model.params,
+        "image_shape": list(data.input_shape),
+        "images": n,
+        "batch_size": b,
+        "epochs_timed": epochs - 1,
+        "repeats": repeats,
+        "data": data.source,
+        "rounds": rounds.as_dict(),
     }
 
 
@@ -148,8 +186,16 @@ def main(args) -> int:
     if args.images < 2 * args.batch_size:
         raise UserError("--images must be at least twice --batch-size")
     if args.what == "augment-train":
-        print(json.dumps(bench_augment_train(args.experiment or "studies/pbc96_augment_bench.toml", args.images,
-                                             args.repeats, data_dir=args.data_dir)))
+        print(
+            json.dumps(
+                bench_augment_train(
+                    args.experiment or "studies/pbc96_augment_bench.toml",
+                    args.images,
+                    args.repeats,
+                    data_dir=args.data_dir,
+                )
+            )
+        )
         return 0
     print(json.dumps(bench_augment(args.images, args.repeats, args.batch_size, args.data_dir)))
     return 0

@@ -22,9 +22,14 @@ KERNEL_MODELS = {
     "baseline": ("baseline", (28, 28, 1), 10, 128, 40, {}),
     "ladder_both": ("ladder_both", (32, 32, 3), 100, 128, 20, {}),
     "ladder_resnet": ("ladder_resnet", (32, 32, 3), 100, 32, 6, {}),
-    "mobilenet_finetune": ("transfer", (96, 96, 3), 8, 64, 10,
-                           {"backbone_params": {"alpha": 0.25}, "weights": "none", "unfreeze": 85,
-                            "norm_mode": "train"}),
+    "mobilenet_finetune": (
+        "transfer",
+        (96, 96, 3),
+        8,
+        64,
+        10,
+        {"backbone_params": {"alpha": 0.25}, "weights": "none", "unfreeze": 85, "norm_mode": "train"},
+    ),
 }
 
 
@@ -50,11 +55,13 @@ def kernel_round(onednn: str, models: list[str], blocks: int = 3) -> dict:
         loss_fn = keras.losses.SparseCategoricalCrossentropy()
         optimizer.build(model.trainable_variables)
 
-        @tf.function
+        @tf.function  # traced and called within this iteration only: the loop's names are its own
         def step(x, y):
             with tf.GradientTape() as tape:
                 loss = loss_fn(y, model(x, training=True))
-            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+            optimizer.apply_gradients(
+                zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+            )
             return loss
 
         x = tf.random.stateless_uniform((batch, *shape), seed=(0, 1), maxval=255.0)
@@ -77,19 +84,32 @@ def bench_kernels(models: list[str] | None = None, repeats: int = 3) -> dict:
     unknown = [m for m in models if m not in KERNEL_MODELS]
     if unknown:
         raise UserError(f"--models: unknown {', '.join(unknown)}; choose from {', '.join(KERNEL_MODELS)}")
-    runs = alternate({"onednn": lambda: call_in_child(kernel_round, "1", models),
-                      "eigen": lambda: call_in_child(kernel_round, "0", models)}, repeats)
+    runs = alternate(
+        {
+            "onednn": lambda: call_in_child(kernel_round, "1", models),
+            "eigen": lambda: call_in_child(kernel_round, "0", models),
+        },
+        repeats,
+    )
     took = [rd["onednn"] for rd in runs.figures["onednn"]], [rd["onednn"] for rd in runs.figures["eigen"]]
     if False in took[0] or True in took[1]:
         raise RuntimeError(f"TF_ENABLE_ONEDNN_OPTS did not take effect in the child processes: {took}")
     out = {}
     for name in models:
-        rounds = Rounds({setting: [rd[name] for rd in runs.figures[setting]] for setting in runs.figures},
-                        runs.cpu_share)
-        out[name] = {"onednn_img_s": round(rounds.median("onednn"), 1), "eigen_img_s": round(rounds.median("eigen"), 1),
-                     "ratio": round(rounds.ratio("onednn", "eigen"), 3), "rounds": rounds.as_dict()}
-    return {"models": out, "repeats": repeats,
-            "steps": {m: {"batch": KERNEL_MODELS[m][3], "steps": KERNEL_MODELS[m][4]} for m in models}}
+        rounds = Rounds(
+            {setting: [rd[name] for rd in runs.figures[setting]] for setting in runs.figures}, runs.cpu_share
+        )
+        out[name] = {
+            "onednn_img_s": round(rounds.median("onednn"), 1),
+            "eigen_img_s": round(rounds.median("eigen"), 1),
+            "ratio": round(rounds.ratio("onednn", "eigen"), 3),
+            "rounds": rounds.as_dict(),
+        }
+    return {
+        "models": out,
+        "repeats": repeats,
+        "steps": {m: {"batch": KERNEL_MODELS[m][3], "steps": KERNEL_MODELS[m][4]} for m in models},
+    }
 
 
 def main(args) -> int:

@@ -37,8 +37,12 @@ def run_flops(exp, data, run_dir: Path, macs: int) -> dict:
     val_views = sum(len(TTA_VIEWS[name]) for name in scored)
     test_views = len(TTA_VIEWS[tta.get("chosen", "none")])
     evaluated = len(data.x_val) * (epochs + val_views) + len(data.x_test) * test_views
-    return {"epochs": epochs, "trained_images": len(data.x_train) * epochs, "evaluated_images": evaluated,
-            "pflop": train_flops(macs, len(data.x_train) * epochs, evaluated) / 1e15}
+    return {
+        "epochs": epochs,
+        "trained_images": len(data.x_train) * epochs,
+        "evaluated_images": evaluated,
+        "pflop": train_flops(macs, len(data.x_train) * epochs, evaluated) / 1e15,
+    }
 
 
 def keras_round(exp, x, y, epochs: int = TIMED_EPOCHS) -> float:
@@ -53,8 +57,12 @@ def keras_round(exp, x, y, epochs: int = TIMED_EPOCHS) -> float:
 
     n_classes = int(y.max()) + 1
     data = ImageData(x, y, x[:256], y[:256], x[:0], y[:0], [str(i) for i in range(n_classes)])
-    timed = replace(exp, training=replace(exp.training, epochs=epochs, head_epochs=0, restore_best=False,
-                                          early_stopping_patience=0))
+    timed = replace(
+        exp,
+        training=replace(
+            exp.training, epochs=epochs, head_epochs=0, restore_best=False, early_stopping_patience=0
+        ),
+    )
     timer = EpochTimer()
     train_experiment(timed, data, callbacks=[timer])
     keras.backend.clear_session()
@@ -65,12 +73,16 @@ def check_torch_recipe(exp) -> None:
     """The PyTorch peer implements the recipes it can run as the same work: the vgg model, the
     flip_translate policy (or none), Adam(W) and SGD, constant or cosine rates."""
     if exp.model.name != "vgg":
-        raise UserError(f"bench speedrun: the PyTorch peer builds model \"vgg\" only, not {exp.model.name!r}")
+        raise UserError(f'bench speedrun: the PyTorch peer builds model "vgg" only, not {exp.model.name!r}')
     if exp.augmentation.policy not in ("none", "flip_translate"):
-        raise UserError(f"bench speedrun: the PyTorch peer applies augmentation.policy \"flip_translate\" or "
-                        f"\"none\", not {exp.augmentation.policy!r}")
+        raise UserError(
+            f'bench speedrun: the PyTorch peer applies augmentation.policy "flip_translate" or '
+            f'"none", not {exp.augmentation.policy!r}'
+        )
     if exp.training.optimizer not in ("adam", "adamw", "sgd"):
-        raise UserError(f"bench speedrun: the PyTorch peer uses adam, adamw or sgd, not {exp.training.optimizer!r}")
+        raise UserError(
+            f"bench speedrun: the PyTorch peer uses adam, adamw or sgd, not {exp.training.optimizer!r}"
+        )
 
 
 def torch_round(exp_dict: dict, x, y, epochs: int = TIMED_EPOCHS, compiled: bool = False) -> dict | None:
@@ -105,8 +117,12 @@ def torch_round(exp_dict: dict, x, y, epochs: int = TIMED_EPOCHS, compiled: bool
             size //= 2
         layers.append(nn.Dropout(block_dropout * b))
     if dense_units:
-        layers += [nn.Flatten(), nn.Linear(channels * size * size, dense_units, bias=False),
-                   nn.BatchNorm1d(dense_units), nn.ReLU()]
+        layers += [
+            nn.Flatten(),
+            nn.Linear(channels * size * size, dense_units, bias=False),
+            nn.BatchNorm1d(dense_units),
+            nn.ReLU(),
+        ]
         channels = dense_units
     else:
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
@@ -114,7 +130,9 @@ def torch_round(exp_dict: dict, x, y, epochs: int = TIMED_EPOCHS, compiled: bool
     model = nn.Sequential(*layers).to(memory_format=torch.channels_last)
     steps = -(-len(x) // cfg.batch_size)
     if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), cfg.learning_rate, momentum=cfg.momentum, nesterov=cfg.nesterov)
+        opt = torch.optim.SGD(
+            model.parameters(), cfg.learning_rate, momentum=cfg.momentum, nesterov=cfg.nesterov
+        )
     else:
         decay = cfg.weight_decay or (1e-4 if cfg.optimizer == "adamw" else 0.0)
         opt = torch.optim.AdamW(model.parameters(), cfg.learning_rate, weight_decay=decay, eps=1e-7)
@@ -132,7 +150,8 @@ def torch_round(exp_dict: dict, x, y, epochs: int = TIMED_EPOCHS, compiled: bool
     schedule = torch.optim.lr_scheduler.LambdaLR(opt, rate)
     aug = exp.augmentation.params if exp.augmentation.policy == "flip_translate" else None
     xt = torch.from_numpy(x.transpose(0, 3, 1, 2).astype("float32") / 255.0).contiguous(
-        memory_format=torch.channels_last)
+        memory_format=torch.channels_last
+    )
     yt = torch.from_numpy(np.asarray(y, dtype="int64"))
     net = torch.compile(model) if compiled else model
 
@@ -174,14 +193,19 @@ def torch_round(exp_dict: dict, x, y, epochs: int = TIMED_EPOCHS, compiled: bool
         start = time.perf_counter()
         perm = torch.randperm(len(xt))
         for i in range(0, len(xt), cfg.batch_size):
-            step(perm[i:i + cfg.batch_size])
+            step(perm[i : i + cfg.batch_size])
         seconds.append(time.perf_counter() - start)
-    return {"img_s": len(x) / statistics.median(seconds[1:]), "first_step_seconds": first_step,
-            "threads": torch.get_num_threads(), "version": torch.__version__}
+    return {
+        "img_s": len(x) / statistics.median(seconds[1:]),
+        "first_step_seconds": first_step,
+        "threads": torch.get_num_threads(),
+        "version": torch.__version__,
+    }
 
 
-def speedrun(experiment: str | Path, seeds: list[int], out: str | Path, repeats: int = 3,
-             timing_images: int = 12000) -> dict:
+def speedrun(
+    experiment: str | Path, seeds: list[int], out: str | Path, repeats: int = 3, timing_images: int = 12000
+) -> dict:
     from kerasexp import rundir
     from kerasexp.bench.timing import alternate, torch_contenders
     from kerasexp.config import Experiment, load_experiment, to_dict
@@ -198,14 +222,27 @@ def speedrun(experiment: str | Path, seeds: list[int], out: str | Path, repeats:
     started = timestamp()
     run_seeds(exp, out, seeds)
     data = load_dataset(exp.dataset)
-    macs = forward_macs(create_model(exp.model.name, data.input_shape, data.num_classes,
-                                     **with_train_stats(exp.model.params, data.x_train)))
+    macs = forward_macs(
+        create_model(
+            exp.model.name,
+            data.input_shape,
+            data.num_classes,
+            **with_train_stats(exp.model.params, data.x_train),
+        )
+    )
     per_seed = []
     for seed in seeds:
         run_dir = rundir.seed_dir(out, seed)
         metrics, record = rundir.read_metrics(run_dir), rundir.read_record(run_dir)
-        per_seed.append({"seed": seed, "test_accuracy": metrics["accuracy"], "accuracy_ci95": metrics["accuracy_ci95"],
-                         "wall_minutes": record["wall_seconds"] / 60, **run_flops(exp, data, run_dir, macs)})
+        per_seed.append(
+            {
+                "seed": seed,
+                "test_accuracy": metrics["accuracy"],
+                "accuracy_ci95": metrics["accuracy_ci95"],
+                "wall_minutes": record["wall_seconds"] / 60,
+                **run_flops(exp, data, run_dir, macs),
+            }
+        )
 
     x, y = data.x_train[:timing_images], data.y_train[:timing_images]
     torch_peers, torch_runs = torch_contenders(torch_round, to_dict(exp), x, y, TIMED_EPOCHS)
@@ -214,23 +251,39 @@ def speedrun(experiment: str | Path, seeds: list[int], out: str | Path, repeats:
     faster = None if eager is None else ("compiled" if compiled and compiled > eager else "eager")
     accuracies = [row["test_accuracy"] for row in per_seed]
     summary = {
-        "experiment": str(experiment), "command": command_line(), "started": started, "seeds": seeds,
+        "experiment": str(experiment),
+        "command": command_line(),
+        "started": started,
+        "seeds": seeds,
         "mean_test_accuracy": statistics.mean(accuracies),
         "std_test_accuracy": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
         "train_pflop": statistics.mean(row["pflop"] for row in per_seed),
-        "epochs": per_seed[0]["epochs"], "wall_minutes": statistics.mean(row["wall_minutes"] for row in per_seed),
-        "forward_macs": macs, "train_images": len(data.x_train), "val_images": len(data.x_val),
+        "epochs": per_seed[0]["epochs"],
+        "wall_minutes": statistics.mean(row["wall_minutes"] for row in per_seed),
+        "forward_macs": macs,
+        "train_images": len(data.x_train),
+        "val_images": len(data.x_val),
         "test_images": len(data.x_test),
         # torch's seconds for the same training over kerasexp's: > 1 means Keras is faster
         "ratio_vs_torch": None if faster is None else rounds.ratio("kerasexp", f"torch_{faster}"),
-        "torch_mode": faster, "kerasexp_img_s": rounds.median("kerasexp"), "torch_eager_img_s": eager,
+        "torch_mode": faster,
+        "kerasexp_img_s": rounds.median("kerasexp"),
+        "torch_eager_img_s": eager,
         "torch_compiled_img_s": compiled,
-        "torch_compile_seconds": statistics.median(r["first_step_seconds"] for r in torch_runs["compiled"] if r)
-        if any(torch_runs["compiled"]) else None,
-        "timing_images": len(x), "timed_epochs_per_round": TIMED_EPOCHS - 1, "repeats": repeats,
-        "per_seed": per_seed, "rounds": rounds.as_dict(), "machine": machine_description(),
+        "torch_compile_seconds": statistics.median(
+            r["first_step_seconds"] for r in torch_runs["compiled"] if r
+        )
+        if any(torch_runs["compiled"])
+        else None,
+        "timing_images": len(x),
+        "timed_epochs_per_round": TIMED_EPOCHS - 1,
+        "repeats": repeats,
+        "per_seed": per_seed,
+        "rounds": rounds.as_dict(),
+        "machine": machine_description(),
         "reference": {"source": exp.reference.source, "test_accuracy": exp.reference.test_accuracy}
-        if exp.reference.source else None,
+        if exp.reference.source
+        else None,
     }
     write_summary(out, summary)
     return summary
@@ -241,34 +294,48 @@ def write_summary(out: Path, s: dict) -> None:
     from kerasexp.io import write_json, write_text
 
     write_json(out / "summary.json", s)
-    rows = "\n".join(f"| {r['seed']} | {r['test_accuracy']:.4f} | {span(r['accuracy_ci95'])} "
-                     f"| {r['epochs']} | {r['pflop']:.4f} | {r['wall_minutes']:.1f} |" for r in s["per_seed"])
-    ratio = "n/a (no torch)" if s["ratio_vs_torch"] is None else f"{s['ratio_vs_torch']:.3f} (PyTorch {s['torch_mode']})"
+    rows = "\n".join(
+        f"| {r['seed']} | {r['test_accuracy']:.4f} | {span(r['accuracy_ci95'])} "
+        f"| {r['epochs']} | {r['pflop']:.4f} | {r['wall_minutes']:.1f} |"
+        for r in s["per_seed"]
+    )
+    ratio = (
+        "n/a (no torch)"
+        if s["ratio_vs_torch"] is None
+        else f"{s['ratio_vs_torch']:.3f} (PyTorch {s['torch_mode']})"
+    )
     m = s["machine"]
     verdict = []
     if s.get("reference"):
         r = s["reference"]
-        verdict.append(f"Reference ({r['source']}): {r['test_accuracy']:.3f}; this mean is "
-                       f"{'at or above' if s['mean_test_accuracy'] >= r['test_accuracy'] else 'below'} it.")
+        verdict.append(
+            f"Reference ({r['source']}): {r['test_accuracy']:.3f}; this mean is "
+            f"{'at or above' if s['mean_test_accuracy'] >= r['test_accuracy'] else 'below'} it."
+        )
     if len(s["seeds"]) < 3:
-        verdict.append(f"{len(s['seeds'])} seed(s) only: a first look, not evidence of an order (three seeds are).")
+        verdict.append(
+            f"{len(s['seeds'])} seed(s) only: a first look, not evidence of an order (three seeds are)."
+        )
     verdict = "\n" + "\n".join(verdict) + "\n" if verdict else ""
-    write_text(out / "summary.md", f"""# Speedrun: {s['experiment']}
+    write_text(
+        out / "summary.md",
+        f"""# Speedrun: {s["experiment"]}
 
-Made by `{s['command']}` ({s['started']}); machine: {m['cpu']} ({', '.join(m['cpu_flags'])}), {m['cores']} cores,
-GPU: {m['gpus']}; TensorFlow {m['tensorflow']}, Keras {m['keras']}.
+Made by `{s["command"]}` ({s["started"]}); machine: {m["cpu"]} ({", ".join(m["cpu_flags"])}), {m["cores"]} cores,
+GPU: {m["gpus"]}; TensorFlow {m["tensorflow"]}, Keras {m["keras"]}.
 
-**Test accuracy {s['mean_test_accuracy']:.4f} ± {s['std_test_accuracy']:.4f}** (mean ± std over seeds
-{', '.join(map(str, s['seeds']))}) for **{s['train_pflop']:.4f} PFLOP** a run ({s['forward_macs'] / 1e6:.1f} M forward
-multiply-adds an image; 6 x multiply-adds x {s['train_images']} training images x {s['epochs']} epochs, plus
-2 x multiply-adds x every validation and test-time view), {s['wall_minutes']:.1f} minutes a run.
+**Test accuracy {s["mean_test_accuracy"]:.4f} ± {s["std_test_accuracy"]:.4f}** (mean ± std over seeds
+{", ".join(map(str, s["seeds"]))}) for **{s["train_pflop"]:.4f} PFLOP** a run ({s["forward_macs"] / 1e6:.1f} M forward
+multiply-adds an image; 6 x multiply-adds x {s["train_images"]} training images x {s["epochs"]} epochs, plus
+2 x multiply-adds x every validation and test-time view), {s["wall_minutes"]:.1f} minutes a run.
 ratio_vs_torch: {ratio}: PyTorch's time for the same training over kerasexp's, medians of
-{s['repeats']} alternating rounds of {s['timed_epochs_per_round']} timed epochs on {s['timing_images']} images.
+{s["repeats"]} alternating rounds of {s["timed_epochs_per_round"]} timed epochs on {s["timing_images"]} images.
 {verdict}
 | seed | test accuracy | 95% interval | epochs | PFLOP | minutes |
 |---|---|---|---|---|---|
 {rows}
-""")
+""",
+    )
 
 
 DEFAULTS = {"speedrun": (None, None)}
@@ -276,7 +343,8 @@ DEFAULTS = {"speedrun": (None, None)}
 
 def main(args) -> int:
     seeds = args.seeds or [0, 1, 2]
-    summary = speedrun(args.experiment or DEFAULT_EXPERIMENT, seeds, args.out or "reports/speedrun",
-                       repeats=args.repeats)
+    summary = speedrun(
+        args.experiment or DEFAULT_EXPERIMENT, seeds, args.out or "reports/speedrun", repeats=args.repeats
+    )
     print(json.dumps({k: v for k, v in summary.items() if k not in ("per_seed", "rounds", "machine")}))
     return 0

@@ -10,7 +10,7 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 
 def cpu_seconds() -> float:
@@ -40,12 +40,19 @@ class Rounds:
 
     def as_dict(self, digits: int = 1) -> dict:
         """Every round's figures, for the report (the evidence behind the medians)."""
-        return {**{k: [None if v is None else round(v, digits) for v in vals] for k, vals in self.figures.items()},
-                "cpu_share": [round(v, 2) for v in self.cpu_share]}
+        return {
+            **{
+                k: [None if v is None else round(v, digits) for v in vals] for k, vals in self.figures.items()
+            },
+            "cpu_share": [round(v, 2) for v in self.cpu_share],
+        }
 
 
-def alternate(contenders: dict[str, Callable[[], float | None]], repeats: int,
-              markers: dict[str, Callable[[], float]] | None = None) -> Rounds:
+def alternate(
+    contenders: dict[str, Callable[[], float | None]],
+    repeats: int,
+    markers: dict[str, Callable[[], float]] | None = None,
+) -> Rounds:
     """Run every contender once a round for `repeats` rounds, round r starting at contender r
     (mod their number); `markers` (e.g. a matmul's GFLOP/s) are measured after each round."""
     markers = markers or {}
@@ -104,6 +111,7 @@ def torch_contenders(fn, *args) -> tuple[dict[str, Callable[[], float | None]], 
             result = call_in_child(fn, *args, kind == "compiled")
             runs[kind].append(result)
             return None if result is None else result["img_s"]
+
         return run
 
     return {"torch_eager": contender("eager"), "torch_compiled": contender("compiled")}, runs

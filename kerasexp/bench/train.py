@@ -89,8 +89,12 @@ def keras_fit_round(x, y, batch_size: int, epochs: int = EPOCHS, steps_per_execu
 
     keras.utils.set_random_seed(0)
     model = create_model("baseline", (28, 28, 1), 10)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=steps_per_execution)
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+    )
     timer = EpochTimer()
     model.fit(x.astype("float32"), y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[timer])
     keras.backend.clear_session()
@@ -112,14 +116,25 @@ def torch_round(x, y, batch_size: int, epochs: int = EPOCHS, compiled: bool = Fa
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
-        nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Dropout(0.25), nn.Linear(128, 10),
+        nn.Conv2d(1, 32, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Dropout(0.25),
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Dropout(0.25),
+        nn.Flatten(),
+        nn.Linear(1600, 128),
+        nn.ReLU(),
+        nn.Dropout(0.25),
+        nn.Linear(128, 10),
     ).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     loss_fn = nn.CrossEntropyLoss()
     xt = torch.from_numpy(x.transpose(0, 3, 1, 2).astype("float32") / 255.0).contiguous(
-        memory_format=torch.channels_last)
+        memory_format=torch.channels_last
+    )
     yt = torch.from_numpy(np.asarray(y, dtype="int64"))
     net = torch.compile(model) if compiled else model
 
@@ -137,11 +152,15 @@ def torch_round(x, y, batch_size: int, epochs: int = EPOCHS, compiled: bool = Fa
         start = time.perf_counter()
         perm = torch.randperm(len(xt))
         for i in range(0, len(xt), batch_size):
-            step(perm[i:i + batch_size])
+            step(perm[i : i + batch_size])
         seconds.append(time.perf_counter() - start)
-    return {"img_s": len(x) / statistics.median(seconds[1:]), "first_step_seconds": first_step,
-            "threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
-            "version": torch.__version__}
+    return {
+        "img_s": len(x) / statistics.median(seconds[1:]),
+        "first_step_seconds": first_step,
+        "threads": torch.get_num_threads(),
+        "interop_threads": torch.get_num_interop_threads(),
+        "version": torch.__version__,
+    }
 
 
 def matmul_gflop_s(n: int = 1024, repeats: int = 20) -> float:
@@ -166,19 +185,25 @@ def bench_train(images: int = 12000, repeats: int = 5, batch_size: int | None = 
     spe = TrainConfig().steps_per_execution
     x, y, source = _images(images, data_dir)
     torch_peers, torch_runs = torch_contenders(torch_round, x, y, batch_size, EPOCHS)
-    rounds = alternate({
-        "kerasexp": lambda: kerasexp_round(x, y, batch_size),
-        "fit_pipeline": lambda: fit_pipeline_round(x, y, batch_size),
-        "keras_fit": lambda: keras_fit_round(x, y, batch_size),
-        "keras_fit_spe": lambda: keras_fit_round(x, y, batch_size, steps_per_execution=spe),
-        **torch_peers,
-    }, repeats, markers={"matmul_gflop_s": matmul_gflop_s})
+    rounds = alternate(
+        {
+            "kerasexp": lambda: kerasexp_round(x, y, batch_size),
+            "fit_pipeline": lambda: fit_pipeline_round(x, y, batch_size),
+            "keras_fit": lambda: keras_fit_round(x, y, batch_size),
+            "keras_fit_spe": lambda: keras_fit_round(x, y, batch_size, steps_per_execution=spe),
+            **torch_peers,
+        },
+        repeats,
+        markers={"matmul_gflop_s": matmul_gflop_s},
+    )
 
     def rounded(value, digits=1):
         return None if value is None else round(value, digits)
 
-    best_torch = [None if e is None or c is None else max(e, c)
-                  for e, c in zip(rounds.figures["torch_eager"], rounds.figures["torch_compiled"])]
+    best_torch = [
+        None if e is None or c is None else max(e, c)
+        for e, c in zip(rounds.figures["torch_eager"], rounds.figures["torch_compiled"])
+    ]
     rounds.figures["torch_best"] = best_torch
     compiled = [r for r in torch_runs["compiled"] if r]
     eager = [r for r in torch_runs["eager"] if r]
@@ -190,7 +215,8 @@ def bench_train(images: int = 12000, repeats: int = 5, batch_size: int | None = 
         "torch_eager_img_s": rounded(rounds.median("torch_eager")),
         "torch_compiled_img_s": rounded(rounds.median("torch_compiled")),
         "torch_compile_seconds": rounded(statistics.median(r["first_step_seconds"] for r in compiled), 1)
-        if compiled else None,
+        if compiled
+        else None,
         "ratio_loop_overhead": rounded(rounds.ratio("kerasexp", "fit_pipeline"), 3),
         "ratio_defaults_vs_keras": rounded(rounds.ratio("kerasexp", "keras_fit"), 3),
         "ratio_pipeline": rounded(rounds.ratio("fit_pipeline", "keras_fit_spe"), 3),
@@ -200,14 +226,21 @@ def bench_train(images: int = 12000, repeats: int = 5, batch_size: int | None = 
         "ratio_vs_keras_fit": rounded(rounds.ratio("kerasexp", "keras_fit"), 3),
         "ratio_vs_torch": rounded(rounds.ratio("kerasexp", "torch_best"), 3),
         "matmul_gflop_s": rounded(rounds.median("matmul_gflop_s")),
-        "images": len(x), "batch_size": batch_size, "repeats": repeats, "epochs_per_round": EPOCHS,
+        "images": len(x),
+        "batch_size": batch_size,
+        "repeats": repeats,
+        "epochs_per_round": EPOCHS,
         # the Keras loops run in this process, on the same kernels (oneDNN: kerasexp/__init__.py)
-        "onednn": onednn_enabled(), "kerasexp_steps_per_execution": spe, "tf_threads": tf_threads(),
+        "onednn": onednn_enabled(),
+        "kerasexp_steps_per_execution": spe,
+        "tf_threads": tf_threads(),
         "torch_threads": eager[0]["threads"] if eager else None,
         "torch_interop_threads": eager[0]["interop_threads"] if eager else None,
         "torch_version": eager[0]["version"] if eager else None,
-        **cpu_description(), "cores": os.cpu_count(),
-        "data": source, "rounds": rounds.as_dict(),
+        **cpu_description(),
+        "cores": os.cpu_count(),
+        "data": source,
+        "rounds": rounds.as_dict(),
     }
 
 

@@ -19,13 +19,20 @@ def cmd_train(args) -> int:
     if args.seeds:
         from kerasexp.runs import SUMMARY_KEYS
 
-        print(", ".join(f"{k} {metrics[k]['mean']:.4f} ± {metrics[k]['std']:.4f}" for k in SUMMARY_KEYS)
-              + f" over seeds {args.seeds}")
+        print(
+            ", ".join(f"{k} {metrics[k]['mean']:.4f} ± {metrics[k]['std']:.4f}" for k in SUMMARY_KEYS)
+            + f" over seeds {args.seeds}"
+        )
     else:
         import pandas as pd
 
-        print(markdown_table(pd.DataFrame([{k: metrics[k] for k in ("accuracy", "macro_f1", "precision", "recall",
-                                                                     "loss")}])))
+        print(
+            markdown_table(
+                pd.DataFrame(
+                    [{k: metrics[k] for k in ("accuracy", "macro_f1", "precision", "recall", "loss")}]
+                )
+            )
+        )
     return 0  # what happened to each run (trained, resumed, loaded) its own line on stderr said
 
 
@@ -62,8 +69,13 @@ def cmd_bench(args) -> int:
 
 
 # bench name -> its module in kerasexp.bench (each module's DEFAULTS: --images, --batch-size)
-BENCHES = {"train": "train", "augment": "augment", "augment-train": "augment", "kernels": "kernels",
-           "speedrun": "speedrun"}
+BENCHES = {
+    "train": "train",
+    "augment": "augment",
+    "augment-train": "augment",
+    "kernels": "kernels",
+    "speedrun": "speedrun",
+}
 
 
 def cmd_reports(args) -> int:
@@ -105,67 +117,128 @@ def build_parser() -> ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     t = sub.add_parser("train", help="run one experiment file")
     t.add_argument("experiment", help="studies/NAME.toml")
-    t.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)")
+    t.add_argument(
+        "--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)"
+    )
     t.add_argument("--out", help="run folder (default runs/NAME); rerunning resumes it")
-    t.add_argument("--seeds", type=seed_list, help="e.g. 0,1,2: one run a training seed in OUT/seed_S/, "
-                   "and their mean ± std in OUT/seeds.md")
+    t.add_argument(
+        "--seeds",
+        type=seed_list,
+        help="e.g. 0,1,2: one run a training seed in OUT/seed_S/, and their mean ± std in OUT/seeds.md",
+    )
     r = sub.add_parser("report", help="rebuild tables and figures of a finished run")
     r.add_argument("run_dir", help="a finished run folder (or a --seeds group of them)")
     c = sub.add_parser("compare", help="one table of finished runs beside their reports' figures")
     c.add_argument("run_dirs", nargs="+", help="finished run folders, the reference first")
     c.add_argument("--out", required=True, help="reports/NAME (writes NAME.csv and NAME.md)")
     c.add_argument("--title", default="", help="heading of NAME.md")
-    c.add_argument("--against", choices=["first", "previous"], default="first",
-                   help="paired tests against the first run (default) or the row above (a ladder)")
+    c.add_argument(
+        "--against",
+        choices=["first", "previous"],
+        default="first",
+        help="paired tests against the first run (default) or the row above (a ladder)",
+    )
     from kerasexp import variants
 
-    variants.add_arguments(sub.add_parser("variants",
-                                          help="report 002's variant table (python -m kerasexp.variants)"))
+    variants.add_arguments(
+        sub.add_parser("variants", help="report 002's variant table (python -m kerasexp.variants)")
+    )
     b = sub.add_parser("bench", help="throughput benchmarks, printed as one JSON object")
     b.add_argument("what", choices=list(BENCHES), help="what to measure: " + ", ".join(BENCHES))
-    b.add_argument("--images", type=positive_int, help="images per measurement (train: 12000; augment: 1024, cycled)")
-    b.add_argument("--repeats", type=positive_int, default=5,
-                   help="alternating rounds; medians of img/s and of per-round ratios are reported")
+    b.add_argument(
+        "--images", type=positive_int, help="images per measurement (train: 12000; augment: 1024, cycled)"
+    )
+    b.add_argument(
+        "--repeats",
+        type=positive_int,
+        default=5,
+        help="alternating rounds; medians of img/s and of per-round ratios are reported",
+    )
     b.add_argument("--batch-size", type=positive_int, help="train: 128; augment: 64")
-    b.add_argument("--data-dir", default=None, help="train: Fashion-MNIST files; augment: an image folder (pbc96)")
-    b.add_argument("--experiment", help="augment-train: the model and data (default studies/pbc96_augment_bench.toml); "
-                   "speedrun: the recipe (default studies/fmnist_fast.toml)")
+    b.add_argument(
+        "--data-dir", default=None, help="train: Fashion-MNIST files; augment: an image folder (pbc96)"
+    )
+    b.add_argument(
+        "--experiment",
+        help="augment-train: the model and data (default studies/pbc96_augment_bench.toml); "
+        "speedrun: the recipe (default studies/fmnist_fast.toml)",
+    )
     b.add_argument("--seeds", type=seed_list, help="speedrun: training seeds (default 0,1,2)")
     b.add_argument("--out", help="speedrun: its folder (default reports/speedrun)")
-    b.add_argument("--models", help="kernels: comma-separated (default: baseline,ladder_both,ladder_resnet,mobilenet_finetune)")
+    b.add_argument(
+        "--models",
+        help="kernels: comma-separated (default: baseline,ladder_both,ladder_resnet,mobilenet_finetune)",
+    )
     rp = sub.add_parser("reports", help="check the committed reports against today's code")
-    rp.add_argument("action", choices=["check"], help="check: list the run folders today's code would not reproduce")
+    rp.add_argument(
+        "action", choices=["check"], help="check: list the run folders today's code would not reproduce"
+    )
     rp.add_argument("--root", default="reports", help="the folder of reports (default %(default)s)")
-    rp.add_argument("--replay", type=positive_int, metavar="N",
-                    help="retrain the first epoch of N runs (drawn by --replay-seed); compare it with history.csv")
-    rp.add_argument("--replay-seed", type=int, default=0,
-                    help="which runs --replay draws (default %(default)s)")
-    rp.add_argument("--replay-max-images", type=positive_int, metavar="N",
-                    help="--replay draws only runs with at most N training images")
+    rp.add_argument(
+        "--replay",
+        type=positive_int,
+        metavar="N",
+        help="retrain the first epoch of N runs (drawn by --replay-seed); compare it with history.csv",
+    )
+    rp.add_argument(
+        "--replay-seed", type=int, default=0, help="which runs --replay draws (default %(default)s)"
+    )
+    rp.add_argument(
+        "--replay-max-images",
+        type=positive_int,
+        metavar="N",
+        help="--replay draws only runs with at most N training images",
+    )
     s = sub.add_parser("study", help="run or join an Optuna study (start the same command on every worker)")
     s.add_argument("study", help="studies/NAME.toml: an experiment plus [study] and [search]")
-    s.add_argument("--storage", help="database URL shared by the workers, e.g. postgresql://user:pw@host/db "
-                   "(default: sqlite file in --out, one process)")
+    s.add_argument(
+        "--storage",
+        help="database URL shared by the workers, e.g. postgresql://user:pw@host/db "
+        "(default: sqlite file in --out, one process)",
+    )
     s.add_argument("--n-trials", type=positive_int, help="finished trials the study stops at (all workers)")
     s.add_argument("--study-name", help="default: the file's name")
     s.add_argument("--out", help="study folder (default runs/studies/NAME): the SQLite file lives here")
-    s.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)")
-    s.add_argument("--create-only", action="store_true",
-                   help="create the study (and the storage's tables) and exit: prepare it before the workers start")
+    s.add_argument(
+        "--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)"
+    )
+    s.add_argument(
+        "--create-only",
+        action="store_true",
+        help="create the study (and the storage's tables) and exit: prepare it before the workers start",
+    )
     sr = sub.add_parser("study-report", help="a study's trials, plots, and its best configuration retrained")
-    sr.add_argument("study_dir", nargs="?", metavar="STUDY_DIR",
-                    help="the study's folder (--out of `kerasexp study`): its study.db and study.txt give the "
-                    "storage and the study's name")
-    sr.add_argument("--storage", help="database URL of a study kept elsewhere, e.g. postgresql://user:pw@host/db "
-                    "(default: STUDY_DIR/study.db)")
-    sr.add_argument("--study-name", help="the study in the storage (default: the one STUDY_DIR/study.txt names, "
-                    "or the storage's only study)")
-    sr.add_argument("--out", help="folder for summary.md, trials.csv, plots and best/ (default: STUDY_DIR/report)")
+    sr.add_argument(
+        "study_dir",
+        nargs="?",
+        metavar="STUDY_DIR",
+        help="the study's folder (--out of `kerasexp study`): its study.db and study.txt give the "
+        "storage and the study's name",
+    )
+    sr.add_argument(
+        "--storage",
+        help="database URL of a study kept elsewhere, e.g. postgresql://user:pw@host/db "
+        "(default: STUDY_DIR/study.db)",
+    )
+    sr.add_argument(
+        "--study-name",
+        help="the study in the storage (default: the one STUDY_DIR/study.txt names, "
+        "or the storage's only study)",
+    )
+    sr.add_argument(
+        "--out", help="folder for summary.md, trials.csv, plots and best/ (default: STUDY_DIR/report)"
+    )
     sr.add_argument("--no-retrain", action="store_true", help="tables and plots only")
-    sr.add_argument("--seeds", type=seed_list, help="e.g. 0,1,2: retrain the best configuration once a training "
-                    "seed (OUT/best/seed_S/) and report mean ± std")
+    sr.add_argument(
+        "--seeds",
+        type=seed_list,
+        help="e.g. 0,1,2: retrain the best configuration once a training "
+        "seed (OUT/best/seed_S/) and report mean ± std",
+    )
     sc = sub.add_parser("study-compare", help="study reports side by side (e.g. with and without pruning)")
-    sc.add_argument("report_dirs", nargs="+", help="study-report folders (each with summary.json), the reference first")
+    sc.add_argument(
+        "report_dirs", nargs="+", help="study-report folders (each with summary.json), the reference first"
+    )
     sc.add_argument("--out", required=True, help="reports/NAME (writes NAME.csv and NAME.md)")
     from kerasexp.cli.tools import add_parsers
 
@@ -196,8 +269,10 @@ def read_study(path, overrides=()):
 
 
 # bench -> the experiment file it reads by default (kerasexp.bench.speedrun / augment)
-BENCH_EXPERIMENTS = {"speedrun": "studies/fmnist_fast.toml",
-                     "augment-train": "studies/pbc96_augment_bench.toml"}
+BENCH_EXPERIMENTS = {
+    "speedrun": "studies/fmnist_fast.toml",
+    "augment-train": "studies/pbc96_augment_bench.toml",
+}
 
 
 def read_inputs(args) -> None:
@@ -209,8 +284,9 @@ def read_inputs(args) -> None:
         args.exp = read_experiment(args.experiment, args.set or [])
     elif args.command == "bench" and args.what in BENCH_EXPERIMENTS:
         data_dir = [f"dataset.data_dir={json.dumps(args.data_dir)}"] if args.data_dir else []
-        read_experiment(args.experiment or BENCH_EXPERIMENTS[args.what],
-                        data_dir if args.what == "augment-train" else [])
+        read_experiment(
+            args.experiment or BENCH_EXPERIMENTS[args.what], data_dir if args.what == "augment-train" else []
+        )
 
 
 @exit_on_user_error
@@ -222,9 +298,17 @@ def main(argv=None) -> int:
         import_tensorflow_quietly()
     if getattr(args, "tool", None):
         return args.tool(args)
-    return {"train": cmd_train, "report": cmd_report, "compare": cmd_compare, "bench": cmd_bench,
-            "variants": cmd_variants, "reports": cmd_reports, "study": cmd_study,
-            "study-report": cmd_study_report, "study-compare": cmd_study_compare}[args.command](args)
+    return {
+        "train": cmd_train,
+        "report": cmd_report,
+        "compare": cmd_compare,
+        "bench": cmd_bench,
+        "variants": cmd_variants,
+        "reports": cmd_reports,
+        "study": cmd_study,
+        "study-report": cmd_study_report,
+        "study-compare": cmd_study_compare,
+    }[args.command](args)
 
 
 if __name__ == "__main__":

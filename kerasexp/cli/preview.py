@@ -48,7 +48,9 @@ def preview_grid(images, labels, views: list, names: list[str], title: str):
     return fig
 
 
-def augment_preview(experiment: str, out: str, overrides=(), images: int = 8, views: int = 3, seed: int = 0) -> Path:
+def augment_preview(
+    experiment: str, out: str, overrides=(), images: int = 8, views: int = 3, seed: int = 0
+) -> Path:
     from kerasexp.augment.compose import apply_to_batch
     from kerasexp.augment.policies import build_policy
     from kerasexp.config import load_experiment
@@ -58,7 +60,7 @@ def augment_preview(experiment: str, out: str, overrides=(), images: int = 8, vi
 
     exp = load_experiment(experiment, list(overrides))
     if build_policy(exp.augmentation, seed=exp.training.seed) is None:  # names and values checked first
-        raise UserError(f"{experiment}: augmentation.policy is \"none\"; nothing to preview")
+        raise UserError(f'{experiment}: augmentation.policy is "none"; nothing to preview')
     data = load_dataset(exp.dataset)
     counts = np.bincount(data.y_train, minlength=data.num_classes)
     policy = build_policy(exp.augmentation, seed=exp.training.seed, class_counts=counts)
@@ -75,8 +77,13 @@ def augment_preview(experiment: str, out: str, overrides=(), images: int = 8, vi
         drawn.append((np.asarray(ax)[: len(idx)], np.asarray(ay)[: len(idx)]))
     names = exp.augmentation.policy
     policy_name = names if isinstance(names, str) else " + ".join(names)
-    fig = preview_grid(x[: len(idx)], y[: len(idx)], drawn, data.class_names,
-                       f"{exp.name}: {policy_name} {exp.augmentation.params or ''}")
+    fig = preview_grid(
+        x[: len(idx)],
+        y[: len(idx)],
+        drawn,
+        data.class_names,
+        f"{exp.name}: {policy_name} {exp.augmentation.params or ''}",
+    )
     return save_figure(out, fig)
 
 
@@ -92,8 +99,12 @@ def add_parser(sub) -> None:
     p = sub.add_parser("augment-preview", help="grid of training images and their augmented versions (PNG)")
     p.add_argument("experiment", help="studies/NAME.toml")
     p.add_argument("--out", required=True, help="PNG file")
-    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)")
+    p.add_argument(
+        "--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)"
+    )
     p.add_argument("--images", type=positive_int, default=8, help="training images (rows)")
     p.add_argument("--views", type=positive_int, default=3, help="augmented draws of each (columns)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first augmented draw (default %(default)s)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the first augmented draw (default %(default)s)"
+    )
     p.set_defaults(tool=cmd_augment_preview)

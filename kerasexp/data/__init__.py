@@ -17,8 +17,9 @@ from kerasexp.registry import DATASETS  # the name table; the loaders below regi
 
 @DATASETS.register("fashion_mnist")
 def _fashion_mnist(cfg) -> ImageData:
-    return load_fashion_mnist(cfg.data_dir or None, val_fraction=cfg.val_fraction, seed=cfg.seed,
-                              limit=cfg.limit or None)
+    return load_fashion_mnist(
+        cfg.data_dir or None, val_fraction=cfg.val_fraction, seed=cfg.seed, limit=cfg.limit or None
+    )
 
 
 @DATASETS.register("image_folder")
@@ -27,10 +28,17 @@ def _image_folder(cfg) -> ImageData:
         raise UserError("dataset image_folder needs dataset.data_dir: a folder with one sub-folder per class")
     from kerasexp.data.labels import read_drop_list
 
-    return load_image_folder(cfg.data_dir, image_size=cfg.image_size, test_fraction=cfg.test_fraction,
-                             val_fraction=cfg.val_fraction, seed=cfg.seed, limit=cfg.limit or None,
-                             exclude=read_drop_list(cfg.drop_list) if cfg.drop_list else frozenset(),
-                             skip_broken=cfg.skip_broken, group_duplicates=cfg.group_duplicates)
+    return load_image_folder(
+        cfg.data_dir,
+        image_size=cfg.image_size,
+        test_fraction=cfg.test_fraction,
+        val_fraction=cfg.val_fraction,
+        seed=cfg.seed,
+        limit=cfg.limit or None,
+        exclude=read_drop_list(cfg.drop_list) if cfg.drop_list else frozenset(),
+        skip_broken=cfg.skip_broken,
+        group_duplicates=cfg.group_duplicates,
+    )
 
 
 @DATASETS.register("npz")
@@ -47,7 +55,9 @@ def _image_csv(cfg) -> ImageData:
     from kerasexp.data.csv_labels import load_csv_pool
 
     if not (cfg.data_dir and cfg.csv):
-        raise UserError("dataset image_csv needs dataset.data_dir (the images) and dataset.csv (file name, label)")
+        raise UserError(
+            "dataset image_csv needs dataset.data_dir (the images) and dataset.csv (file name, label)"
+        )
     return split_pool(load_csv_pool(cfg.data_dir, cfg.csv, cfg.image_size), cfg)
 
 
@@ -67,20 +77,30 @@ def resize_data(data: ImageData, size: int) -> ImageData:
     import cv2
 
     def resize(x):
-        out = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in x]) if len(x) else \
-            np.zeros((0, size, size, x.shape[-1]), x.dtype)
+        out = (
+            np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in x])
+            if len(x)
+            else np.zeros((0, size, size, x.shape[-1]), x.dtype)
+        )
         return out.reshape(len(x), size, size, x.shape[-1])
 
-    return replace(data, x_train=resize(data.x_train), x_val=resize(data.x_val), x_test=resize(data.x_test),
-                   notes={**data.notes, "image_size": size})
+    return replace(
+        data,
+        x_train=resize(data.x_train),
+        x_val=resize(data.x_val),
+        x_test=resize(data.x_test),
+        notes={**data.notes, "image_size": size},
+    )
 
 
 def load_dataset(cfg) -> ImageData:
     """Load `cfg.name` (a DatasetConfig); make its training split long-tailed if asked."""
     loader = DATASETS[cfg.name]
     if cfg.drop_list and cfg.name not in POOLED | {"image_folder"}:
-        raise UserError(f"dataset.drop_list is not supported for {cfg.name}; use it with {', '.join(sorted(POOLED))}"
-                        ", image_folder")
+        raise UserError(
+            f"dataset.drop_list is not supported for {cfg.name}; use it with {', '.join(sorted(POOLED))}"
+            ", image_folder"
+        )
     data = loader(cfg)
     if cfg.name not in POOLED and (cfg.classes or cfg.other_min_count):
         from kerasexp.data.labels import relabel_data
@@ -90,9 +110,16 @@ def load_dataset(cfg) -> ImageData:
         data = resize_data(data, cfg.image_size)
     if cfg.long_tail_ratio and cfg.long_tail_ratio > 1:
         keep = long_tail_indices(data.y_train, cfg.long_tail_ratio, cfg.seed)
-        data = replace(data, x_train=data.x_train[keep], y_train=data.y_train[keep],
-                       notes={**data.notes, "long_tail_ratio": cfg.long_tail_ratio,
-                              "train_counts": np.bincount(data.y_train[keep]).tolist()})
+        data = replace(
+            data,
+            x_train=data.x_train[keep],
+            y_train=data.y_train[keep],
+            notes={
+                **data.notes,
+                "long_tail_ratio": cfg.long_tail_ratio,
+                "train_counts": np.bincount(data.y_train[keep]).tolist(),
+            },
+        )
     return data
 
 

@@ -28,8 +28,10 @@ def load_npz_pool(path: str | Path) -> Pool:
         raise UserError(f"{path}: not a readable .npz file ({err})") from None
     keys = next((pair for pair in NPZ_KEYS if all(k in arrays for k in pair)), None)
     if keys is None:
-        raise UserError(f"{path}: no image/label arrays; expected one of the key pairs "
-                        f"{', '.join('/'.join(p) for p in NPZ_KEYS)}, found {', '.join(arrays) or 'none'}")
+        raise UserError(
+            f"{path}: no image/label arrays; expected one of the key pairs "
+            f"{', '.join('/'.join(p) for p in NPZ_KEYS)}, found {', '.join(arrays) or 'none'}"
+        )
     x = check_images(arrays[keys[0]], f"{path}[{keys[0]}]")
     names = [str(n) for n in arrays["class_names"]] if "class_names" in arrays else None
     y, names = check_labels(arrays[keys[1]], names, f"{path}[{keys[1]}]")
@@ -40,8 +42,10 @@ def load_npz_pool(path: str | Path) -> Pool:
         x_test = check_images(arrays["x_test"], f"{path}[x_test]")
         y_test, _ = check_labels(arrays["y_test"], names, f"{path}[y_test]", require_all=False)
         if x_test.shape[1:] != x.shape[1:] or len(x_test) != len(y_test):
-            raise UserError(f"{path}: x_test {x_test.shape} and y_test {len(y_test)} must match the training "
-                            f"images {x.shape[1:]} one label an image")
+            raise UserError(
+                f"{path}: x_test {x_test.shape} and y_test {len(y_test)} must match the training "
+                f"images {x.shape[1:]} one label an image"
+            )
     return Pool(x, y, names, [str(i) for i in range(len(y))], str(path), x_test, y_test)
 
 
@@ -63,8 +67,10 @@ def _cifar_dir(data_dir: str) -> Path | None:
     candidates.append(Path.home() / ".keras" / "datasets" / "cifar-100-python")
     found = next((c for c in candidates if (c / "train").is_file() and (c / "test").is_file()), None)
     if data_dir and found is None:
-        raise UserError(f"{data_dir}: no CIFAR-100 files (train, test from cifar-100-python.tar.gz) in it "
-                        "or in its cifar-100-python/ folder")
+        raise UserError(
+            f"{data_dir}: no CIFAR-100 files (train, test from cifar-100-python.tar.gz) in it "
+            "or in its cifar-100-python/ folder"
+        )
     return found
 
 
@@ -73,8 +79,11 @@ def _cifar_dir(data_dir: str) -> Path | None:
 CIFAR_PICKLE_GLOBALS = {
     (module, name)
     for core in ("numpy.core", "numpy._core")
-    for module, name in ((f"{core}.multiarray", "_reconstruct"), (f"{core}.multiarray", "scalar"),
-                         (f"{core}.numeric", "_frombuffer"))
+    for module, name in (
+        (f"{core}.multiarray", "_reconstruct"),
+        (f"{core}.multiarray", "scalar"),
+        (f"{core}.numeric", "_frombuffer"),
+    )
 } | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
 
@@ -84,8 +93,9 @@ class DataOnlyUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):
         if (module, name) not in CIFAR_PICKLE_GLOBALS:
-            raise pickle.UnpicklingError(f"it references {module}.{name}, which a CIFAR-100 file does not; "
-                                         "not loaded")
+            raise pickle.UnpicklingError(
+                f"it references {module}.{name}, which a CIFAR-100 file does not; not loaded"
+            )
         return super().find_class(module, name)
 
 
@@ -95,11 +105,14 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
             batch = DataOnlyUnpickler(handle, encoding="bytes").load()
         except Exception as err:  # a truncated, foreign or crafted file
             first = str(err).splitlines()[0] if str(err).strip() else type(err).__name__
-            raise UserError(f"{path}: not a CIFAR-100 python batch file ({first}); use the files of "
-                            "cifar-100-python.tar.gz") from None
+            raise UserError(
+                f"{path}: not a CIFAR-100 python batch file ({first}); use the files of "
+                "cifar-100-python.tar.gz"
+            ) from None
     if not isinstance(batch, dict):
-        raise UserError(f"{path}: holds a {type(batch).__name__}, not a CIFAR-100 batch "
-                        "(a dict of data and labels)")
+        raise UserError(
+            f"{path}: holds a {type(batch).__name__}, not a CIFAR-100 batch (a dict of data and labels)"
+        )
     data, labels = batch.get(b"data"), batch.get(b"fine_labels")
     if data is None or labels is None:
         raise UserError(f"{path}: missing 'data' or 'fine_labels'; is this the python version of CIFAR-100?")

@@ -47,7 +47,9 @@ def load_csv_pool(image_dir: str | Path, csv_path: str | Path, image_size: int =
     """Images named in the CSV, read from `image_dir`; classes sorted (numerically if all numbers)."""
     image_dir = Path(image_dir)
     if not image_dir.is_dir():
-        raise UserError(f"{image_dir}: no such folder; dataset.data_dir must be the folder of the CSV's images")
+        raise UserError(
+            f"{image_dir}: no such folder; dataset.data_dir must be the folder of the CSV's images"
+        )
     files, labels = read_label_csv(csv_path)
     absent = [f for f in files if not (image_dir / f).is_file()]
     if absent:

@@ -60,9 +60,19 @@ def split_train_val(
         x, y = x[:limit], y[:limit]
     train_idx, val_idx = stratified_split(y, val_fraction, seed, groups)
     return ImageData(
-        x[train_idx], y[train_idx], x[val_idx], y[val_idx], x_test, y_test,
-        list(class_names), source,
-        notes={"val_fraction": val_fraction, "split_seed": seed, "limit": limit,
-               "val_achieved": achieved(len(val_idx), len(y))},
+        x[train_idx],
+        y[train_idx],
+        x[val_idx],
+        y[val_idx],
+        x_test,
+        y_test,
+        list(class_names),
+        source,
+        notes={
+            "val_fraction": val_fraction,
+            "split_seed": seed,
+            "limit": limit,
+            "val_achieved": achieved(len(val_idx), len(y)),
+        },
         groups=None if groups is None else np.concatenate([groups[train_idx], groups[val_idx]]),
     )

@@ -56,11 +56,13 @@ def load_labelled(path: str | Path, csv: str = "", size: int = 64) -> Labelled:
         x = pool.x
         if size and x.shape[1:3] != (size, size):
             x = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in x]).reshape(
-                len(x), size, size, x.shape[-1])
+                len(x), size, size, x.shape[-1]
+            )
         return Labelled(x, pool.y, pool.class_names, pool.ids, pool.source)
     files, labels, classes = list_image_folder(path)
-    return Labelled(read_images(files, size), labels, classes, [f.relative_to(path).as_posix() for f in files],
-                    str(path))
+    return Labelled(
+        read_images(files, size), labels, classes, [f.relative_to(path).as_posix() for f in files], str(path)
+    )
 
 
 def duplicate_groups(data: Labelled, max_distance: int) -> pd.DataFrame:
@@ -72,8 +74,11 @@ def duplicate_groups(data: Labelled, max_distance: int) -> pd.DataFrame:
     n = len(data.y)
     pairs = near_pairs(phash(data.x), max_distance)
     digests = [hashlib.sha1(im.tobytes()).hexdigest() for im in data.x]
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)) if len(pairs) else \
-        coo_matrix((n, n))
+    graph = (
+        coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+        if len(pairs)
+        else coo_matrix((n, n))
+    )
     _, component = connected_components(graph, directed=False)
     sizes = np.bincount(component)
     rows = []
@@ -82,8 +87,15 @@ def duplicate_groups(data: Labelled, max_distance: int) -> pd.DataFrame:
         labels = set(data.y[members].tolist())
         for m in members:
             exact = sum(digests[k] == digests[m] for k in members) > 1
-            rows.append({"group": group_number, "id": data.ids[m], "class": data.class_names[data.y[m]],
-                         "kind": "exact" if exact else "near", "conflict": len(labels) > 1})
+            rows.append(
+                {
+                    "group": group_number,
+                    "id": data.ids[m],
+                    "class": data.class_names[data.y[m]],
+                    "kind": "exact" if exact else "near",
+                    "conflict": len(labels) > 1,
+                }
+            )
     return pd.DataFrame(rows, columns=["group", "id", "class", "kind", "conflict"])
 
 
@@ -114,9 +126,16 @@ def drop_list(dups: pd.DataFrame, outliers: pd.DataFrame) -> pd.DataFrame:
             rows += [{"id": i, "reason": reason} for i in group["id"]]
         else:
             first = group["id"].iloc[0]
-            rows += [{"id": i, "reason": f"{k} duplicate of {first}"} for i, k in zip(group["id"][1:], group["kind"][1:])]
+            rows += [
+                {"id": i, "reason": f"{k} duplicate of {first}"}
+                for i, k in zip(group["id"][1:], group["kind"][1:])
+            ]
     seen = {r["id"] for r in rows}
-    rows += [{"id": r.id, "reason": f"outlier (z = {r.score:.1f})"} for r in outliers.itertuples() if r.id not in seen]
+    rows += [
+        {"id": r.id, "reason": f"outlier (z = {r.score:.1f})"}
+        for r in outliers.itertuples()
+        if r.id not in seen
+    ]
     return pd.DataFrame(rows, columns=["id", "reason"])
 
 
@@ -130,30 +149,53 @@ def clean(data: Labelled, out_dir: str | Path, max_distance: int = 4, outlier_z:
     dups = duplicate_groups(data, max_distance)
     scores = outlier_scores(data)
     order = np.argsort(-scores)
-    outliers = pd.DataFrame({"id": [data.ids[i] for i in order], "class": [data.class_names[data.y[i]] for i in order],
-                             "score": scores[order]})
+    outliers = pd.DataFrame(
+        {
+            "id": [data.ids[i] for i in order],
+            "class": [data.class_names[data.y[i]] for i in order],
+            "score": scores[order],
+        }
+    )
     outliers = outliers[outliers["score"] > outlier_z]
     drops = drop_list(dups, outliers)
-    summary = {"images": len(data.y), "duplicate_groups": int(dups["group"].nunique()) if len(dups) else 0,
-               "images_in_duplicate_groups": len(dups), "exact": int((dups["kind"] == "exact").sum()),
-               "conflicting_groups": int(dups.loc[dups["conflict"], "group"].nunique()) if len(dups) else 0,
-               "outliers": len(outliers), "dropped": len(drops)}
+    summary = {
+        "images": len(data.y),
+        "duplicate_groups": int(dups["group"].nunique()) if len(dups) else 0,
+        "images_in_duplicate_groups": len(dups),
+        "exact": int((dups["kind"] == "exact").sum()),
+        "conflicting_groups": int(dups.loc[dups["conflict"], "group"].nunique()) if len(dups) else 0,
+        "outliers": len(outliers),
+        "dropped": len(drops),
+    }
     write_csv(out_dir / "duplicates.csv", dups)
     write_csv(out_dir / "outliers.csv", outliers.round({"score": 2}))
     write_csv(out_dir / "drop.csv", drops)
-    lines = [f"# Data cleaning: {data.source}", "",
-             f"Command: `{command_line()}` ({timestamp()}); pHash max distance {max_distance} bits, "
-             f"outlier robust z > {outlier_z}.", "",
-             "| what | count |", "|---|---|", *[f"| {k.replace('_', ' ')} | {v} |" for k, v in summary.items()], "",
-             "Files: `duplicates.csv` (group, id, class, exact/near, conflicting labels), `outliers.csv` "
-             "(robust z of the distance to the class median), `drop.csv` (apply with "
-             f"`[dataset] drop_list = \"{out_dir / 'drop.csv'}\"`).", ""]
+    lines = [
+        f"# Data cleaning: {data.source}",
+        "",
+        f"Command: `{command_line()}` ({timestamp()}); pHash max distance {max_distance} bits, "
+        f"outlier robust z > {outlier_z}.",
+        "",
+        "| what | count |",
+        "|---|---|",
+        *[f"| {k.replace('_', ' ')} | {v} |" for k, v in summary.items()],
+        "",
+        "Files: `duplicates.csv` (group, id, class, exact/near, conflicting labels), `outliers.csv` "
+        "(robust z of the distance to the class median), `drop.csv` (apply with "
+        f'`[dataset] drop_list = "{out_dir / "drop.csv"}"`).',
+        "",
+    ]
     if len(dups):
-        lines += ["Largest conflicting groups:" if summary["conflicting_groups"] else "Some duplicate groups:", ""]
+        lines += [
+            "Largest conflicting groups:" if summary["conflicting_groups"] else "Some duplicate groups:",
+            "",
+        ]
         shown = dups[dups["conflict"]] if summary["conflicting_groups"] else dups
         for g, group in list(shown.groupby("group"))[:10]:
-            lines.append(f"- group {g}: " + ", ".join(f"{i} ({c}, {k})" for i, c, k in
-                                                      zip(group["id"], group["class"], group["kind"])))
+            lines.append(
+                f"- group {g}: "
+                + ", ".join(f"{i} ({c}, {k})" for i, c, k in zip(group["id"], group["class"], group["kind"]))
+            )
         lines.append("")
     write_text(out_dir / "report.md", "\n".join(lines))
     return summary

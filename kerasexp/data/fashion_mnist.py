@@ -17,8 +17,16 @@ from kerasexp.data.idx import read_idx
 from kerasexp.errors import UserError
 
 CLASS_NAMES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ]
 FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -59,11 +67,17 @@ def read_arrays(directory: str | Path) -> dict[str, np.ndarray]:
     for part in ("train", "test"):
         x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
         if len(x) != len(y):
-            raise UserError(f"{directory}: {part} has {len(x)} images but {len(y)} labels; files do not belong together")
+            raise UserError(
+                f"{directory}: {part} has {len(x)} images but {len(y)} labels; files do not belong together"
+            )
         if x.shape[1:] != (28, 28):
-            raise UserError(f"{directory}: {part} images are {x.shape[1:]}, expected 28x28; not Fashion-MNIST")
+            raise UserError(
+                f"{directory}: {part} images are {x.shape[1:]}, expected 28x28; not Fashion-MNIST"
+            )
         if y.size and y.max() >= len(CLASS_NAMES):
-            raise UserError(f"{directory}: {part} label {int(y.max())} out of range 0-9; labels file is corrupt")
+            raise UserError(
+                f"{directory}: {part} label {int(y.max())} out of range 0-9; labels file is corrupt"
+            )
     return arrays
 
 
@@ -96,7 +110,13 @@ def load_fashion_mnist(
     """Fashion-MNIST as NHWC uint8 (28x28x1): stratified train/val from the 60k, official test."""
     arrays, source = load_arrays(data_dir)
     return split_train_val(
-        arrays["x_train"][..., None], arrays["y_train"].astype(np.int64),
-        arrays["x_test"][..., None], arrays["y_test"].astype(np.int64),
-        CLASS_NAMES, val_fraction, seed, limit=limit, source=source,
+        arrays["x_train"][..., None],
+        arrays["y_train"].astype(np.int64),
+        arrays["x_test"][..., None],
+        arrays["y_test"].astype(np.int64),
+        CLASS_NAMES,
+        val_fraction,
+        seed,
+        limit=limit,
+        source=source,
     )

@@ -28,23 +28,34 @@ def list_image_folder(directory: str | Path) -> tuple[list[Path], np.ndarray, li
     """Files, integer labels and class names (sorted folder names) of an image-folder tree."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise UserError(f"{directory}: no such folder; dataset.data_dir must be a folder with one sub-folder per class")
+        raise UserError(
+            f"{directory}: no such folder; dataset.data_dir must be a folder with one sub-folder per class"
+        )
     dangling = [p for p in sorted(directory.iterdir()) if p.is_symlink() and not p.exists()]
     if dangling:  # a class folder linked from a disk that is not mounted would vanish without a word
-        raise UserError(f"{dangling[0]}: a broken or looping symbolic link where a class folder may belong; "
-                        "fix or remove it")
+        raise UserError(
+            f"{dangling[0]}: a broken or looping symbolic link where a class folder may belong; "
+            "fix or remove it"
+        )
     classes = sorted(p.name for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
-        raise UserError(f"{directory}: no class sub-folders; put each class's images in a folder named after it")
+        raise UserError(
+            f"{directory}: no class sub-folders; put each class's images in a folder named after it"
+        )
     files, labels, unsupported = [], [], []
     for index, name in enumerate(classes):
         entries = sorted((directory / name).iterdir())
         found = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES]
-        unsupported += [p for p in entries if p.suffix.lower() not in IMAGE_SUFFIXES and p.is_file()
-                        and not p.name.startswith(".")]
+        unsupported += [
+            p
+            for p in entries
+            if p.suffix.lower() not in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith(".")
+        ]
         if not found:
-            raise UserError(f"{directory / name}: class folder has no images ({', '.join(sorted(IMAGE_SUFFIXES))}); "
-                            "remove the folder or add its images")
+            raise UserError(
+                f"{directory / name}: class folder has no images ({', '.join(sorted(IMAGE_SUFFIXES))}); "
+                "remove the folder or add its images"
+            )
         files += found
         labels += [index] * len(found)
     if unsupported:
@@ -56,8 +67,11 @@ def warn_unsupported(directory: Path, files: list[Path], shown: int = 5) -> None
     """One line on stderr naming the files left out, so a missing fifth of a class is seen."""
     names = ", ".join(f.relative_to(directory).as_posix() for f in files[:shown])
     more = f" and {len(files) - shown} more" if len(files) > shown else ""
-    print(f"kerasexp: warning: {directory}: {len(files)} files left out, not an image type kerasexp reads "
-          f"({', '.join(sorted(IMAGE_SUFFIXES))}): {names}{more}", file=sys.stderr)
+    print(
+        f"kerasexp: warning: {directory}: {len(files)} files left out, not an image type kerasexp reads "
+        f"({', '.join(sorted(IMAGE_SUFFIXES))}): {names}{more}",
+        file=sys.stderr,
+    )
 
 
 class BrokenImage(UserError):
@@ -85,11 +99,15 @@ def read_image(path: str | Path, size: int = 0) -> np.ndarray:
         raise BrokenImage(f"{path}: cannot read ({err.strerror}); check the file") from None
     image = None if _truncated(raw) else _decode(raw)
     if image is None:
-        raise BrokenImage(f"{path}: broken image (cut off, corrupt or not an image); delete or replace it, "
-                          "or set [dataset] skip_broken = true to leave such files out")
+        raise BrokenImage(
+            f"{path}: broken image (cut off, corrupt or not an image); delete or replace it, "
+            "or set [dataset] skip_broken = true to leave such files out"
+        )
     if min(image.shape[:2]) < MIN_SIDE:
-        raise UserError(f"{path}: image is {image.shape[1]}x{image.shape[0]} pixels; images need at least "
-                        f"{MIN_SIDE}x{MIN_SIDE}; remove such files or list them in a drop list")
+        raise UserError(
+            f"{path}: image is {image.shape[1]}x{image.shape[0]} pixels; images need at least "
+            f"{MIN_SIDE}x{MIN_SIDE}; remove such files or list them in a drop list"
+        )
     if size and image.shape[:2] != (size, size):
         image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -119,7 +137,9 @@ def read_images(files: list[Path], size: int = 0) -> np.ndarray:
     return images
 
 
-def read_images_skipping(files: list[Path], size: int = 0, skip_broken: bool = True) -> tuple[np.ndarray, list[int]]:
+def read_images_skipping(
+    files: list[Path], size: int = 0, skip_broken: bool = True
+) -> tuple[np.ndarray, list[int]]:
     """The images that decode whole and the indices of `files` they came from; with skip_broken
     False the first broken file is an error."""
 
@@ -141,9 +161,11 @@ def read_images_skipping(files: list[Path], size: int = 0, skip_broken: bool = T
     if len(shapes) > 1:
         first = images[0].shape
         odd = next(f for f, im in zip(files, images) if im.shape != first)
-        raise UserError(f"images of mixed sizes ({files[0]} is {first[1]}x{first[0]}, {odd} is "
-                        f"{images[files.index(odd)].shape[1]}x{images[files.index(odd)].shape[0]}); "
-                        "set dataset.image_size to resize them all")
+        raise UserError(
+            f"images of mixed sizes ({files[0]} is {first[1]}x{first[0]}, {odd} is "
+            f"{images[files.index(odd)].shape[1]}x{images[files.index(odd)].shape[0]}); "
+            "set dataset.image_size to resize them all"
+        )
     return np.stack(images), kept
 
 
@@ -177,14 +199,30 @@ def load_image_folder(
     left = np.bincount(labels, minlength=len(classes))
     if left.min() < 2:  # skip_broken left a class (nearly) empty: it cannot be split, let alone learned
         name = classes[int(left.argmin())]
-        raise UserError(f"{Path(directory) / name}: {left.min()} of its images decode; a class needs at "
-                        "least 2 readable images (fix its files or remove the folder)")
+        raise UserError(
+            f"{Path(directory) / name}: {left.min()} of its images decode; a class needs at "
+            "least 2 readable images (fix its files or remove the folder)"
+        )
     groups = duplicate_group_ids(x) if group_duplicates else None
     rest, test = stratified_split(labels, test_fraction, seed, groups, what="dataset.test_fraction")
-    data = split_train_val(x[rest], labels[rest], x[test], labels[test], classes, val_fraction, seed,
-                           source=str(directory), groups=None if groups is None else groups[rest])
-    data.notes.update(test_fraction=test_fraction, limit=limit, image_size=image_size or None,
-                      excluded=excluded, test_achieved=achieved(len(test), len(labels)))
+    data = split_train_val(
+        x[rest],
+        labels[rest],
+        x[test],
+        labels[test],
+        classes,
+        val_fraction,
+        seed,
+        source=str(directory),
+        groups=None if groups is None else groups[rest],
+    )
+    data.notes.update(
+        test_fraction=test_fraction,
+        limit=limit,
+        image_size=image_size or None,
+        excluded=excluded,
+        test_achieved=achieved(len(test), len(labels)),
+    )
     if skip_broken:
         data.notes["skipped_broken"] = skipped  # recorded in the run's run.json
     if groups is not None:

@@ -25,7 +25,7 @@ def near_pairs(hashes: np.ndarray, max_distance: int, chunk: int = 1024) -> np.n
     """(i, j, bits) for every pair i < j whose hashes differ in at most `max_distance` bits."""
     found = []
     for start in range(0, len(hashes), chunk):
-        block = hashes[start:start + chunk, None] ^ hashes[None, :]
+        block = hashes[start : start + chunk, None] ^ hashes[None, :]
         dist = np.bitwise_count(block)
         i, j = np.nonzero(dist <= max_distance)
         i = i + start

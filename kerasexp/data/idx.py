@@ -33,7 +33,9 @@ def read_idx(path: str | Path, expect_ndim: int | None = None) -> np.ndarray:
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
     except (OSError, EOFError, zlib.error) as err:
-        raise UserError(f"{path}: cannot decompress ({err}); the file is corrupt, download it again") from None
+        raise UserError(
+            f"{path}: cannot decompress ({err}); the file is corrupt, download it again"
+        ) from None
     return parse_idx(raw, name=str(path), expect_ndim=expect_ndim)
 
 
@@ -71,7 +73,9 @@ def write_idx(path: str | Path, array: np.ndarray) -> Path:
     array = np.asarray(array)
     code = {np.dtype(v).newbyteorder("="): k for k, v in _DTYPES.items()}[array.dtype.newbyteorder("=")]
     be = array.astype(_DTYPES[code], copy=False)
-    raw = struct.pack(">HBB", 0, code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape) + be.tobytes()
+    raw = (
+        struct.pack(">HBB", 0, code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape) + be.tobytes()
+    )
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "wb") as fh:
         fh.write(raw)

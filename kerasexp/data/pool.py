@@ -19,11 +19,11 @@ from kerasexp.errors import UserError
 @dataclass
 class Pool:
     """Attributes:
-      x, y: uint8 NHWC images and int labels.
-      class_names: one name a label.
-      ids: one id an image (relative file path, or the array index), what drop lists name.
-      source: where it came from, for reports.
-      x_test, y_test: an official test split (None = make one with test_fraction).
+    x, y: uint8 NHWC images and int labels.
+    class_names: one name a label.
+    ids: one id an image (relative file path, or the array index), what drop lists name.
+    source: where it came from, for reports.
+    x_test, y_test: an official test split (None = make one with test_fraction).
     """
 
     x: np.ndarray
@@ -41,14 +41,18 @@ def check_images(x: np.ndarray, where: str) -> np.ndarray:
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4 or x.shape[-1] not in (1, 3, 4):
-        raise UserError(f"{where}: images must be an array (N, H, W[, C]) with 1, 3 or 4 channels, got shape {x.shape}")
+        raise UserError(
+            f"{where}: images must be an array (N, H, W[, C]) with 1, 3 or 4 channels, got shape {x.shape}"
+        )
     if x.dtype == np.uint8:
         return x
     if not np.issubdtype(x.dtype, np.number):
         raise UserError(f"{where}: images must be numbers, got dtype {x.dtype}")
     if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
         bad = int((~np.isfinite(x)).reshape(len(x), -1).any(axis=1).sum())
-        raise UserError(f"{where}: {bad} images hold NaN or infinite pixels; fix or drop them before training")
+        raise UserError(
+            f"{where}: {bad} images hold NaN or infinite pixels; fix or drop them before training"
+        )
     low, high = float(x.min()), float(x.max())
     if low < 0 or high > 255:
         raise UserError(f"{where}: pixel values {low:g}..{high:g} are outside 0..255 (or 0..1)")
@@ -80,9 +84,13 @@ def split_pool(pool: Pool, cfg) -> ImageData:
     if len(x) == 0:
         raise UserError(f"{pool.source}: no images left after the drop list and class selection")
     data = split_train_val(x, y, x_test, y_test, names, cfg.val_fraction, cfg.seed, source=pool.source)
-    data.notes.update(test_fraction=None if pool.x_test is not None else cfg.test_fraction, limit=cfg.limit or None,
-                      classes=names if (cfg.classes or cfg.other_min_count) else None,
-                      other_min_count=cfg.other_min_count or None, drop_list=cfg.drop_list or None,
-                      dropped=dropped, test_achieved=None if pool.x_test is not None else
-                      achieved(len(x_test), len(x_test) + len(x)))
+    data.notes.update(
+        test_fraction=None if pool.x_test is not None else cfg.test_fraction,
+        limit=cfg.limit or None,
+        classes=names if (cfg.classes or cfg.other_min_count) else None,
+        other_min_count=cfg.other_min_count or None,
+        drop_list=cfg.drop_list or None,
+        dropped=dropped,
+        test_achieved=None if pool.x_test is not None else achieved(len(x_test), len(x_test) + len(x)),
+    )
     return data

@@ -26,8 +26,13 @@ def split_tolerance(y: np.ndarray) -> float:
     return SPLIT_TOLERANCE + len(np.unique(y)) / len(y)
 
 
-def stratified_split(y: np.ndarray, val_fraction: float, seed: int, groups: np.ndarray | None = None,
-                     what: str = "dataset.val_fraction") -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    y: np.ndarray,
+    val_fraction: float,
+    seed: int,
+    groups: np.ndarray | None = None,
+    what: str = "dataset.val_fraction",
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, held out) with every class in the same proportion in both parts. With `groups`
     (one id an image, e.g. its duplicate group) no group straddles the two parts. `what` names the
     setting in messages (dataset.val_fraction, dataset.test_fraction)."""
@@ -74,9 +79,11 @@ def _grouped_split(y, fraction, seed, groups, what):
     error, held, _ = min(tried, key=lambda t: t[0])
     if error <= split_tolerance(y):
         return np.setdiff1d(np.arange(len(y)), held), held
-    raise UserError(f"{what} = {fraction}: a split that keeps duplicate groups together reached "
-                    f"{'; '.join(t[2] for t in tried)}, more than {split_tolerance(y):.1%} off; use more "
-                    "images, another fraction, or dataset.group_duplicates = false")
+    raise UserError(
+        f"{what} = {fraction}: a split that keeps duplicate groups together reached "
+        f"{'; '.join(t[2] for t in tried)}, more than {split_tolerance(y):.1%} off; use more "
+        "images, another fraction, or dataset.group_duplicates = false"
+    )
 
 
 def _held_folds(y, groups, k: int, m: int, seed: int) -> np.ndarray | None:
@@ -107,8 +114,9 @@ def fold_data(data, k: int, seed: int) -> list:
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
     if data.groups is not None and len(data.groups) == len(y) and len(np.unique(data.groups)) < len(y):
-        folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y,
-                                                                                        data.groups)
+        folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(
+            np.zeros(len(y)), y, data.groups
+        )
     else:
         folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
     return [replace(data, x_train=x[tr], y_train=y[tr], x_val=x[va], y_val=y[va]) for tr, va in folds]

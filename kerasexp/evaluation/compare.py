@@ -21,8 +21,9 @@ def run_row(run_dir: Path) -> dict:
     metrics = rundir.read_metrics(run_dir)
     config = rundir.read_config(run_dir)
     if "training" not in config:
-        raise UserError(f"{run_dir}: no {rundir.CONFIG} with a [training] section; "
-                        "is it a kerasexp run folder?")
+        raise UserError(
+            f"{run_dir}: no {rundir.CONFIG} with a [training] section; is it a kerasexp run folder?"
+        )
     run = metrics.get("run", {})
     ref = config.get("reference", {})
     t = config["training"]
@@ -34,7 +35,9 @@ def run_row(run_dir: Path) -> dict:
         "class_weight": t["class_weight"] if isinstance(t["class_weight"], str) else "given",
         "schedule": t["schedule"],
         "kfold": config["evaluation"]["kfold"] or "",
-        "tta": "auto " + "/".join(tta) if isinstance(tta := config["evaluation"].get("tta", "none"), list) else tta,
+        "tta": "auto " + "/".join(tta)
+        if isinstance(tta := config["evaluation"].get("tta", "none"), list)
+        else tta,
         "test_acc": metrics["accuracy"],
         "test_acc_ci95": span(metrics.get("accuracy_ci95")),
         "test_macro_f1": metrics["macro_f1"],
@@ -57,11 +60,16 @@ def seed_group_row(group: Path) -> dict:
     row = dict(runs[0])
     for key, metric in (("test_acc", "accuracy"), ("test_macro_f1", "macro_f1"), ("test_loss", "loss")):
         row[key] = summary[metric]["mean"]
-    row.update(run=group.name, seed=",".join(map(str, summary["seeds"])),
-               minutes=round(sum(r["minutes"] for r in runs), 1))
+    row.update(
+        run=group.name,
+        seed=",".join(map(str, summary["seeds"])),
+        minutes=round(sum(r["minutes"] for r in runs), 1),
+    )
     if len(runs) > 1:  # one seed has no spread: its row keeps the run's own 95% intervals
-        row.update(test_acc_ci95=f"std {summary['accuracy']['std']:.4f}",
-                   test_macro_f1_ci95=f"std {summary['macro_f1']['std']:.4f}")
+        row.update(
+            test_acc_ci95=f"std {summary['accuracy']['std']:.4f}",
+            test_macro_f1_ci95=f"std {summary['macro_f1']['std']:.4f}",
+        )
     if row["reference_test_acc"] is not None:
         row["diff"] = row["test_acc"] - row["reference_test_acc"]
     return row
@@ -88,15 +96,28 @@ def _paired(reference_dir: Path, other_dir: Path) -> tuple[float, float, float, 
     y_true, reference, k = _predictions(reference_dir)
     other_true, other, other_k = _predictions(other_dir)
     if len(other_true) != len(y_true) or not np.array_equal(other_true, y_true) or other_k != k:
-        raise UserError(f"{other_dir} was tested on other images than {reference_dir} ({len(other_true)} vs "
-                        f"{len(y_true)} test images, or other labels); a paired comparison needs one test split")
-    return (mcnemar_p(reference == y_true, other == y_true)["p_value"],
-            paired_bootstrap_macro_f1_p(y_true, reference, other, k),
-            float(np.mean(reference == y_true)), float(np.mean(other == y_true)))
+        raise UserError(
+            f"{other_dir} was tested on other images than {reference_dir} ({len(other_true)} vs "
+            f"{len(y_true)} test images, or other labels); a paired comparison needs one test split"
+        )
+    return (
+        mcnemar_p(reference == y_true, other == y_true)["p_value"],
+        paired_bootstrap_macro_f1_p(y_true, reference, other, k),
+        float(np.mean(reference == y_true)),
+        float(np.mean(other == y_true)),
+    )
 
 
-NOT_TESTED = {"effect": None, "effect_ci95": "", "direction": "", "p_value": None, "wilcoxon_p": None,
-              "p_holm": None, "mcnemar_p": "", "macro_f1_p_value": ""}
+NOT_TESTED = {
+    "effect": None,
+    "effect_ci95": "",
+    "direction": "",
+    "p_value": None,
+    "wilcoxon_p": None,
+    "p_holm": None,
+    "mcnemar_p": "",
+    "macro_f1_p_value": "",
+}
 
 
 def _signed_span(ci) -> str:
@@ -118,8 +139,9 @@ def _pair_row(reference_dir: str, run_dir: str):
         return None
     seeds = [s for s in reference if s in other]
     if not seeds:
-        raise UserError(f"{run_dir} shares no training seed with {reference_dir}; "
-                        "pair groups run with the same --seeds")
+        raise UserError(
+            f"{run_dir} shares no training seed with {reference_dir}; pair groups run with the same --seeds"
+        )
     pairs = [_paired(reference[s], other[s]) for s in seeds]
     names = Path(reference_dir).name, Path(run_dir).name
     test = seed_test([p[2] for p in pairs], [p[3] for p in pairs], *names)
@@ -147,9 +169,18 @@ def paired_tests(run_dirs: list[str], against: str = "first") -> list[dict]:
             tests.append(None)
             continue
         test, mcnemar, macro_f1 = found
-        rows.append({"effect": test.effect, "effect_ci95": _signed_span(test.effect_ci95),
-                     "direction": test.direction, "p_value": test.t_p, "wilcoxon_p": test.wilcoxon_p, "p_holm": None,
-                     "mcnemar_p": mcnemar, "macro_f1_p_value": macro_f1})
+        rows.append(
+            {
+                "effect": test.effect,
+                "effect_ci95": _signed_span(test.effect_ci95),
+                "direction": test.direction,
+                "p_value": test.t_p,
+                "wilcoxon_p": test.wilcoxon_p,
+                "p_holm": None,
+                "mcnemar_p": mcnemar,
+                "macro_f1_p_value": macro_f1,
+            }
+        )
         tests.append(test)
     adjusted = holm([row["p_value"] for row in rows])
     for row, test, p in zip(rows[1:], tests[1:], adjusted[1:]):
@@ -166,13 +197,15 @@ SIGNIFICANCE_TEXT = (
     "`effect` is the mean paired accuracy difference (row minus reference) with its 95% t interval "
     "(`effect_ci95`); `wilcoxon_p` is the signed-rank test beside it (with 3 seeds its smallest two-sided p "
     "is 0.25: it cannot reject alone). With fewer than 3 seeds (a single run included) nothing is tested: "
-    "\"too few seeds to test\". `mcnemar_p` (exact McNemar on accuracy) and `macro_f1_p_value` (paired "
+    '"too few seeds to test". `mcnemar_p` (exact McNemar on accuracy) and `macro_f1_p_value` (paired '
     "bootstrap) compare each seed's two trained networks, in seed order: detail that sees the test images' "
-    "noise but not the training seed's.")
+    "noise but not the training seed's."
+)
 
 
-def render(run_dirs: list[str], out: str, title: str = "", against: str = "first",
-           found: list[Path] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+def render(
+    run_dirs: list[str], out: str, title: str = "", against: str = "first", found: list[Path] | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """The table and the text of OUT.csv and OUT.md, written nowhere: `kerasexp compare` writes
     them, `kerasexp reports check` compares them with the committed files. `found`: where the run
     folders are read from when they moved since (the text names them as `run_dirs`)."""
@@ -186,18 +219,26 @@ def render(run_dirs: list[str], out: str, title: str = "", against: str = "first
     if rundir.is_seed_group(first):
         first = next(d for d in sorted(first.glob("seed_*")) if (d / rundir.METRICS).exists())
     machine = rundir.read_metrics(first).get("run", {}).get("machine", {})
-    lines = [f"# {title or Path(out).stem}", "",
-             "Each row is a run folder made by `kerasexp train` (its command, seed, wall time and "
-             "machine are in the folder's run.json and metrics.json); this table was made by "
-             f"`kerasexp compare {' '.join(run_dirs)} --out {out}"
-             f"{'' if against == 'first' else ' --against previous'}`.", "",
-             "Intervals are 95%: Wilson for accuracy, a bootstrap over test images for macro-F1. Each row is "
-             f"tested against {'the first' if against == 'first' else 'the row above'}. "
-             "Seed groups show mean over seeds with the std as spread (a group of one seed its own "
-             "intervals). " + SIGNIFICANCE_TEXT, ""]
+    lines = [
+        f"# {title or Path(out).stem}",
+        "",
+        "Each row is a run folder made by `kerasexp train` (its command, seed, wall time and "
+        "machine are in the folder's run.json and metrics.json); this table was made by "
+        f"`kerasexp compare {' '.join(run_dirs)} --out {out}"
+        f"{'' if against == 'first' else ' --against previous'}`.",
+        "",
+        "Intervals are 95%: Wilson for accuracy, a bootstrap over test images for macro-F1. Each row is "
+        f"tested against {'the first' if against == 'first' else 'the row above'}. "
+        "Seed groups show mean over seeds with the std as spread (a group of one seed its own "
+        "intervals). " + SIGNIFICANCE_TEXT,
+        "",
+    ]
     if machine:
-        lines += [f"Machine: {machine.get('cpu')}, {machine.get('cores')} cores, GPU: {machine.get('gpus')}; "
-                  f"TensorFlow {machine.get('tensorflow')}, Keras {machine.get('keras')}.", ""]
+        lines += [
+            f"Machine: {machine.get('cpu')}, {machine.get('cores')} cores, GPU: {machine.get('gpus')}; "
+            f"TensorFlow {machine.get('tensorflow')}, Keras {machine.get('keras')}.",
+            "",
+        ]
     formats = {c: ".2g" for c in ("p_value", "wilcoxon_p", "p_holm")}
     lines.append(markdown_table(table, formats={**formats, "effect": "+.4f"}))
     return table, {".csv": table.to_csv(index=False), ".md": "\n".join(lines)}

@@ -45,16 +45,20 @@ def kept_models(run_dir: str | Path) -> list[KeptModel]:
     folds = {fold["fold"]: fold for fold in choices.get("folds", [])}
     dropped = set(evaluation.get("drop_folds", []))
     kept = [(i, rundir.fold_dir(run_dir, i)) for i in range(1, evaluation["kfold"] + 1) if i not in dropped]
-    return [KeptModel(folder, _chosen_views(folds.get(i, {}), evaluation.get("tta", "none"), folder))
-            for i, folder in kept]
+    return [
+        KeptModel(folder, _chosen_views(folds.get(i, {}), evaluation.get("tta", "none"), folder))
+        for i, folder in kept
+    ]
 
 
 def check_one_run(run_dir: Path) -> None:
     """A seed group holds one model a seed and no single answer: the user picks a seed's run."""
     if rundir.is_seed_group(run_dir):
         seeds = json.loads((run_dir / rundir.SEEDS).read_text())["seeds"]
-        raise UserError(f"{run_dir} is a group of {len(seeds)} seed runs, each with its own model; "
-                        f"predict with one of them, e.g. {rundir.seed_dir(run_dir, seeds[0])}")
+        raise UserError(
+            f"{run_dir} is a group of {len(seeds)} seed runs, each with its own model; "
+            f"predict with one of them, e.g. {rundir.seed_dir(run_dir, seeds[0])}"
+        )
 
 
 def _chosen_views(choices: dict, setting, folder: Path) -> str:
@@ -63,8 +67,10 @@ def _chosen_views(choices: dict, setting, folder: Path) -> str:
 
     chosen = choices.get("tta", {}).get("chosen")
     if chosen is None and chooses_tta(setting):
-        raise UserError(f"{folder}: no record of the test-time views it chose from {setting!r}; "
-                        "pass tta (none, flip or dihedral)")
+        raise UserError(
+            f"{folder}: no record of the test-time views it chose from {setting!r}; "
+            "pass tta (none, flip or dihedral)"
+        )
     return chosen or setting or "none"
 
 
@@ -91,10 +97,14 @@ def load_kept_model(folder: Path, run_dir: Path | None = None):
         return _as_trained(load_model_file(kept, run_dir), run_dir)
     best, final = folder / rundir.BEST_MODEL, folder / rundir.FINAL_WEIGHTS
     if not (best.exists() and final.exists()):
-        raise UserError(f"{run_dir} keeps no model weights (no {rundir.MODEL}: committed reports keep none); "
-                        f"{_remake(run_dir)}")
-    _warn(f"{folder} has no {rundir.MODEL} (made before kerasexp kept it); using the network of "
-          f"{rundir.BEST_MODEL} with {rundir.FINAL_WEIGHTS}, the weights it predicted its test split with")
+        raise UserError(
+            f"{run_dir} keeps no model weights (no {rundir.MODEL}: committed reports keep none); "
+            f"{_remake(run_dir)}"
+        )
+    _warn(
+        f"{folder} has no {rundir.MODEL} (made before kerasexp kept it); using the network of "
+        f"{rundir.BEST_MODEL} with {rundir.FINAL_WEIGHTS}, the weights it predicted its test split with"
+    )
     model = load_model_file(best, run_dir)
     try:
         model.load_weights(final)
@@ -129,7 +139,9 @@ def _remake(run_dir: Path) -> str:
 def run_class_names(run_dir: Path) -> list[str]:
     saved = run_dir / rundir.PREDICTIONS
     if not saved.exists():
-        raise UserError(f"{run_dir}: no {rundir.PREDICTIONS} to read the class names from; finish the run first")
+        raise UserError(
+            f"{run_dir}: no {rundir.PREDICTIONS} to read the class names from; finish the run first"
+        )
     return [str(n) for n in np.load(saved)["class_names"]]
 
 
@@ -152,8 +164,9 @@ def read_for_predict(path: Path, size: int = 0) -> np.ndarray:
     try:
         return read_image(path, size)
     except BrokenImage:
-        raise UserError(f"{path}: broken image (cut off, corrupt or not an image); remove or repair it "
-                        "and predict again") from None
+        raise UserError(
+            f"{path}: broken image (cut off, corrupt or not an image); remove or repair it and predict again"
+        ) from None
 
 
 def load_for_model(files: list[Path], input_shape, trained_size: int = 0) -> np.ndarray:
@@ -168,18 +181,28 @@ def load_for_model(files: list[Path], input_shape, trained_size: int = 0) -> np.
     height, width, channels = input_shape
     images = [read_for_predict(f, height if height == width == trained_size else 0) for f in files]
     sizes = sorted({f"{im.shape[0]}x{im.shape[1]}" for im in images if im.shape[:2] != (height, width)})
-    x = np.stack([im if im.shape[:2] == (height, width)
-                  else cv2.resize(im, (width, height), interpolation=cv2.INTER_AREA) for im in images])
+    x = np.stack(
+        [
+            im
+            if im.shape[:2] == (height, width)
+            else cv2.resize(im, (width, height), interpolation=cv2.INTER_AREA)
+            for im in images
+        ]
+    )
     if sizes:
         resized = sum(im.shape[:2] != (height, width) for im in images)
         shown = ", ".join(sizes[:3]) + (" ..." if len(sizes) > 3 else "")
-        _warn(f"resized {resized} of {len(files)} images from {shown} to {height}x{width}, the size the model "
-              "was trained on; predictions on another size or domain are less reliable")
+        _warn(
+            f"resized {resized} of {len(files)} images from {shown} to {height}x{width}, the size the model "
+            "was trained on; predictions on another size or domain are less reliable"
+        )
     if channels == 1:
         coloured = int(np.sum(((x[..., 0] != x[..., 1]) | (x[..., 1] != x[..., 2])).any(axis=(1, 2))))
         if coloured:
-            _warn(f"converted {coloured} of {len(files)} images from colour to grayscale: the model was "
-                  "trained on 1-channel images")
+            _warn(
+                f"converted {coloured} of {len(files)} images from colour to grayscale: the model was "
+                "trained on 1-channel images"
+            )
         x = np.stack([cv2.cvtColor(im, cv2.COLOR_RGB2GRAY) for im in x])[..., None]
     return x
 
@@ -192,8 +215,10 @@ def check_pixels(x: np.ndarray, input_shape, run_dir: Path) -> None:
     """An array of images as the model was trained on: its shape and 0-255 pixel values (the
     training images are uint8; a float array scaled to [0, 1] would be predicted as near black)."""
     if x.ndim != 4 or x.shape[1:] != tuple(input_shape):
-        raise UserError(f"images of shape {x.shape[1:]}; the model of {run_dir} takes {tuple(input_shape)} "
-                        "(N images: an array N x height x width x channels)")
+        raise UserError(
+            f"images of shape {x.shape[1:]}; the model of {run_dir} takes {tuple(input_shape)} "
+            "(N images: an array N x height x width x channels)"
+        )
     if not len(x):
         raise UserError("no images to predict (an array of 0 images)")
     if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
@@ -202,8 +227,10 @@ def check_pixels(x: np.ndarray, input_shape, run_dir: Path) -> None:
     if not np.isfinite([low, high]).all() or low < 0 or high > 255:
         raise UserError(f"pixel values from {low:g} to {high:g}; the model was trained on 0-255 (uint8)")
     if np.issubdtype(x.dtype, np.floating) and 0 < high <= 1:
-        raise UserError(f"pixel values from {low:g} to {high:g} look scaled to [0, 1]; the model was trained "
-                        "on 0-255: pass (images * 255).astype('uint8')")
+        raise UserError(
+            f"pixel values from {low:g} to {high:g} look scaled to [0, 1]; the model was trained "
+            "on 0-255: pass (images * 255).astype('uint8')"
+        )
 
 
 def predict_images(run_dir: str | Path, images, tta: str | None = None) -> np.ndarray:
@@ -223,8 +250,11 @@ def predict_images(run_dir: str | Path, images, tta: str | None = None) -> np.nd
     run_dir = Path(run_dir)
     if tta is not None and not chooses_tta(tta):
         check_tta(tta)
-    files = list_images(images) if isinstance(images, (str, Path)) else (
-        [Path(f) for f in images] if isinstance(images, (list, tuple)) else None)
+    files = (
+        list_images(images)
+        if isinstance(images, (str, Path))
+        else ([Path(f) for f in images] if isinstance(images, (list, tuple)) else None)
+    )
     x = None if files is not None else np.asarray(images)
     config = rundir.read_config(run_dir)
     trained_size = config.get("dataset", {}).get("image_size", 0)
@@ -248,15 +278,24 @@ def run_model(run_dir: str | Path):
     return models if rundir.read_config(run_dir).get("evaluation", {}).get("kfold") else models[0]
 
 
-def predict_folder(run_dir: str | Path, images: str | Path, out: str | Path, tta: str | None = None,
-                   id_column: str = "image", label_column: str = "label", probabilities: bool = False) -> pd.DataFrame:
+def predict_folder(
+    run_dir: str | Path,
+    images: str | Path,
+    out: str | Path,
+    tta: str | None = None,
+    id_column: str = "image",
+    label_column: str = "label",
+    probabilities: bool = False,
+) -> pd.DataFrame:
     """One row an image: its file name and predicted class (mean probability over fold models)."""
     rundir.check_out_file(out)
     check_one_run(Path(run_dir))
     names = run_class_names(Path(run_dir))
     files = list_images(images)
     probs = predict_images(run_dir, files, tta)
-    table = pd.DataFrame({id_column: [f.name for f in files], label_column: [names[i] for i in probs.argmax(axis=1)]})
+    table = pd.DataFrame(
+        {id_column: [f.name for f in files], label_column: [names[i] for i in probs.argmax(axis=1)]}
+    )
     if probabilities:
         table = pd.concat([table, pd.DataFrame(probs, columns=[f"p_{n}" for n in names])], axis=1)
     write_csv(out, table)
@@ -276,7 +315,9 @@ def first_conv_filters(run_dir: str | Path, out: str | Path, layer: str = "") ->
     convs = [lay for lay in model.layers if isinstance(lay, keras.layers.Conv2D)]
     chosen = [lay for lay in convs if lay.name == layer] if layer else convs[:1]
     if not chosen:
-        raise UserError(f"no Conv2D layer {layer!r}; convolutions: {', '.join(c.name for c in convs[:8])} ...")
+        raise UserError(
+            f"no Conv2D layer {layer!r}; convolutions: {', '.join(c.name for c in convs[:8])} ..."
+        )
     kernel = np.asarray(chosen[0].kernel.numpy())  # (kh, kw, in, out)
     images = kernel if kernel.shape[2] == 3 else kernel.mean(axis=2, keepdims=True)
     count = images.shape[-1]
@@ -288,8 +329,13 @@ def first_conv_filters(run_dir: str | Path, out: str | Path, layer: str = "") ->
         if i < count:
             f = images[..., i]
             f = (f - f.min()) / (f.max() - f.min() or 1.0)
-            ax.imshow(f if f.shape[-1] == 3 else f[..., 0], cmap=None if f.shape[-1] == 3 else "gray",
-                      interpolation="nearest")
-    fig.suptitle(f"{Path(run_dir).name}: {chosen[0].name} filters {kernel.shape[0]}x{kernel.shape[1]}x{kernel.shape[2]}",
-                 fontsize=9)
+            ax.imshow(
+                f if f.shape[-1] == 3 else f[..., 0],
+                cmap=None if f.shape[-1] == 3 else "gray",
+                interpolation="nearest",
+            )
+    fig.suptitle(
+        f"{Path(run_dir).name}: {chosen[0].name} filters {kernel.shape[0]}x{kernel.shape[1]}x{kernel.shape[2]}",
+        fontsize=9,
+    )
     return save_figure(out, fig)

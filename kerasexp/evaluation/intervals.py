@@ -47,8 +47,9 @@ def macro_f1_of(confusions: np.ndarray) -> np.ndarray:
     return f1.mean(axis=-1)
 
 
-def bootstrap_intervals(y_true, y_pred, k: int, resamples: int = BOOTSTRAP_RESAMPLES,
-                        seed: int = BOOTSTRAP_SEED) -> dict:
+def bootstrap_intervals(
+    y_true, y_pred, k: int, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> dict:
     """95% percentile interval of macro-F1 over test images (no binomial formula exists for it)."""
     weights = _resample_weights(len(y_true), resamples, seed)
     confusions = _confusions(y_true, y_pred, k, weights)
@@ -77,16 +78,24 @@ def mcnemar_p(reference_correct, other_correct) -> dict:
     return {"p_value": p, "only_reference_right": only_reference, "only_other_right": only_other}
 
 
-def paired_bootstrap_macro_f1_p(y_true, reference_pred, other_pred, k: int, resamples: int = BOOTSTRAP_RESAMPLES,
-                                seed: int = BOOTSTRAP_SEED) -> float:
+def paired_bootstrap_macro_f1_p(
+    y_true,
+    reference_pred,
+    other_pred,
+    k: int,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> float:
     """Two-sided p-value of the macro-F1 difference, resampling the same test images for both
     models: twice the share of resamples on the other side of zero from the observed difference,
     counted as (count + 1) / (resamples + 1) so that a finite bootstrap never claims p = 0."""
     weights = _resample_weights(len(y_true), resamples, seed)
     diff = macro_f1_of(_confusions(y_true, other_pred, k, weights)) - macro_f1_of(
-        _confusions(y_true, reference_pred, k, weights))
+        _confusions(y_true, reference_pred, k, weights)
+    )
     observed = macro_f1_of(_confusions(y_true, other_pred, k, np.ones((1, len(y_true))))) - macro_f1_of(
-        _confusions(y_true, reference_pred, k, np.ones((1, len(y_true)))))
+        _confusions(y_true, reference_pred, k, np.ones((1, len(y_true))))
+    )
     beyond = np.sum(diff <= 0) if observed[0] > 0 else np.sum(diff >= 0)
     return float(min(1.0, 2 * (beyond + 1) / (len(diff) + 1)))
 
@@ -95,9 +104,11 @@ def test_intervals(y_true, probs) -> dict:
     """What metrics.json carries beside the figures: accuracy_ci95, macro_f1_ci95, recall_ci95."""
     y_true, probs = np.asarray(y_true), np.asarray(probs)
     y_pred = probs.argmax(axis=1)
-    return {"accuracy_ci95": accuracy_ci95(int(np.sum(y_pred == y_true)), len(y_true)),
-            **bootstrap_intervals(y_true, y_pred, probs.shape[1]),
-            "recall_ci95": recall_ci95(y_true, y_pred, probs.shape[1])}
+    return {
+        "accuracy_ci95": accuracy_ci95(int(np.sum(y_pred == y_true)), len(y_true)),
+        **bootstrap_intervals(y_true, y_pred, probs.shape[1]),
+        "recall_ci95": recall_ci95(y_true, y_pred, probs.shape[1]),
+    }
 
 
 def span(ci) -> str:

@@ -19,8 +19,13 @@ def headline_metrics(y_true, probs) -> dict:
     )
     eps = 1e-7
     loss = float(-np.mean(np.log(np.clip(np.asarray(probs)[np.arange(len(y_true)), y_true], eps, 1.0))))
-    return {"accuracy": float(accuracy_score(y_true, y_pred)), "precision": float(precision),
-            "recall": float(recall), "macro_f1": float(f1), "loss": loss}
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "macro_f1": float(f1),
+        "loss": loss,
+    }
 
 
 def ensemble(prob_list: list[np.ndarray], method: str = "mean") -> np.ndarray:
@@ -39,15 +44,19 @@ def ensemble(prob_list: list[np.ndarray], method: str = "mean") -> np.ndarray:
     raise UserError(f"unknown ensemble method {method!r}; choose mean or vote")
 
 
-def fold_summary(fold_metrics: list[dict], keys=("accuracy", "precision", "recall", "macro_f1")) -> pd.DataFrame:
+def fold_summary(
+    fold_metrics: list[dict], keys=("accuracy", "precision", "recall", "macro_f1")
+) -> pd.DataFrame:
     """One row a fold, then mean and std rows, and a `mean +/- std` text row (report 003's table)."""
     frame = pd.DataFrame(fold_metrics)
     table = frame[["fold", *keys]].copy()
     mean, std = frame[list(keys)].mean(), frame[list(keys)].std(ddof=1)
-    summary = pd.DataFrame([
-        {"fold": "mean", **mean.to_dict()},
-        {"fold": "std", **std.to_dict()},
-    ])
+    summary = pd.DataFrame(
+        [
+            {"fold": "mean", **mean.to_dict()},
+            {"fold": "std", **std.to_dict()},
+        ]
+    )
     table["fold"] = table["fold"].astype(str)
     text = {"fold": "mean ± std", **{k: f"{mean[k]:.4f} ± {std[k]:.4f}" for k in keys}}
     return pd.concat([table, summary, pd.DataFrame([text])], ignore_index=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,6 +17,7 @@ def _view(quarter_turns: int, mirror: bool) -> Callable:
 
         batch = tf.image.rot90(batch, quarter_turns) if quarter_turns else batch
         return tf.reverse(batch, axis=[2]) if mirror else batch
+
     return view
 
 
@@ -24,21 +25,26 @@ def _view(quarter_turns: int, mirror: bool) -> Callable:
 NO_VIEWS = TTA_VIEWS.register("none", (_view(0, False),))
 FLIP_VIEWS = TTA_VIEWS.register("flip", (_view(0, False), _view(0, True)))  # report 001
 DIHEDRAL_VIEWS = TTA_VIEWS.register(  # no up or right (cells)
-    "dihedral", tuple(_view(k, m) for k in range(4) for m in (False, True)))
+    "dihedral", tuple(_view(k, m) for k in range(4) for m in (False, True))
+)
 
 
 def check_tta(tta: str, image_shape: tuple | None = None) -> None:
     """A known name; quarter turns keep the shape of square images only."""
     TTA_VIEWS.check(tta)
     if tta == "dihedral" and image_shape is not None and image_shape[0] != image_shape[1]:
-        raise UserError(f"evaluation.tta = \"dihedral\" turns images by 90 degrees and needs square images, "
-                        f"not {image_shape[0]}x{image_shape[1]}; use \"flip\"")
+        raise UserError(
+            f'evaluation.tta = "dihedral" turns images by 90 degrees and needs square images, '
+            f'not {image_shape[0]}x{image_shape[1]}; use "flip"'
+        )
 
 
 PREDICT_BATCH_SIZE = 512  # inference only: no gradients, so larger batches than training fit and run faster
 
 
-def predict_proba(model, x: np.ndarray, batch_size: int = PREDICT_BATCH_SIZE, tta: str = "none") -> np.ndarray:
+def predict_proba(
+    model, x: np.ndarray, batch_size: int = PREDICT_BATCH_SIZE, tta: str = "none"
+) -> np.ndarray:
     """Class probabilities for uint8 images, through the same cast as training, averaged over the
     views of TTA_VIEWS[tta]: "flip" adds each image's mirror (report 001), "dihedral" its eight
     quarter turns and mirrors (for images without orientation: cells, textures, satellites)."""
@@ -97,8 +103,12 @@ def choose_tta(model, x_val: np.ndarray, y_val: np.ndarray, setting: str | list)
     if not chooses_tta(setting):
         return setting, {}
     if not len(x_val):
-        raise UserError(f"evaluation.tta = {setting!r} chooses on the validation split, which is empty; "
-                        "set dataset.val_fraction above 0 or name the views")
-    scores = {name: float(np.mean(predict_proba(model, x_val, tta=name).argmax(1) == y_val))
-              for name in tta_candidates(setting, x_val.shape[1:3])}
+        raise UserError(
+            f"evaluation.tta = {setting!r} chooses on the validation split, which is empty; "
+            "set dataset.val_fraction above 0 or name the views"
+        )
+    scores = {
+        name: float(np.mean(predict_proba(model, x_val, tta=name).argmax(1) == y_val))
+        for name in tta_candidates(setting, x_val.shape[1:3])
+    }
     return max(scores, key=lambda name: (scores[name], -len(TTA_VIEWS[name]))), scores

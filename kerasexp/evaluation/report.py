@@ -13,7 +13,6 @@ from sklearn.metrics import classification_report, confusion_matrix
 from kerasexp.io import save_figure, write_csv, write_text
 
 
-
 class ShownFigure(Figure):
     """A plain matplotlib Figure, never pyplot's: drawing and saving it needs no backend, so a
     notebook's or script's backend (and its own plt.plot) stays as the user set it. As a notebook
@@ -61,7 +60,10 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4f", formats: dict[str
     columns = [str(c) for c in frame.columns]
     header = "| " + " | ".join(columns) + " |"
     rule = "|" + "|".join("---" for _ in columns) + "|"
-    body = ["| " + " | ".join(cell(c, v) for c, v in zip(columns, row)) + " |" for row in frame.itertuples(index=False)]
+    body = [
+        "| " + " | ".join(cell(c, v) for c, v in zip(columns, row)) + " |"
+        for row in frame.itertuples(index=False)
+    ]
     return "\n".join([header, rule, *body]) + "\n"
 
 
@@ -78,8 +80,15 @@ def plot_confusion_matrix(cm: pd.DataFrame, title: str = "") -> Figure:
     threshold = values.max() / 2 if values.size else 0
     for i in range(n):
         for j in range(n):
-            ax.text(j, i, str(values[i, j]), ha="center", va="center", fontsize=8,
-                    color="white" if values[i, j] > threshold else "black")
+            ax.text(
+                j,
+                i,
+                str(values[i, j]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if values[i, j] > threshold else "black",
+            )
     ax.set_title(title)
     return fig
 
@@ -113,12 +122,19 @@ def write_classification_report(out_dir: str | Path, y_true, y_pred, class_names
     write_csv(out_dir / "per_class.csv", table)
     correct = int(np.sum(np.asarray(y_true) == np.asarray(y_pred)))
     accuracy, (low, high) = correct / max(len(y_true), 1), accuracy_ci95(correct, len(y_true))
-    write_text(out_dir / "per_class.md", f"# {title}\n\naccuracy {accuracy:.4f} (95% interval {low:.4f}-{high:.4f}, "
-               f"{len(y_true)} test images); recall_low/high: 95% Wilson interval of each class's recall\n\n"
-               + markdown_table(table))
+    write_text(
+        out_dir / "per_class.md",
+        f"# {title}\n\naccuracy {accuracy:.4f} (95% interval {low:.4f}-{high:.4f}, "
+        f"{len(y_true)} test images); recall_low/high: 95% Wilson interval of each class's recall\n\n"
+        + markdown_table(table),
+    )
     cm = confusion_frame(y_true, y_pred, class_names)
     write_csv(out_dir / "confusion_matrix.csv", cm, index=True)
     save_figure(out_dir / "confusion_matrix.png", plot_confusion_matrix(cm, title))
     macro = table.set_index("class").loc["macro avg"]
-    return {"accuracy": accuracy, "macro_f1": float(macro["f1"]),
-            "macro_precision": float(macro["precision"]), "macro_recall": float(macro["recall"])}
+    return {
+        "accuracy": accuracy,
+        "macro_f1": float(macro["f1"]),
+        "macro_precision": float(macro["precision"]),
+        "macro_recall": float(macro["recall"]),
+    }

@@ -14,7 +14,7 @@ from kerasexp import rundir
 from kerasexp.evaluation.compare import paired_tests
 from kerasexp.evaluation.intervals import accuracy_ci95, span
 from kerasexp.evaluation.report import markdown_table, per_class_table
-from kerasexp.io import write_csv, write_text
+from kerasexp.io import write_csv
 
 
 def mean_std(values) -> tuple[float, float]:
@@ -38,12 +38,21 @@ def seed_rows(groups: dict[str, Path], seeds: list[int]) -> pd.DataFrame:
             metrics = rundir.read_metrics(run_dir)
             history = pd.read_csv(run_dir / rundir.HISTORY)
             best = metrics["evaluation_choices"]["epoch"]["epoch"]  # chosen on validation
-            rows.append({"variant": name, "seed": seed, "params": metrics["run"]["params"],
-                         "train_acc": history["accuracy"].iloc[best - 1],
-                         "val_acc": history["val_accuracy"].iloc[best - 1],
-                         "test_acc": metrics["accuracy"], "test_acc_ci95": metrics["accuracy_ci95"],
-                         "test_macro_f1": metrics["macro_f1"], "epochs": len(history), "best_epoch": best,
-                         "seconds": metrics["run"]["wall_seconds"]})
+            rows.append(
+                {
+                    "variant": name,
+                    "seed": seed,
+                    "params": metrics["run"]["params"],
+                    "train_acc": history["accuracy"].iloc[best - 1],
+                    "val_acc": history["val_accuracy"].iloc[best - 1],
+                    "test_acc": metrics["accuracy"],
+                    "test_acc_ci95": metrics["accuracy_ci95"],
+                    "test_macro_f1": metrics["macro_f1"],
+                    "epochs": len(history),
+                    "best_epoch": best,
+                    "seconds": metrics["run"]["wall_seconds"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -62,17 +71,24 @@ def group_table(per_seed: pd.DataFrame, references: dict, n: int) -> pd.DataFram
         row = {"variant": name, "params": int(group["params"].iloc[0])}
         for key in ("train_acc", "val_acc", "test_acc"):
             row[f"{key}_mean"], row[f"{key}_std"] = mean_std(group[key])
-        row.update(val_acc_min=group["val_acc"].min(), val_acc_max=group["val_acc"].max(),
-                   best_epochs=",".join(map(str, group["best_epoch"])), minutes=group["seconds"].sum() / 60,
-                   report_train_acc=quoted(ref.train_accuracy), report_val_acc=quoted(ref.val_accuracy),
-                   report_val_within_2sd=_within(quoted(ref.val_accuracy), row["val_acc_mean"],
-                                                 row["val_acc_std"], n))
+        row.update(
+            val_acc_min=group["val_acc"].min(),
+            val_acc_max=group["val_acc"].max(),
+            best_epochs=",".join(map(str, group["best_epoch"])),
+            minutes=group["seconds"].sum() / 60,
+            report_train_acc=quoted(ref.train_accuracy),
+            report_val_acc=quoted(ref.val_accuracy),
+            report_val_within_2sd=_within(
+                quoted(ref.val_accuracy), row["val_acc_mean"], row["val_acc_std"], n
+            ),
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def best_on_test(per_seed: pd.DataFrame, groups: dict[str, Path], references: dict, best_two: list[str],
-               n: int) -> pd.DataFrame:
+def best_on_test(
+    per_seed: pd.DataFrame, groups: dict[str, Path], references: dict, best_two: list[str], n: int
+) -> pd.DataFrame:
     """Table 2: the two best by mean validation accuracy on the test set, paired seed with seed."""
     paired = paired_tests([str(groups[name]) for name in best_two]) if len(best_two) == 2 else []
     rows = []
@@ -81,13 +97,23 @@ def best_on_test(per_seed: pd.DataFrame, groups: dict[str, Path], references: di
         mean, std = mean_std(group["test_acc"])
         f1_mean, f1_std = mean_std(group["test_macro_f1"])
         ref = quoted(references[name].test_accuracy)
-        rows.append({"variant": name, "test_acc_mean": mean, "test_acc_std": std,
-                     "per_seed": ", ".join(f"{a:.4f} [{lo:.4f}-{hi:.4f}]" for a, (lo, hi)
-                                           in zip(group["test_acc"], group["test_acc_ci95"])),
-                     "macro_f1_mean": f1_mean, "macro_f1_std": f1_std, "report_test_acc": ref,
-                     "test_acc_diff": None if ref is None else ref - mean,
-                     "report_within_2sd": _within(ref, mean, std, n),
-                     **({k: paired[i][k] for k in ("p_value", "significant")} if paired else {})})
+        rows.append(
+            {
+                "variant": name,
+                "test_acc_mean": mean,
+                "test_acc_std": std,
+                "per_seed": ", ".join(
+                    f"{a:.4f} [{lo:.4f}-{hi:.4f}]"
+                    for a, (lo, hi) in zip(group["test_acc"], group["test_acc_ci95"])
+                ),
+                "macro_f1_mean": f1_mean,
+                "macro_f1_std": f1_std,
+                "report_test_acc": ref,
+                "test_acc_diff": None if ref is None else ref - mean,
+                "report_within_2sd": _within(ref, mean, std, n),
+                **({k: paired[i][k] for k in ("p_value", "significant")} if paired else {}),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -110,9 +136,13 @@ def seed_tables(groups: dict[str, Path], references: dict, seeds: list[int]) -> 
     per_seed = seed_rows(groups, seeds)
     table = group_table(per_seed, references, len(seeds))
     best_two = table.sort_values("val_acc_mean", ascending=False, kind="stable")["variant"].head(2).tolist()
-    return {"seeds": per_seed, "variants": table, "best_two": best_two,
-            "test": best_on_test(per_seed, groups, references, best_two, len(seeds)),
-            "per_class": {name: per_class_over_seeds(groups[name], seeds) for name in best_two}}
+    return {
+        "seeds": per_seed,
+        "variants": table,
+        "best_two": best_two,
+        "test": best_on_test(per_seed, groups, references, best_two, len(seeds)),
+        "per_class": {name: per_class_over_seeds(groups[name], seeds) for name in best_two},
+    }
 
 
 def write_seed_tables(out: Path, tables: dict) -> None:
@@ -138,22 +168,34 @@ def render_markdown(tables: dict, meta: dict, title: str, quoted_from: str) -> s
     table, test, per_seed, best_two = tables["variants"], tables["test"], tables["seeds"], tables["best_two"]
     m = meta["machine"]
     seeds = meta["seeds"]
-    show = pd.DataFrame({
-        "variant": table["variant"], "params": table["params"],
-        "train_acc": [_pm(a, b) for a, b in zip(table["train_acc_mean"], table["train_acc_std"])],
-        "val_acc": [_pm(a, b) for a, b in zip(table["val_acc_mean"], table["val_acc_std"])],
-        "val_acc range": [f"{a:.4f}-{b:.4f}" for a, b in zip(table["val_acc_min"], table["val_acc_max"])],
-        "test_acc": [_pm(a, b) for a, b in zip(table["test_acc_mean"], table["test_acc_std"])],
-        "best_epochs": table["best_epochs"], "minutes": table["minutes"],
-        "report_train_acc": table["report_train_acc"], "report_val_acc": table["report_val_acc"],
-        "report val within ± 2 std": table["report_val_within_2sd"],
-    })
+    show = pd.DataFrame(
+        {
+            "variant": table["variant"],
+            "params": table["params"],
+            "train_acc": [_pm(a, b) for a, b in zip(table["train_acc_mean"], table["train_acc_std"])],
+            "val_acc": [_pm(a, b) for a, b in zip(table["val_acc_mean"], table["val_acc_std"])],
+            "val_acc range": [f"{a:.4f}-{b:.4f}" for a, b in zip(table["val_acc_min"], table["val_acc_max"])],
+            "test_acc": [_pm(a, b) for a, b in zip(table["test_acc_mean"], table["test_acc_std"])],
+            "best_epochs": table["best_epochs"],
+            "minutes": table["minutes"],
+            "report_train_acc": table["report_train_acc"],
+            "report_val_acc": table["report_val_acc"],
+            "report val within ± 2 std": table["report_val_within_2sd"],
+        }
+    )
     test_show = test.assign(
         test_acc=[_pm(a, b) for a, b in zip(test["test_acc_mean"], test["test_acc_std"])],
         macro_f1=[_pm(a, b) for a, b in zip(test["macro_f1_mean"], test["macro_f1_std"])],
     )
-    test_cols = ["variant", "test_acc", "per_seed", "macro_f1", "report_test_acc", "report_within_2sd",
-                 *[c for c in ("p_value", "significant") if c in test]]
+    test_cols = [
+        "variant",
+        "test_acc",
+        "per_seed",
+        "macro_f1",
+        "report_test_acc",
+        "report_within_2sd",
+        *[c for c in ("p_value", "significant") if c in test],
+    ]
     lines = [
         f"# {title}",
         "",
@@ -171,7 +213,7 @@ def render_markdown(tables: dict, meta: dict, title: str, quoted_from: str) -> s
         "- Each run keeps the weights of its best validation epoch (`best_epochs`, one a seed); train_acc "
         "and val_acc are that epoch's (train_acc as Keras logs it, dropout on), test_acc is those weights on "
         "the "
-        f"test set. Figures are mean ± std over seeds; report_* are {quoted_from}; \"within ± 2 "
+        f'test set. Figures are mean ± std over seeds; report_* are {quoted_from}; "within ± 2 '
         "std\" says whether the report's figure lies inside our seeds' spread.",
         "",
         "## Table 1: training and validation accuracy",
@@ -181,8 +223,8 @@ def render_markdown(tables: dict, meta: dict, title: str, quoted_from: str) -> s
         "",
         "Chosen on validation only; per_seed gives each seed's test accuracy with its 95% Wilson interval. "
         "`p_value`: paired t-test over training seeds of the two's per-seed test accuracy (seed i against "
-        "seed i; kerasexp.evaluation.compare.paired_tests); `significant` states its direction, or \"too few "
-        "seeds to test\" under 3 seeds.",
+        'seed i; kerasexp.evaluation.compare.paired_tests); `significant` states its direction, or "too few '
+        'seeds to test" under 3 seeds.',
         "",
         markdown_table(test_show[test_cols]),
         gap_note(test, meta["test_images"]),
@@ -190,13 +232,23 @@ def render_markdown(tables: dict, meta: dict, title: str, quoted_from: str) -> s
     ]
     for name in best_two:
         frame = tables["per_class"][name]
-        shown = pd.DataFrame({"class": frame["class"],
-                              **{k: [_pm(a, b) for a, b in zip(frame[f"{k}_mean"], frame[f"{k}_std"])]
-                                 for k in ("precision", "recall", "f1")},
-                              "support": frame["support"]})
-        lines += [f"## Table 3: {name}, per class on the test set (mean ± std over seeds)", "",
-                  f"![confusion matrix, seed {seeds[0]}]({name}/seed_{seeds[0]}/confusion_matrix.png)", "",
-                  markdown_table(shown)]
+        shown = pd.DataFrame(
+            {
+                "class": frame["class"],
+                **{
+                    k: [_pm(a, b) for a, b in zip(frame[f"{k}_mean"], frame[f"{k}_std"])]
+                    for k in ("precision", "recall", "f1")
+                },
+                "support": frame["support"],
+            }
+        )
+        lines += [
+            f"## Table 3: {name}, per class on the test set (mean ± std over seeds)",
+            "",
+            f"![confusion matrix, seed {seeds[0]}]({name}/seed_{seeds[0]}/confusion_matrix.png)",
+            "",
+            markdown_table(shown),
+        ]
     lines += [f"## Training curves (seed {seeds[0]})", ""]
     lines += [f"![{name}]({name}/seed_{seeds[0]}/curves.png)" for name in table["variant"]]
     return "\n".join(lines) + "\n"
@@ -210,9 +262,12 @@ def gap_note(test: pd.DataFrame, test_images: int) -> str:
         if row.report_test_acc is None or row.report_test_acc != row.report_test_acc:
             continue
         lo, hi = accuracy_ci95(round(row.test_acc_mean * test_images), test_images)
-        spread = (f"{abs(row.test_acc_diff) / row.test_acc_std:.1f} std of our seeds" if row.test_acc_std
-                  else "n/a")
-        notes.append(f"The report's {row.variant} test accuracy {row.report_test_acc:.4f} is "
-                     f"{row.test_acc_diff:+.4f} from our mean ({spread}; one run's 95% interval at our mean "
-                     f"is {lo:.4f}-{hi:.4f}).")
+        spread = (
+            f"{abs(row.test_acc_diff) / row.test_acc_std:.1f} std of our seeds" if row.test_acc_std else "n/a"
+        )
+        notes.append(
+            f"The report's {row.variant} test accuracy {row.report_test_acc:.4f} is "
+            f"{row.test_acc_diff:+.4f} from our mean ({spread}; one run's 95% interval at our mean "
+            f"is {lo:.4f}-{hi:.4f})."
+        )
     return "\n".join(notes)

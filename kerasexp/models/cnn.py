@@ -85,11 +85,15 @@ def vgg(
     if isinstance(convs_per_block, int):
         convs_per_block = (convs_per_block,) * len(widths)
     if len(convs_per_block) != len(widths):
-        raise UserError(f"model.params: convs_per_block {list(convs_per_block)} needs one count per width {list(widths)}")
+        raise UserError(
+            f"model.params: convs_per_block {list(convs_per_block)} needs one count per width {list(widths)}"
+        )
     if block_dropout * len(widths) >= 1:  # block b drops block_dropout * b
-        raise UserError(f"model.params block_dropout = {block_dropout}: the last of {len(widths)} blocks "
-                        f"drops {len(widths)} x block_dropout, which must stay below 1; use below "
-                        f"{1 / len(widths):.3g}")
+        raise UserError(
+            f"model.params block_dropout = {block_dropout}: the last of {len(widths)} blocks "
+            f"drops {len(widths)} x block_dropout, which must stay below 1; use below "
+            f"{1 / len(widths):.3g}"
+        )
     for b, (width, convs) in enumerate(zip(widths, convs_per_block), start=1):
         for c in range(1, convs + 1):
             x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"b{b}_conv{c}")(x)

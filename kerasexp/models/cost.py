@@ -30,7 +30,9 @@ def layer_macs(layer) -> int:
         return depthwise + _spatial(out_shape) * in_channels * layer.depth_multiplier * out_shape[-1]
     if isinstance(layer, keras.layers.Conv2D):
         in_channels = layer.input.shape[-1]
-        return _spatial(out_shape) * math.prod(layer.kernel_size) * in_channels // layer.groups * out_shape[-1]
+        return (
+            _spatial(out_shape) * math.prod(layer.kernel_size) * in_channels // layer.groups * out_shape[-1]
+        )
     if isinstance(layer, keras.layers.Dense):
         in_shape = layer.input.shape
         return math.prod(d for d in in_shape[1:-1]) * in_shape[-1] * layer.units

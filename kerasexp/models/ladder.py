@@ -74,8 +74,9 @@ def simple_cnn(
 ladder_baseline = register_model("ladder_baseline")(partial(simple_cnn, name="ladder_baseline"))
 ladder_dropout = register_model("ladder_dropout")(partial(simple_cnn, dropout=0.5, name="ladder_dropout"))
 ladder_bn = register_model("ladder_bn")(partial(simple_cnn, batch_norm=True, name="ladder_bn"))
-ladder_both = register_model("ladder_both")(partial(simple_cnn, dropout=0.5, batch_norm=True,
-                                                   name="ladder_both"))
+ladder_both = register_model("ladder_both")(
+    partial(simple_cnn, dropout=0.5, batch_norm=True, name="ladder_both")
+)
 
 
 @register_model("ladder_advanced")

@@ -18,8 +18,12 @@ class GeMPooling2D(keras.layers.Layer):
         self.initial_p, self.eps, self.trainable_p = float(p), float(eps), bool(trainable_p)
 
     def build(self, input_shape):
-        self.p = self.add_weight(name="p", shape=(), initializer=keras.initializers.Constant(self.initial_p),
-                                 trainable=self.trainable_p)
+        self.p = self.add_weight(
+            name="p",
+            shape=(),
+            initializer=keras.initializers.Constant(self.initial_p),
+            trainable=self.trainable_p,
+        )
 
     def call(self, inputs):
         x = ops.power(ops.maximum(inputs, self.eps), self.p)

@@ -12,7 +12,7 @@ def channel_mean_std(x: np.ndarray, chunk: int = 1024) -> list[list[float]]:
     total = np.zeros(x.shape[-1])
     squares = np.zeros(x.shape[-1])
     for start in range(0, len(x), chunk):
-        part = x[start:start + chunk].reshape(-1, x.shape[-1]).astype(np.float64)
+        part = x[start : start + chunk].reshape(-1, x.shape[-1]).astype(np.float64)
         total += part.sum(axis=0)
         squares += (part * part).sum(axis=0)
     count = len(x) * int(np.prod(x.shape[1:-1]))

@@ -17,10 +17,39 @@ _FIXED = ("input_shape", "num_classes")
 
 # Keras' activation names a builder's `activation` takes (keras.activations.get; "threshold" is left
 # out: it needs arguments). tests/models/test_param_checks.py checks each against Keras.
-ACTIVATIONS = ("celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
-               "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish",
-               "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign",
-               "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh", "tanh_shrink")
+ACTIVATIONS = (
+    "celu",
+    "elu",
+    "exponential",
+    "gelu",
+    "glu",
+    "hard_shrink",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "hard_tanh",
+    "leaky_relu",
+    "linear",
+    "log_sigmoid",
+    "log_softmax",
+    "mish",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "soft_shrink",
+    "softmax",
+    "softplus",
+    "softsign",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "sparsemax",
+    "squareplus",
+    "swish",
+    "tanh",
+    "tanh_shrink",
+)
 
 
 def _number(v) -> bool:
@@ -47,17 +76,25 @@ def _either(*checks):
 # before any data is read or model built, so a bad value is one line instead of Keras' traceback.
 PARAM_CHECKS = {
     "activation": (lambda v: v in ACTIVATIONS, f"one of Keras' activations: {', '.join(ACTIVATIONS)}"),
-    **{key: (_rate, "a rate in [0, 1), e.g. 0.25") for key in
-       ("conv_dropout", "dense_dropout", "dropout", "block_dropout", "head_dropout")},
+    **{
+        key: (_rate, "a rate in [0, 1), e.g. 0.25")
+        for key in ("conv_dropout", "dense_dropout", "dropout", "block_dropout", "head_dropout")
+    },
     "head_dropouts": (_either(_rate, _each(_rate)), "a rate in [0, 1) or a list of them, one per head layer"),
-    **{key: (_each(_count), "a non-empty list of positive integers") for key in
-       ("kernels", "filters", "widths", "conv_depths", "head_units")},
-    "convs_per_block": (_either(_count, _each(_count)),
-                        "a positive integer or a list of them, one per block"),
+    **{
+        key: (_each(_count), "a non-empty list of positive integers")
+        for key in ("kernels", "filters", "widths", "conv_depths", "head_units")
+    },
+    "convs_per_block": (
+        _either(_count, _each(_count)),
+        "a positive integer or a list of them, one per block",
+    ),
     "blocks_per_stage": (_count, "a positive integer"),
     "hidden_units": (_count, "a positive integer"),
-    "dense_units": (_either(lambda v: v == 0 and not isinstance(v, bool), _count, _each(_count)),
-                    "0 (none) or positive integer(s)"),
+    "dense_units": (
+        _either(lambda v: v == 0 and not isinstance(v, bool), _count, _each(_count)),
+        "0 (none) or positive integer(s)",
+    ),
     "unfreeze": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
     "gem_p": (lambda v: _number(v) and v > 0, "a finite number > 0, e.g. 3.0"),
 }
@@ -66,8 +103,15 @@ NAMED_PARAMS = {"backbone": BACKBONES}
 
 # The built-in builders' keyword parameters and defaults (after input_shape, num_classes), so their
 # parameters are checked without importing Keras.
-_ANNEX1 = {"kernels": (3, 3), "filters": (32, 64), "dense_units": 128, "activation": "relu",
-           "batch_norm": False, "conv_dropout": 0.25, "dense_dropout": 0.25}
+_ANNEX1 = {
+    "kernels": (3, 3),
+    "filters": (32, 64),
+    "dense_units": 128,
+    "activation": "relu",
+    "batch_norm": False,
+    "conv_dropout": 0.25,
+    "dense_dropout": 0.25,
+}
 _LADDER = {"conv_depths": (32, 64), "hidden_units": 128, "dropout": 0.0, "batch_norm": False}
 _RESNET = {"pooling": "avg", "gem_p": 3.0, "dropout": 0.0, "normalize": "rescale", "mean_std": None}
 SIGNATURES = {
@@ -76,19 +120,40 @@ SIGNATURES = {
     "kernel_first": {**_ANNEX1, "kernels": (7, 3), "name": "kernel_first"},
     "bn": {**_ANNEX1, "batch_norm": True, "name": "bn"},
     "sigmoid": {**_ANNEX1, "activation": "sigmoid", "name": "sigmoid"},
-    "vgg": {"widths": (32, 64, 128), "convs_per_block": 2, "block_dropout": 0.1, "head_dropout": 0.3,
-            "dense_units": 0, "name": "vgg"},
+    "vgg": {
+        "widths": (32, 64, 128),
+        "convs_per_block": 2,
+        "block_dropout": 0.1,
+        "head_dropout": 0.3,
+        "dense_units": 0,
+        "name": "vgg",
+    },
     "ladder_baseline": {**_LADDER, "name": "ladder_baseline"},
     "ladder_dropout": {**_LADDER, "dropout": 0.5, "name": "ladder_dropout"},
     "ladder_bn": {**_LADDER, "batch_norm": True, "name": "ladder_bn"},
     "ladder_both": {**_LADDER, "dropout": 0.5, "batch_norm": True, "name": "ladder_both"},
-    "ladder_advanced": {"widths": (64, 128, 256), "convs_per_block": 2, "block_dropout": 0.25,
-                        "dense_units": (512, 256), "dense_dropout": 0.5, "name": "ladder_advanced"},
+    "ladder_advanced": {
+        "widths": (64, 128, 256),
+        "convs_per_block": 2,
+        "block_dropout": 0.25,
+        "dense_units": (512, 256),
+        "dense_dropout": 0.5,
+        "name": "ladder_advanced",
+    },
     "ladder_resnet": {"widths": (64, 128, 256), "blocks_per_stage": 3, "name": "ladder_resnet"},
     **{f"resnet{d}": {"depth": d, **_RESNET, "name": f"resnet{d}"} for d in (18, 34, 50, 101)},
-    "transfer": {"backbone": "MobileNet", "weights": "imagenet", "backbone_params": None, "unfreeze": 0,
-                 "norm_mode": "frozen", "head_units": (512, 256, 128), "head_dropouts": (0.5, 0.4, 0.3),
-                 "head_batchnorm": True, "pooling": "avg", "name": "transfer"},
+    "transfer": {
+        "backbone": "MobileNet",
+        "weights": "imagenet",
+        "backbone_params": None,
+        "unfreeze": 0,
+        "norm_mode": "frozen",
+        "head_units": (512, 256, 128),
+        "head_dropouts": (0.5, 0.4, 0.3),
+        "head_batchnorm": True,
+        "pooling": "avg",
+        "name": "transfer",
+    },
 }
 
 
@@ -102,10 +167,15 @@ def builder_parameters(name: str) -> dict | None:
         return None
     params = inspect.signature(MODELS[name]).parameters
     if not set(_FIXED) <= set(params) and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        raise UserError(f"model {name!r} must take input_shape and num_classes (then its own keyword "
-                        "parameters from model.params), as the built-in builders do")
-    return {("**" if p.kind is p.VAR_KEYWORD else k): p.default for k, p in params.items()
-            if k not in _FIXED and p.kind is not p.VAR_POSITIONAL}
+        raise UserError(
+            f"model {name!r} must take input_shape and num_classes (then its own keyword "
+            "parameters from model.params), as the built-in builders do"
+        )
+    return {
+        ("**" if p.kind is p.VAR_KEYWORD else k): p.default
+        for k, p in params.items()
+        if k not in _FIXED and p.kind is not p.VAR_POSITIONAL
+    }
 
 
 def check_params(name: str, params: dict, accepted: dict) -> None:
@@ -131,7 +201,9 @@ def check_model(name: str, params: dict) -> None:
     for key in params:
         if (key not in accepted and "**" not in accepted) or key in _FIXED:
             allowed = [k for k in accepted if k not in ("name", "**")]
-            raise UserError(f"model.params {key!r} is not a parameter of {name!r}; allowed: {', '.join(allowed)}")
+            raise UserError(
+                f"model.params {key!r} is not a parameter of {name!r}; allowed: {', '.join(allowed)}"
+            )
     check_params(name, params, accepted)
 
 

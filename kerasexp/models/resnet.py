@@ -21,10 +21,16 @@ from kerasexp.models.ladder import BatchNorm, basic_block
 from kerasexp.models.layers import GeMPooling2D
 from kerasexp.models.registry import register_model
 
-DEPTHS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)),
-          50: ("bottleneck", (3, 4, 6, 3)), 101: ("bottleneck", (3, 4, 23, 3))}
-POOLING = {"avg": lambda p: layers.GlobalAveragePooling2D(name="pool"),
-           "gem": lambda p: GeMPooling2D(p=p, name="pool")}
+DEPTHS = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+}
+POOLING = {
+    "avg": lambda p: layers.GlobalAveragePooling2D(name="pool"),
+    "gem": lambda p: GeMPooling2D(p=p, name="pool"),
+}
 
 
 def bottleneck_block(x, planes: int, stride: int, name: str):
@@ -54,8 +60,10 @@ def input_scaling(inputs, normalize: str, mean_std):
         return layers.Rescaling(1.0 / 255, name="rescale")(inputs)
     if normalize == "train":
         if not mean_std or len(mean_std) != 2:
-            raise UserError("model.params normalize = \"train\" needs the training split's mean and std: build the "
-                            "model through `kerasexp train` (it fills mean_std), or pass mean_std = [[means], [stds]]")
+            raise UserError(
+                'model.params normalize = "train" needs the training split\'s mean and std: build the '
+                "model through `kerasexp train` (it fills mean_std), or pass mean_std = [[means], [stds]]"
+            )
         mean, std = mean_std
         return layers.Normalization(mean=list(mean), variance=[s * s for s in std], name="normalize")(inputs)
     raise UserError(f"model.params normalize = {normalize!r}; choose rescale or train")
@@ -97,5 +105,7 @@ def resnet(
     return keras.Model(inputs, outputs, name=name or f"resnet{depth}")
 
 
-resnet18, resnet34, resnet50, resnet101 = (register_model(f"resnet{_depth}")(
-    partial(resnet, depth=_depth, name=f"resnet{_depth}")) for _depth in DEPTHS)
+resnet18, resnet34, resnet50, resnet101 = (
+    register_model(f"resnet{_depth}")(partial(resnet, depth=_depth, name=f"resnet{_depth}"))
+    for _depth in DEPTHS
+)

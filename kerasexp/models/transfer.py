@@ -34,11 +34,20 @@ class Backbone:
 _OWN = Backbone("none", {"include_preprocessing": True})
 # One entry a name of BACKBONES (tests/test_light_config.py checks they match).
 PREPROCESSING = {
-    "MobileNet": Backbone("tf"), "MobileNetV2": Backbone("tf"),
-    "MobileNetV3Small": _OWN, "MobileNetV3Large": _OWN, "EfficientNetV2B0": _OWN, "EfficientNetV2S": _OWN,
-    "ConvNeXtTiny": _OWN, "ConvNeXtSmall": _OWN, "ConvNeXtBase": _OWN,
-    "VGG16": Backbone("caffe"), "VGG19": Backbone("caffe"), "ResNet50": Backbone("caffe"),
-    "ResNet50V2": Backbone("tf"), "DenseNet121": Backbone("torch"),
+    "MobileNet": Backbone("tf"),
+    "MobileNetV2": Backbone("tf"),
+    "MobileNetV3Small": _OWN,
+    "MobileNetV3Large": _OWN,
+    "EfficientNetV2B0": _OWN,
+    "EfficientNetV2S": _OWN,
+    "ConvNeXtTiny": _OWN,
+    "ConvNeXtSmall": _OWN,
+    "ConvNeXtBase": _OWN,
+    "VGG16": Backbone("caffe"),
+    "VGG19": Backbone("caffe"),
+    "ResNet50": Backbone("caffe"),
+    "ResNet50V2": Backbone("tf"),
+    "DenseNet121": Backbone("torch"),
 }
 
 
@@ -93,8 +102,10 @@ def _weights_argument(weights: str | None) -> str | None:
         return "imagenet"
     path = Path(weights).expanduser()
     if not path.is_file():
-        raise UserError(f"weights file {weights} not found; give \"imagenet\", \"none\" or the path of a "
-                        "keras.applications weights file (.h5)")
+        raise UserError(
+            f'weights file {weights} not found; give "imagenet", "none" or the path of a '
+            "keras.applications weights file (.h5)"
+        )
     return str(path)
 
 
@@ -103,15 +114,19 @@ def build_backbone(name: str, input_shape, weights: str | None = "imagenet", **p
     build, spec = BACKBONES[name], PREPROCESSING[name]
     weights = _weights_argument(weights)
     try:
-        return build(include_top=False, weights=weights, input_shape=tuple(input_shape), **spec.extra,
-                     **params)
+        return build(
+            include_top=False, weights=weights, input_shape=tuple(input_shape), **spec.extra, **params
+        )
     except (ValueError, TypeError, OSError, KeyError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if weights not in (None, "imagenet"):
-            raise UserError(f"weights file {weights} does not fit backbone {name} {params or ''} "
-                            f"with input {tuple(input_shape)} ({first[:200]})") from None
-        raise UserError(f"backbone {name} cannot be built for input {tuple(input_shape)} with {params} "
-                        f"({first[:200]})") from None
+            raise UserError(
+                f"weights file {weights} does not fit backbone {name} {params or ''} "
+                f"with input {tuple(input_shape)} ({first[:200]})"
+            ) from None
+        raise UserError(
+            f"backbone {name} cannot be built for input {tuple(input_shape)} with {params} ({first[:200]})"
+        ) from None
 
 
 def backbone_layers(backbone: keras.Model) -> list[layers.Layer]:
@@ -125,13 +140,15 @@ def unfreeze_last(backbone: keras.Model, n: int, norm_trainable: bool = False) -
     `norm_trainable`. Returns the number of layers with weights that became trainable."""
     candidates = backbone_layers(backbone)
     if not 0 <= n <= len(candidates):
-        raise UserError(f"unfreeze = {n}, but backbone {backbone.name} has {len(candidates)} layers; "
-                        f"choose 0..{len(candidates)}")
+        raise UserError(
+            f"unfreeze = {n}, but backbone {backbone.name} has {len(candidates)} layers; "
+            f"choose 0..{len(candidates)}"
+        )
     backbone.trainable = True  # the container must be trainable for any child to be
     for layer in candidates:
         layer.trainable = False
     opened = 0
-    for layer in candidates[len(candidates) - n:]:
+    for layer in candidates[len(candidates) - n :]:
         if isinstance(layer, NORMALISATION) and not norm_trainable:
             continue
         layer.trainable = True
@@ -175,14 +192,21 @@ def transfer(
     and offset fixed), "affine" (inference mode: moving statistics fixed, scale and offset
     learn), "train" (ordinary fine-tuning: batch statistics, moving statistics updated)."""
     if len(input_shape) != 3 or input_shape[-1] != 3:
-        raise UserError(f"transfer backbones need RGB images (H, W, 3), got {tuple(input_shape)}; "
-                        "use an RGB dataset or another model")
+        raise UserError(
+            f"transfer backbones need RGB images (H, W, 3), got {tuple(input_shape)}; "
+            "use an RGB dataset or another model"
+        )
     units = [int(u) for u in head_units]
-    rates = [float(head_dropouts)] * len(units) if isinstance(head_dropouts, (int, float)) else \
-        [float(r) for r in head_dropouts]
+    rates = (
+        [float(head_dropouts)] * len(units)
+        if isinstance(head_dropouts, (int, float))
+        else [float(r) for r in head_dropouts]
+    )
     if len(rates) != len(units) or any(not 0 <= r < 1 for r in rates) or any(u < 1 for u in units):
-        raise UserError(f"model.params head_units {units} and head_dropouts {rates}: give one dropout in "
-                        "[0, 1) per dense layer and positive widths")
+        raise UserError(
+            f"model.params head_units {units} and head_dropouts {rates}: give one dropout in "
+            "[0, 1) per dense layer and positive widths"
+        )
     if pooling not in ("avg", "max"):
         raise UserError(f"model.params pooling {pooling!r}: choose avg or max")
     if norm_mode not in NORM_MODES:

@@ -15,7 +15,6 @@ from kerasexp import rundir
 from kerasexp.errors import UserError
 
 
-
 def backbones(model: keras.Model) -> list[keras.Model]:
     """The nested models of a transfer model: its pretrained backbones."""
     return [layer for layer in model.layers if isinstance(layer, keras.Model)]
@@ -46,9 +45,26 @@ def train_head_first(model, data, cfg, out_dir=None, callbacks=(), augment=None)
         return None
     nested = backbones(model)
     if not nested:
-        raise UserError(f"training.head_epochs = {cfg.head_epochs} needs a model with a pretrained backbone "
-                        f"(model.name = \"transfer\"); {model.name} has none: set head_epochs = 0")
-    head_cfg = replace(cfg, epochs=cfg.head_epochs, learning_rate=cfg.head_learning_rate, schedule="constant",
-                       warmup_epochs=0, early_stopping_patience=0, restore_best=False, head_epochs=0)
+        raise UserError(
+            f"training.head_epochs = {cfg.head_epochs} needs a model with a pretrained backbone "
+            f'(model.name = "transfer"); {model.name} has none: set head_epochs = 0'
+        )
+    head_cfg = replace(
+        cfg,
+        epochs=cfg.head_epochs,
+        learning_rate=cfg.head_learning_rate,
+        schedule="constant",
+        warmup_epochs=0,
+        early_stopping_patience=0,
+        restore_best=False,
+        head_epochs=0,
+    )
     with frozen(nested):
-        return train(model, data, head_cfg, None if out_dir is None else Path(out_dir) / rundir.HEAD, callbacks, augment)
+        return train(
+            model,
+            data,
+            head_cfg,
+            None if out_dir is None else Path(out_dir) / rundir.HEAD,
+            callbacks,
+            augment,
+        )

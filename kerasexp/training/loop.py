@@ -7,7 +7,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -89,9 +89,12 @@ def make_dataset(
         if shuffle:
             order = tf.gather(order, tf.argsort(tf.random.stateless_uniform([n], seed=key)))
         batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=whole_batches)
-        return batches.enumerate().map(lambda i, indices: (indices, tf.random.experimental.stateless_fold_in(key, i)))
+        return batches.enumerate().map(
+            lambda i, indices: (indices, tf.random.experimental.stateless_fold_in(key, i))
+        )
 
     if callable(epoch):
+
         def current_epoch(_):
             value = tf.py_function(lambda: np.int64(epoch()), [], tf.int64)
             value.set_shape([])
@@ -109,14 +112,18 @@ def make_dataset(
 
     batches = n // batch_size if whole_batches else -(-n // batch_size)
     ds = tf.data.Dataset.zip(epochs.flat_map(epoch_batches), arrays).map(
-        gather_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        gather_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
     ds = ds.apply(tf.data.experimental.assert_cardinality(batches))  # Keras knows an epoch's steps up front
     if augment is not None and getattr(augment, "takes_seed", False):
         # Stateless policies (kerasexp.augment.compose) get the batch's seed.
         ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     elif augment is not None:
-        ds = ds.map(lambda images, labels, _: augment(images, labels), num_parallel_calls=tf.data.AUTOTUNE,
-                    deterministic=True)
+        ds = ds.map(
+            lambda images, labels, _: augment(images, labels),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
     else:
         ds = ds.map(lambda images, labels, _: (images, labels))
     if weights is not None:
@@ -151,8 +158,14 @@ PIPELINE_OPTIONS = _pipeline_options()
 
 def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> keras.Model:
     lr = build_schedule(
-        cfg.schedule, cfg.learning_rate, steps_per_epoch, warmup_epochs=cfg.warmup_epochs,
-        every=cfg.step_every, factor=cfg.step_factor, epochs=cfg.epochs, min_lr_ratio=cfg.min_lr_ratio,
+        cfg.schedule,
+        cfg.learning_rate,
+        steps_per_epoch,
+        warmup_epochs=cfg.warmup_epochs,
+        every=cfg.step_every,
+        factor=cfg.step_factor,
+        epochs=cfg.epochs,
+        min_lr_ratio=cfg.min_lr_ratio,
     )
     model.compile(
         optimizer=OPTIMIZERS[cfg.optimizer](cfg, lr),
@@ -161,7 +174,9 @@ def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) ->
         jit_compile=use_xla(cfg.jit_compile),
         # Keras' multi-step loop fails under a MirroredStrategy (an unfed placeholder in
         # its while loop): replicated training runs one step a call.
-        steps_per_execution=1 if tf.distribute.get_strategy().num_replicas_in_sync > 1 else cfg.steps_per_execution,
+        steps_per_execution=1
+        if tf.distribute.get_strategy().num_replicas_in_sync > 1
+        else cfg.steps_per_execution,
     )
     return model
 
@@ -191,8 +206,11 @@ class HistoryFile(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         import pandas as pd
 
-        row = {"epoch": epoch, "learning_rate": self.learning_rate,
-               **{k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}}
+        row = {
+            "epoch": epoch,
+            "learning_rate": self.learning_rate,
+            **{k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"},
+        }
         self.rows.append(row)
         write_csv(self.path, pd.DataFrame(self.rows))
 
@@ -241,8 +259,10 @@ class StopOnNaN(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(loss):
-            raise UserError(f"training diverged: loss is {float(loss)} at epoch {self.epoch + 1} step "
-                            f"{batch + 1}; lower training.learning_rate (now {self.learning_rate:g})")
+            raise UserError(
+                f"training diverged: loss is {float(loss)} at epoch {self.epoch + 1} step "
+                f"{batch + 1}; lower training.learning_rate (now {self.learning_rate:g})"
+            )
 
 
 def improves(value: float, best: float, monitor: str) -> bool:
@@ -259,7 +279,9 @@ class BestEpoch(keras.callbacks.Callback):
     `monitor` (0: never) and keeps the best epoch's weights in memory; on a resume the earlier
     epochs come from the history and their best weights from the checkpoint."""
 
-    def __init__(self, monitor: str, patience: int = 0, past: list[dict] = (), checkpoint: Path | None = None):
+    def __init__(
+        self, monitor: str, patience: int = 0, past: list[dict] = (), checkpoint: Path | None = None
+    ):
         super().__init__()
         self.monitor, self.patience, self.checkpoint = monitor, patience, checkpoint
         values = [r[monitor] for r in past]
@@ -277,7 +299,11 @@ class BestEpoch(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def stale(self) -> bool:
-        return bool(self.patience) and self.best_epoch >= 0 and self.epochs_seen - 1 - self.best_epoch >= self.patience
+        return (
+            bool(self.patience)
+            and self.best_epoch >= 0
+            and self.epochs_seen - 1 - self.best_epoch >= self.patience
+        )
 
     def restore(self, model) -> None:
         """Put the best epoch's weights into `model` (from memory, else the checkpoint)."""
@@ -369,7 +395,7 @@ class EpochBackup(keras.callbacks.Callback):
         with atomic_path(self.folder / f"epoch_{done}.weights.h5", suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp)
         write_json(self.folder / f"epoch_{done}.json", {"epoch": done, "rng": rng_states(self.model)})
-        for number, marker in self.markers()[self.KEEP:]:
+        for number, marker in self.markers()[self.KEEP :]:
             marker.unlink(missing_ok=True)
             (self.folder / f"epoch_{number}.weights.h5").unlink(missing_ok=True)
 
@@ -388,7 +414,9 @@ class EpochBackup(keras.callbacks.Callback):
                 load_state(model, self.folder / f"epoch_{number}.weights.h5", meta["rng"])
                 return int(meta["epoch"])
             except (OSError, ValueError, KeyError, TypeError) as err:
-                warn(f"backup of epoch {number} in {self.folder} is damaged ({_first_line(err)}); trying an earlier one")
+                warn(
+                    f"backup of epoch {number} in {self.folder} is damaged ({_first_line(err)}); trying an earlier one"
+                )
         warn(f"no usable backup in {self.folder}: this run restarts from its first epoch")
         return 0
 
@@ -415,7 +443,9 @@ def train(
     keras.utils.set_random_seed(cfg.seed)
     weights = class_weights(data.y_train, data.num_classes, cfg.class_weight)
     replicated = tf.distribute.get_strategy().num_replicas_in_sync > 1
-    steps_per_epoch = (np.floor if replicated else np.ceil)(len(data.x_train) / cfg.batch_size).astype(int).item()
+    steps_per_epoch = (
+        (np.floor if replicated else np.ceil)(len(data.x_train) / cfg.batch_size).astype(int).item()
+    )
     compile_model(model, cfg, steps_per_epoch)
 
     initial, backup, history_file, all_callbacks = 0, None, None, [StopOnNaN(cfg.learning_rate)]
@@ -435,16 +465,28 @@ def train(
                 print(f"resumed {out_dir} at {at} ({initial} epochs trained before)", file=sys.stderr)
         history_file = HistoryFile(out_dir / rundir.HISTORY, initial)
         check_history_covers(history_file, initial)
-        all_callbacks += [history_file, AtomicCheckpoint(out_dir / rundir.BEST_MODEL, cfg.monitor, history_file)]
+        all_callbacks += [
+            history_file,
+            AtomicCheckpoint(out_dir / rundir.BEST_MODEL, cfg.monitor, history_file),
+        ]
     best = None
     if cfg.early_stopping_patience or cfg.restore_best:
-        best = BestEpoch(cfg.monitor, cfg.early_stopping_patience, history_file.rows if history_file else [],
-                         out_dir / rundir.BEST_MODEL if out_dir is not None else None)
+        best = BestEpoch(
+            cfg.monitor,
+            cfg.early_stopping_patience,
+            history_file.rows if history_file else [],
+            out_dir / rundir.BEST_MODEL if out_dir is not None else None,
+        )
         all_callbacks.append(best)
     if cfg.schedule == "plateau":
-        all_callbacks.append(ResumablePlateau(history_file.rows[:initial] if history_file else [],
-                                              monitor="val_loss", factor=cfg.plateau_factor,
-                                              patience=cfg.plateau_patience))
+        all_callbacks.append(
+            ResumablePlateau(
+                history_file.rows[:initial] if history_file else [],
+                monitor="val_loss",
+                factor=cfg.plateau_factor,
+                patience=cfg.plateau_patience,
+            )
+        )
     if backup is not None:
         all_callbacks.append(backup)  # after the history and the checkpoint: a backup's epoch is in both
     # the caller's last: the epoch they see is already in the history, the checkpoint and the backup,
@@ -453,14 +495,31 @@ def train(
 
     epoch_box = [initial]
     counter = EpochCounter(epoch_box)  # first: the pipeline reads the box when the epoch's pass starts
-    train_ds = make_dataset(data.x_train, data.y_train, data.num_classes, cfg.batch_size, True, cfg.seed,
-                            weights=weights, augment=augment, whole_batches=replicated, epoch=lambda: epoch_box[0])
+    train_ds = make_dataset(
+        data.x_train,
+        data.y_train,
+        data.num_classes,
+        cfg.batch_size,
+        True,
+        cfg.seed,
+        weights=weights,
+        augment=augment,
+        whole_batches=replicated,
+        epoch=lambda: epoch_box[0],
+    )
     val_ds = make_dataset(data.x_val, data.y_val, data.num_classes, cfg.batch_size, whole_batches=replicated)
     start = time.perf_counter()
     history = None
     if initial < cfg.epochs and not (best is not None and best.stale()):
-        history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=initial,
-                            callbacks=[counter, *all_callbacks], shuffle=False, verbose=0)
+        history = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=cfg.epochs,
+            initial_epoch=initial,
+            callbacks=[counter, *all_callbacks],
+            shuffle=False,
+            verbose=0,
+        )
     seconds = time.perf_counter() - start
     if best is not None:
         best.restore(model)  # also when patience never ran out
@@ -469,8 +528,15 @@ def train(
         if resume:
             with atomic_path(out_dir / rundir.FINAL_WEIGHTS, suffix=".weights.h5") as tmp:
                 model.save_weights(tmp)
-            write_json(out_dir / rundir.DONE, {"history": hist, "seconds": seconds, "epochs_run": len(hist.get("loss", [])),
-                                               "rng": rng_states(model)})
+            write_json(
+                out_dir / rundir.DONE,
+                {
+                    "history": hist,
+                    "seconds": seconds,
+                    "epochs_run": len(hist.get("loss", [])),
+                    "rng": rng_states(model),
+                },
+            )
     else:
         hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     return TrainResult(hist, seconds, len(hist.get("loss", [])), steps_per_epoch, asdict(cfg), initial)
@@ -481,9 +547,11 @@ def check_history_covers(history_file: HistoryFile, epochs: int) -> None:
     and the plateau schedule replay them): with fewer the resumed run would end elsewhere, so it is
     refused rather than rebuilt."""
     if len(history_file.rows) < epochs:
-        raise UserError(f"{history_file.path} has {len(history_file.rows)} rows but the backup resumes "
-                        f"after epoch {epochs}; put the history back, or delete {history_file.path.parent} "
-                        "to start over")
+        raise UserError(
+            f"{history_file.path} has {len(history_file.rows)} rows but the backup resumes "
+            f"after epoch {epochs}; put the history back, or delete {history_file.path.parent} "
+            "to start over"
+        )
 
 
 def load_finished(model, out_dir: Path, steps_per_epoch: int, cfg: TrainConfig) -> TrainResult | None:
@@ -498,8 +566,16 @@ def load_finished(model, out_dir: Path, steps_per_epoch: int, cfg: TrainConfig) 
         saved = json.loads(done.read_text())
         load_state(model, out_dir / rundir.FINAL_WEIGHTS, saved.get("rng"))
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise UserError(f"the finished run's weights in {out_dir} do not load into this model "
-                        f"({_first_line(err)}); if they are damaged, delete {done} to retrain from its "
-                        "backup, else give another --out") from None
-    return TrainResult(saved["history"], saved["seconds"], saved["epochs_run"], steps_per_epoch,
-                       asdict(cfg), resumed_from=saved["epochs_run"])
+        raise UserError(
+            f"the finished run's weights in {out_dir} do not load into this model "
+            f"({_first_line(err)}); if they are damaged, delete {done} to retrain from its "
+            "backup, else give another --out"
+        ) from None
+    return TrainResult(
+        saved["history"],
+        saved["seconds"],
+        saved["epochs_run"],
+        steps_per_epoch,
+        asdict(cfg),
+        resumed_from=saved["epochs_run"],
+    )

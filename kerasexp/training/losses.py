@@ -21,8 +21,9 @@ def crossentropy(cfg):
 def focal(cfg):
     import keras
 
-    return keras.losses.CategoricalFocalCrossentropy(alpha=cfg.focal_alpha, gamma=cfg.focal_gamma,
-                                                     label_smoothing=cfg.label_smoothing)
+    return keras.losses.CategoricalFocalCrossentropy(
+        alpha=cfg.focal_alpha, gamma=cfg.focal_gamma, label_smoothing=cfg.label_smoothing
+    )
 
 
 def class_weights(y: np.ndarray, num_classes: int, spec) -> np.ndarray | None:
@@ -34,7 +35,9 @@ def class_weights(y: np.ndarray, num_classes: int, spec) -> np.ndarray | None:
         present = np.unique(y)
         if len(present) < num_classes:
             missing = sorted(set(range(num_classes)) - set(present.tolist()))
-            raise UserError(f"balanced class weights need every class in the training split; missing {missing}")
+            raise UserError(
+                f"balanced class weights need every class in the training split; missing {missing}"
+            )
         from sklearn.utils.class_weight import compute_class_weight
 
         return compute_class_weight("balanced", classes=np.arange(num_classes), y=y).astype("float32")
@@ -42,4 +45,6 @@ def class_weights(y: np.ndarray, num_classes: int, spec) -> np.ndarray | None:
         if len(spec) != num_classes or any(not isinstance(w, (int, float)) or w < 0 for w in spec):
             raise UserError(f"training.class_weight: give {num_classes} non-negative numbers, got {spec!r}")
         return np.asarray(spec, dtype="float32")
-    raise UserError(f"training.class_weight = {spec!r}: use \"none\", \"balanced\" or a list of {num_classes} numbers")
+    raise UserError(
+        f'training.class_weight = {spec!r}: use "none", "balanced" or a list of {num_classes} numbers'
+    )

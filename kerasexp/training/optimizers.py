@@ -33,8 +33,9 @@ def adamw(cfg, lr):
 def sgd(cfg, lr):
     import keras
 
-    return keras.optimizers.SGD(lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=_weight_decay(cfg),
-                               **_ema(cfg))
+    return keras.optimizers.SGD(
+        lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=_weight_decay(cfg), **_ema(cfg)
+    )
 
 
 @OPTIMIZERS.register("lion")

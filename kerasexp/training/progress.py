@@ -67,7 +67,9 @@ class _EpochLine(keras.callbacks.Callback):
             else:
                 from tqdm.std import tqdm
 
-            self.bar = tqdm(total=self.epochs, initial=epoch, desc=self.label, unit="epoch", file=self.progress.stream)
+            self.bar = tqdm(
+                total=self.epochs, initial=epoch, desc=self.label, unit="epoch", file=self.progress.stream
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         p = self.progress
@@ -87,7 +89,8 @@ class _EpochLine(keras.callbacks.Callback):
         print(
             f"[{self.label}] epoch {epoch + 1}/{self.epochs}  {metrics}  {took:.1f}s"
             f"  ~{format_seconds(left_run)} left here, ~{format_seconds(left_all)} in all",
-            file=p.stream, flush=True,
+            file=p.stream,
+            flush=True,
         )
 
     def on_train_end(self, logs=None):

@@ -18,10 +18,19 @@ from kerasexp.errors import UserError
 from kerasexp.training.loop import TrainResult
 
 
-def train_experiment(exp: Experiment, data: ImageData, out_dir: str | Path | None = None, *,
-                     callbacks=(), progress=None, label: str | None = None, resume: bool = True,
-                     distribute: str = "none", mixed_precision: str = "auto",
-                     logdir: str | Path | None = None) -> tuple[keras.Model, TrainResult]:
+def train_experiment(
+    exp: Experiment,
+    data: ImageData,
+    out_dir: str | Path | None = None,
+    *,
+    callbacks=(),
+    progress=None,
+    label: str | None = None,
+    resume: bool = True,
+    distribute: str = "none",
+    mixed_precision: str = "auto",
+    logdir: str | Path | None = None,
+) -> tuple[keras.Model, TrainResult]:
     """Train `exp` on `data` (its train split; validation on its val split) and return the model
     and the loop's result.
 
@@ -51,17 +60,26 @@ def train_experiment(exp: Experiment, data: ImageData, out_dir: str | Path | Non
     keras.backend.clear_session()
     seed_everything(cfg.seed)
     with strategy_scope(distribute, mixed_precision):
-        model = create_model(exp.model.name, data.input_shape, data.num_classes,
-                             **with_train_stats(exp.model.params, data.x_train))
-        augment = build_policy(exp.augmentation, seed=cfg.seed,
-                               class_counts=np.bincount(data.y_train, minlength=data.num_classes))
+        model = create_model(
+            exp.model.name,
+            data.input_shape,
+            data.num_classes,
+            **with_train_stats(exp.model.params, data.x_train),
+        )
+        augment = build_policy(
+            exp.augmentation,
+            seed=cfg.seed,
+            class_counts=np.bincount(data.y_train, minlength=data.num_classes),
+        )
         if cfg.head_epochs:
             head_callbacks = [progress.callback(f"{label} head", cfg.head_epochs)] if progress else []
             head_callbacks += _scalars(logdir, "head")
             train_head_first(model, data, cfg, out_dir if resume else None, head_callbacks, augment=augment)
         main_callbacks = [progress.callback(label, cfg.epochs)] if progress else []
         main_callbacks += _scalars(logdir)
-        result = train(model, data, cfg, out_dir, [*main_callbacks, *callbacks], augment=augment, resume=resume)
+        result = train(
+            model, data, cfg, out_dir, [*main_callbacks, *callbacks], augment=augment, resume=resume
+        )
     return model, result
 
 
@@ -81,8 +99,9 @@ def check_model_builds(exp: Experiment, data: ImageData) -> None:
     from kerasexp.models import create_model
     from kerasexp.models.normalization import with_train_stats
 
-    create_model(exp.model.name, data.input_shape, data.num_classes,
-                 **with_train_stats(exp.model.params, data.x_train))
+    create_model(
+        exp.model.name, data.input_shape, data.num_classes, **with_train_stats(exp.model.params, data.x_train)
+    )
     keras.backend.clear_session()
 
 
@@ -100,16 +119,22 @@ def user_callbacks(callbacks) -> list[keras.callbacks.Callback]:
     if callbacks is None:
         return []
     if not isinstance(callbacks, (list, tuple)):
-        raise UserError(f"callbacks= takes a list of keras.callbacks.Callback instances, got "
-                        f"{_described(callbacks)}; e.g. callbacks=[{type(callbacks).__name__}(...)]")
+        raise UserError(
+            f"callbacks= takes a list of keras.callbacks.Callback instances, got "
+            f"{_described(callbacks)}; e.g. callbacks=[{type(callbacks).__name__}(...)]"
+        )
     for i, callback in enumerate(callbacks):
         if isinstance(callback, type) and issubclass(callback, keras.callbacks.Callback):
-            raise UserError(f"callbacks[{i}] is the class {callback.__name__}, not an instance of it; "
-                            f"pass {callback.__name__}()")
+            raise UserError(
+                f"callbacks[{i}] is the class {callback.__name__}, not an instance of it; "
+                f"pass {callback.__name__}()"
+            )
         if not isinstance(callback, keras.callbacks.Callback):
-            raise UserError(f"callbacks[{i}] is {_described(callback)}, not a keras.callbacks.Callback "
-                            "(Keras 3); subclass keras.callbacks.Callback, or wrap a function in "
-                            "keras.callbacks.LambdaCallback(on_epoch_end=...)")
+            raise UserError(
+                f"callbacks[{i}] is {_described(callback)}, not a keras.callbacks.Callback "
+                "(Keras 3); subclass keras.callbacks.Callback, or wrap a function in "
+                "keras.callbacks.LambdaCallback(on_epoch_end=...)"
+            )
     return list(callbacks)
 
 

@@ -106,8 +106,15 @@ def confusion_figure(y_true, y_pred, class_names, title: str = ""):
     ax.set_yticks(range(n), class_names)
     ax.set(xlabel="predicted", ylabel="true", title=title)
     for (i, j), count in np.ndenumerate(values):
-        ax.text(j, i, str(count), ha="center", va="center", fontsize=8,
-                color="white" if count > values.max() / 2 else "black")
+        ax.text(
+            j,
+            i,
+            str(count),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if count > values.max() / 2 else "black",
+        )
     return fig
 
 
@@ -137,8 +144,10 @@ def write_test_images(logdir: str | Path, x_test, y_true, probs, class_names, st
     y_true = np.asarray(y_true)
     y_pred = np.asarray(probs).argmax(axis=1)
     writer = tf.summary.create_file_writer(str(logdir))
-    figures = {"test/confusion_matrix": confusion_figure(y_true, y_pred, class_names, "test set"),
-               "test/misclassified": misclassified_grid(x_test, y_true, y_pred, class_names)}
+    figures = {
+        "test/confusion_matrix": confusion_figure(y_true, y_pred, class_names, "test set"),
+        "test/misclassified": misclassified_grid(x_test, y_true, y_pred, class_names),
+    }
     with writer.as_default(step=step):
         for tag, fig in figures.items():
             tf.summary.write(tag, _image(fig), metadata=_plugin("images"))

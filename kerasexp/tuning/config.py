@@ -68,21 +68,26 @@ class StudyConfig:
     def __post_init__(self):
         PRUNERS.check(self.pruner)
         if self.metric.split("_", 1)[0] != "val":
-            raise UserError(f"study.metric {self.metric!r}: use a validation metric Keras logs, "
-                            "e.g. val_accuracy, val_loss, val_macro_f1")
+            raise UserError(
+                f"study.metric {self.metric!r}: use a validation metric Keras logs, "
+                "e.g. val_accuracy, val_loss, val_macro_f1"
+            )
         for key in ("n_trials", "heartbeat_interval", "max_consecutive_failures"):
             if getattr(self, key) < 1:
                 raise UserError(f"study.{key} must be a positive integer, got {getattr(self, key)}")
         if self.grace_period <= self.heartbeat_interval:
-            raise UserError(f"study.grace_period ({self.grace_period}) must exceed heartbeat_interval "
-                            f"({self.heartbeat_interval})")
+            raise UserError(
+                f"study.grace_period ({self.grace_period}) must exceed heartbeat_interval "
+                f"({self.heartbeat_interval})"
+            )
         from kerasexp.training.distribute import DISTRIBUTE, MIXED_PRECISION
 
         if self.distribute not in DISTRIBUTE:
             raise UserError(f"study.distribute {self.distribute!r}: choose one of: {', '.join(DISTRIBUTE)}")
         if self.mixed_precision not in MIXED_PRECISION:
-            raise UserError(f"study.mixed_precision {self.mixed_precision!r}: choose one of: "
-                            f"{', '.join(MIXED_PRECISION)}")
+            raise UserError(
+                f"study.mixed_precision {self.mixed_precision!r}: choose one of: {', '.join(MIXED_PRECISION)}"
+            )
 
     @property
     def direction(self) -> str:
@@ -126,8 +131,11 @@ class HeadSearch:
     dropout_step: float = 0.1
 
     def __post_init__(self):
-        if len(self.layers) != 2 or not all(isinstance(v, int) and v >= 1 for v in self.layers) \
-                or self.layers[0] > self.layers[1]:
+        if (
+            len(self.layers) != 2
+            or not all(isinstance(v, int) and v >= 1 for v in self.layers)
+            or self.layers[0] > self.layers[1]
+        ):
             raise UserError(f"search.head.layers = {self.layers}: give [min, max], 1 <= min <= max")
         if not self.units or not all(isinstance(v, int) and v > 0 for v in self.units):
             raise UserError(f"search.head.units = {self.units}: give a list of positive widths")
@@ -139,8 +147,10 @@ class HeadSearch:
         units = [trial.suggest_categorical(f"head_units_{i}", self.units) for i in range(n)]
         low, high = (float(v) for v in self.dropout)
         step = self.dropout_step if high > low else None
-        dropouts = [low if high == low else trial.suggest_float(f"head_dropout_{i}", low, high, step=step)
-                    for i in range(n)]
+        dropouts = [
+            low if high == low else trial.suggest_float(f"head_dropout_{i}", low, high, step=step)
+            for i in range(n)
+        ]
         return units, dropouts
 
 
@@ -171,9 +181,15 @@ class StudyFile:
 
         how = ("trial_process",)  # how a worker runs its trials, not what the study is: workers may differ
         study = {k: v for k, v in asdict(self.study).items() if k not in how}
-        return {"name": self.name, "experiment": self.experiment, "study": study,
-                "search": {"params": {".".join(p.path): _spec(p) for p in self.params},
-                           **({"head": asdict(self.head)} if self.head else {})}}
+        return {
+            "name": self.name,
+            "experiment": self.experiment,
+            "study": study,
+            "search": {
+                "params": {".".join(p.path): _spec(p) for p in self.params},
+                **({"head": asdict(self.head)} if self.head else {}),
+            },
+        }
 
 
 def _spec(p: SearchParam) -> dict:
@@ -194,19 +210,30 @@ _SPEC_KEYS = {"choices", "low", "high", "log", "step"}
 def parse_param(path_text: str, spec) -> SearchParam:
     path = tuple(path_text.split("."))
     if len(path) < 2 or path[0] not in SECTIONS:
-        raise UserError(f"search.params {path_text!r}: name an experiment key as section.key, e.g. "
-                        "training.learning_rate or model.params.unfreeze")
+        raise UserError(
+            f"search.params {path_text!r}: name an experiment key as section.key, e.g. "
+            "training.learning_rate or model.params.unfreeze"
+        )
     if path[0] == "dataset":
-        raise UserError(f"search.params {path_text!r}: the dataset is fixed for a study; search model, "
-                        "training or augmentation keys")
-    if not isinstance(spec, dict) or not set(spec) <= _SPEC_KEYS or \
-            not ("choices" in spec or {"low", "high"} <= set(spec)):
-        raise UserError(f"search.params {path_text!r} = {spec!r}: give {{ choices = [...] }} or "
-                        "{ low = ..., high = ... } with optional log = true, step = ...")
+        raise UserError(
+            f"search.params {path_text!r}: the dataset is fixed for a study; search model, "
+            "training or augmentation keys"
+        )
+    if (
+        not isinstance(spec, dict)
+        or not set(spec) <= _SPEC_KEYS
+        or not ("choices" in spec or {"low", "high"} <= set(spec))
+    ):
+        raise UserError(
+            f"search.params {path_text!r} = {spec!r}: give {{ choices = [...] }} or "
+            "{ low = ..., high = ... } with optional log = true, step = ..."
+        )
     if "choices" in spec and (not isinstance(spec["choices"], list) or not spec["choices"]):
         raise UserError(f"search.params {path_text!r}: choices must be a non-empty list")
     if "low" in spec and not spec["low"] < spec["high"]:
-        raise UserError(f"search.params {path_text!r}: low ({spec['low']}) must be below high ({spec['high']})")
+        raise UserError(
+            f"search.params {path_text!r}: low ({spec['low']}) must be below high ({spec['high']})"
+        )
     if spec.get("log") and "low" in spec and spec["low"] <= 0:
         raise UserError(f"search.params {path_text!r}: a log scale needs low > 0")
     return SearchParam(path, path[-1], **spec)
@@ -220,7 +247,9 @@ def study_from_dict(raw: dict, name: str) -> StudyFile:
         raise UserError("a study file needs a [search] section: [search.params] and/or [search.head]")
     unknown = set(search) - {"params", "head"}
     if unknown:
-        raise UserError(f"unknown section [search.{sorted(unknown)[0]}]; allowed: [search.params], [search.head]")
+        raise UserError(
+            f"unknown section [search.{sorted(unknown)[0]}]; allowed: [search.params], [search.head]"
+        )
     params = [parse_param(k, v) for k, v in search.get("params", {}).items()]
     names = [p.name for p in params]
     if len(set(names)) != len(names):

@@ -29,7 +29,9 @@ def spec_from_study(study):
 
     saved = study.user_attrs.get("study_file")
     if saved is None:
-        raise UserError(f"study {study.study_name!r} was not made by `kerasexp study` (no study_file attribute)")
+        raise UserError(
+            f"study {study.study_name!r} was not made by `kerasexp study` (no study_file attribute)"
+        )
     raw = {**saved["experiment"], "study": saved["study"], "search": saved["search"]}
     return study_from_dict(raw, saved["name"])
 
@@ -48,10 +50,15 @@ def study_summary(study, spec) -> dict:
     epochs = [t.user_attrs.get("epochs_run", 0) for t in finished]
     seconds = [t.user_attrs.get("seconds", 0.0) for t in finished]
     return {
-        "study": study.study_name, "metric": spec.study.metric, "pruner": spec.study.pruner,
-        "trials": len(trials), "complete": sum(t.state == TrialState.COMPLETE for t in trials),
-        "pruned": len(pruned), "failed": sum(t.state == TrialState.FAIL for t in trials),
-        "epochs_per_trial": max_epochs, "epochs_run": int(sum(epochs)),
+        "study": study.study_name,
+        "metric": spec.study.metric,
+        "pruner": spec.study.pruner,
+        "trials": len(trials),
+        "complete": sum(t.state == TrialState.COMPLETE for t in trials),
+        "pruned": len(pruned),
+        "failed": sum(t.state == TrialState.FAIL for t in trials),
+        "epochs_per_trial": max_epochs,
+        "epochs_run": int(sum(epochs)),
         "epochs_saved_by_pruning": int(sum(max_epochs - t.user_attrs.get("epochs_run", 0) for t in pruned)),
         "trial_minutes": round(sum(seconds) / 60, 2),
         "best_value": None if best is None else best.value,
@@ -64,8 +71,10 @@ def study_summary(study, spec) -> dict:
 def _top_mean(study, k: int):
     from optuna.trial import TrialState
 
-    values = sorted((t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))),
-                    reverse=study.direction.name == "MAXIMIZE")
+    values = sorted(
+        (t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))),
+        reverse=study.direction.name == "MAXIMIZE",
+    )
     return float(np.mean(values[:k])) if values else None
 
 
@@ -157,8 +166,16 @@ def retrain_best(spec, study, out: Path, seeds: list[int] | None = None) -> dict
     data = load_dataset(exp.dataset)
     if seeds is None:
         return _retrain(exp, best, study, data, out)
-    metrics = [_retrain(replace(exp, training=replace(exp.training, seed=seed)), best, study, data,
-                        rundir.seed_dir(out, seed)) for seed in seeds]
+    metrics = [
+        _retrain(
+            replace(exp, training=replace(exp.training, seed=seed)),
+            best,
+            study,
+            data,
+            rundir.seed_dir(out, seed),
+        )
+        for seed in seeds
+    ]
     return summarize_seeds(f"{study.study_name} best (trial {best.number})", out, seeds, metrics)
 
 
@@ -179,19 +196,35 @@ def _retrain(exp, best, study, data, out: Path) -> dict:
         if rundir.is_finished(out):
             return report_run(out)
         tta = "none" if chooses_tta(exp.evaluation.tta) else exp.evaluation.tta
-        merged = replace(data, x_train=np.concatenate([data.x_train, data.x_val]),
-                         y_train=np.concatenate([data.y_train, data.y_val]))
+        merged = replace(
+            data,
+            x_train=np.concatenate([data.x_train, data.x_val]),
+            y_train=np.concatenate([data.y_train, data.y_val]),
+        )
         metric = study.user_attrs.get("study_file", {}).get("study", {}).get("metric", "value")
-        record = {"experiment": f"{study.study_name} best (trial {best.number})", "val_images": 0,
-                  "note": "trained on train+validation for the best trial's best epoch count; the validation "
-                          "columns in history.csv are measured on images it trained on"}
+        record = {
+            "experiment": f"{study.study_name} best (trial {best.number})",
+            "val_images": 0,
+            "note": "trained on train+validation for the best trial's best epoch count; the validation "
+            "columns in history.csv are measured on images it trained on",
+        }
         choices = {
-            "trial": {"rule": f"best {metric} over the study's trials (validation)", "trial": best.number,
-                      "value": best.value},
+            "trial": {
+                "rule": f"best {metric} over the study's trials (validation)",
+                "trial": best.number,
+                "value": best.value,
+            },
             "epoch": {"rule": "the best trial's best validation epoch", "epoch": exp.training.epochs},
-            "tta": {"setting": exp.evaluation.tta, "chosen": tta,
-                    **({"note": "choosing needs a validation split; the retrain has none"}
-                       if chooses_tta(exp.evaluation.tta) else {})}}
+            "tta": {
+                "setting": exp.evaluation.tta,
+                "chosen": tta,
+                **(
+                    {"note": "choosing needs a validation split; the retrain has none"}
+                    if chooses_tta(exp.evaluation.tta)
+                    else {}
+                ),
+            },
+        }
         return train_and_report(exp, merged, out, tta=tta, record=record, choices=choices)
 
 
@@ -207,8 +240,12 @@ def best_value_interval(study, metric: str) -> list[float] | None:
     return accuracy_ci95(round(best.value * n), n)
 
 
-def locate_study(study_dir: str | Path | None, storage_url: str | None = None, study_name: str | None = None,
-                 out: str | Path | None = None) -> tuple[str, str, Path]:
+def locate_study(
+    study_dir: str | Path | None,
+    storage_url: str | None = None,
+    study_name: str | None = None,
+    out: str | Path | None = None,
+) -> tuple[str, str, Path]:
     """(storage URL, study name, report folder) from a study folder made by `kerasexp study`
     (STUDY/study.db; STUDY/study.txt names the study; the report goes to STUDY/report), or from
     --storage (a PostgreSQL study: the folder has no database and its study.txt no password).
@@ -224,7 +261,9 @@ def locate_study(study_dir: str | Path | None, storage_url: str | None = None, s
             raise UserError("give a study folder (kerasexp study-report runs/studies/NAME) or --storage URL")
         if not (folder / "study.db").exists():
             where = f" (its study.txt: storage {record['storage']})" if "storage" in record else ""
-            raise UserError(f"{folder}: no study.db{where}; give --storage URL (with its password) and --study-name")
+            raise UserError(
+                f"{folder}: no study.db{where}; give --storage URL (with its password) and --study-name"
+            )
         storage_url = default_storage(folder)
     if out is None:
         if folder is None:
@@ -237,8 +276,10 @@ def locate_study(study_dir: str | Path | None, storage_url: str | None = None, s
 
         names = optuna.get_all_study_names(open_storage(storage_url))
         if len(names) != 1:
-            raise UserError(f"{mask_url(storage_url)} holds {len(names)} studies ({', '.join(names) or 'none'}); "
-                            "give --study-name")
+            raise UserError(
+                f"{mask_url(storage_url)} holds {len(names)} studies ({', '.join(names) or 'none'}); "
+                "give --study-name"
+            )
         study_name = names[0]
     return storage_url, study_name, Path(out)
 
@@ -263,23 +304,32 @@ def format_params(params: dict) -> str:
 
 def summary_text(s: dict, out: str | Path) -> str:
     """What `kerasexp study-report` prints: the best trial, its parameters, the retrain's test figures."""
-    lines = [f"study {s['study']}: {s['trials']} trials ({s['complete']} complete, {s['pruned']} pruned, "
-             f"{s['failed']} failed)"]
+    lines = [
+        f"study {s['study']}: {s['trials']} trials ({s['complete']} complete, {s['pruned']} pruned, "
+        f"{s['failed']} failed)"
+    ]
     if s["best_trial"] is not None:
-        lines.append(f"best {s['metric']} {_num(s['best_value'])}{_ci(s.get('best_value_ci95'))} "
-                     f"(trial {s['best_trial']}): {format_params(s['best_params'])}")
+        lines.append(
+            f"best {s['metric']} {_num(s['best_value'])}{_ci(s.get('best_value_ci95'))} "
+            f"(trial {s['best_trial']}): {format_params(s['best_params'])}"
+        )
     t = s.get("test")
     if t and "seeds" in t:
-        lines.append(f"retrained with seeds {t['seeds']}, test: accuracy {t['accuracy']:.4f} ± {t['accuracy_std']:.4f}, "
-                     f"macro-F1 {t['macro_f1']:.4f} ± {t['macro_f1_std']:.4f}")
+        lines.append(
+            f"retrained with seeds {t['seeds']}, test: accuracy {t['accuracy']:.4f} ± {t['accuracy_std']:.4f}, "
+            f"macro-F1 {t['macro_f1']:.4f} ± {t['macro_f1_std']:.4f}"
+        )
     elif t:
-        lines.append(f"retrained on train+validation, test: accuracy {t['accuracy']:.4f}{_ci(t.get('accuracy_ci95'))}, "
-                     f"macro-F1 {t['macro_f1']:.4f}{_ci(t.get('macro_f1_ci95'))}")
+        lines.append(
+            f"retrained on train+validation, test: accuracy {t['accuracy']:.4f}{_ci(t.get('accuracy_ci95'))}, "
+            f"macro-F1 {t['macro_f1']:.4f}{_ci(t.get('macro_f1_ci95'))}"
+        )
     return "\n".join(lines + [f"wrote {out}/"])
 
 
-def study_report(storage_url: str, study_name: str, out: str | Path, retrain: bool = True,
-                 seeds: list[int] | None = None) -> dict:
+def study_report(
+    storage_url: str, study_name: str, out: str | Path, retrain: bool = True, seeds: list[int] | None = None
+) -> dict:
     from kerasexp.provenance import command_line, machine_description
     from kerasexp.tuning.storage import load_existing_study, mask_url, open_storage
 
@@ -290,8 +340,13 @@ def study_report(storage_url: str, study_name: str, out: str | Path, retrain: bo
     out.mkdir(parents=True, exist_ok=True)
     trials = study.trials_dataframe()
     write_csv(out / "trials.csv", trials)
-    summary = {**study_summary(study, spec), "best_value_ci95": best_value_interval(study, spec.study.metric),
-               "storage": mask_url(storage_url), "command": command_line(), "machine": machine_description()}
+    summary = {
+        **study_summary(study, spec),
+        "best_value_ci95": best_value_interval(study, spec.study.metric),
+        "storage": mask_url(storage_url),
+        "command": command_line(),
+        "machine": machine_description(),
+    }
     best = _best(study)
     if best is not None:
         import optuna
@@ -304,39 +359,57 @@ def study_report(storage_url: str, study_name: str, out: str | Path, retrain: bo
     if retrain and best is not None:
         metrics = retrain_best(spec, study, out / "best", seeds)
         if seeds is None:
-            summary["test"] = {k: metrics[k] for k in ("accuracy", "accuracy_ci95", "macro_f1", "macro_f1_ci95")}
+            summary["test"] = {
+                k: metrics[k] for k in ("accuracy", "accuracy_ci95", "macro_f1", "macro_f1_ci95")
+            }
         else:
-            summary["test"] = {"seeds": seeds, **{k: metrics[k]["mean"] for k in ("accuracy", "macro_f1")},
-                               **{f"{k}_std": metrics[k]["std"] for k in ("accuracy", "macro_f1")}}
+            summary["test"] = {
+                "seeds": seeds,
+                **{k: metrics[k]["mean"] for k in ("accuracy", "macro_f1")},
+                **{f"{k}_std": metrics[k]["std"] for k in ("accuracy", "macro_f1")},
+            }
     write_json(out / "summary.json", summary)
     write_text(out / "summary.md", summary_markdown(summary))
     return summary
 
 
 def summary_markdown(s: dict) -> str:
-    lines = [f"# Study {s['study']}", "",
-             f"Made by `{s['command']}` from storage `{s['storage']}`; machine: {s['machine'].get('cpu')}, "
-             f"{s['machine'].get('cores')} cores, GPU: {s['machine'].get('gpus')}.", "",
-             f"- trials: {s['trials']} ({s['complete']} complete, {s['pruned']} pruned, {s['failed']} failed); "
-             f"pruner: {s['pruner']}",
-             f"- epochs run: {s['epochs_run']} of at most {s['trials'] * s['epochs_per_trial']} "
-             f"({s['trials']} trials of up to {s['epochs_per_trial']}); epochs saved by pruning: "
-             f"{s['epochs_saved_by_pruning']}; trial time {s['trial_minutes']} min",
-             f"- best {s['metric']}: {_num(s['best_value'])} (trial {s['best_trial']}; selected among "
-             f"{s['trials']} trials: biased upward, so no interval; the retrained figure on test below has the honest one); "
-             f"mean of the top 5: {_num(s['top5_mean'])}",
-             f"- best parameters: {format_params(s['best_params']) or 'none'}"]
+    lines = [
+        f"# Study {s['study']}",
+        "",
+        f"Made by `{s['command']}` from storage `{s['storage']}`; machine: {s['machine'].get('cpu')}, "
+        f"{s['machine'].get('cores')} cores, GPU: {s['machine'].get('gpus')}.",
+        "",
+        f"- trials: {s['trials']} ({s['complete']} complete, {s['pruned']} pruned, {s['failed']} failed); "
+        f"pruner: {s['pruner']}",
+        f"- epochs run: {s['epochs_run']} of at most {s['trials'] * s['epochs_per_trial']} "
+        f"({s['trials']} trials of up to {s['epochs_per_trial']}); epochs saved by pruning: "
+        f"{s['epochs_saved_by_pruning']}; trial time {s['trial_minutes']} min",
+        f"- best {s['metric']}: {_num(s['best_value'])} (trial {s['best_trial']}; selected among "
+        f"{s['trials']} trials: biased upward, so no interval; the retrained figure on test below has the honest one); "
+        f"mean of the top 5: {_num(s['top5_mean'])}",
+        f"- best parameters: {format_params(s['best_params']) or 'none'}",
+    ]
     if "test" in s:
         t = s["test"]
         if "seeds" in t:
-            lines.append(f"- best configuration retrained on train+validation with seeds {t['seeds']}, test split: "
-                         f"accuracy {t['accuracy']:.4f} ± {t['accuracy_std']:.4f}, macro-F1 {t['macro_f1']:.4f} ± "
-                         f"{t['macro_f1_std']:.4f} (mean ± std; best/seeds.md, best/seed_S/per_class.md)")
+            lines.append(
+                f"- best configuration retrained on train+validation with seeds {t['seeds']}, test split: "
+                f"accuracy {t['accuracy']:.4f} ± {t['accuracy_std']:.4f}, macro-F1 {t['macro_f1']:.4f} ± "
+                f"{t['macro_f1_std']:.4f} (mean ± std; best/seeds.md, best/seed_S/per_class.md)"
+            )
         else:
-            lines.append(f"- best configuration retrained on train+validation, test split: accuracy "
-                         f"{t['accuracy']:.4f}{_ci(t.get('accuracy_ci95'))}, macro-F1 {t['macro_f1']:.4f}"
-                         f"{_ci(t.get('macro_f1_ci95'))} (best/per_class.md, best/confusion_matrix.png)")
-    lines += ["", "Plots: " + ", ".join(s["plots"]), "", "trials.csv: every trial, its parameters, state and value."]
+            lines.append(
+                f"- best configuration retrained on train+validation, test split: accuracy "
+                f"{t['accuracy']:.4f}{_ci(t.get('accuracy_ci95'))}, macro-F1 {t['macro_f1']:.4f}"
+                f"{_ci(t.get('macro_f1_ci95'))} (best/per_class.md, best/confusion_matrix.png)"
+            )
+    lines += [
+        "",
+        "Plots: " + ", ".join(s["plots"]),
+        "",
+        "trials.csv: every trial, its parameters, state and value.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -350,8 +423,19 @@ def _ci(ci) -> str:
     return f" (95% interval {span(ci)})" if ci else ""
 
 
-COMPARE_COLUMNS = ("study", "pruner", "trials", "complete", "pruned", "epochs_run", "epochs_saved_by_pruning",
-                   "trial_minutes", "best_value", "best_value_ci95", "top5_mean")
+COMPARE_COLUMNS = (
+    "study",
+    "pruner",
+    "trials",
+    "complete",
+    "pruned",
+    "epochs_run",
+    "epochs_saved_by_pruning",
+    "trial_minutes",
+    "best_value",
+    "best_value_ci95",
+    "top5_mean",
+)
 
 
 def study_compare(report_dirs: list[str], out: str | Path) -> pd.DataFrame:
@@ -369,16 +453,31 @@ def study_compare(report_dirs: list[str], out: str | Path) -> pd.DataFrame:
             raise UserError(f"{d}: no summary.json; run `kerasexp study-report ... --out {d}` first")
         s = json.loads(f.read_text())
         summaries.append(s)
-        rows.append({**{k: s.get(k) for k in COMPARE_COLUMNS}, "best_value_ci95": span(s.get("best_value_ci95")),
-                     "test_accuracy": s.get("test", {}).get("accuracy")})
+        rows.append(
+            {
+                **{k: s.get(k) for k in COMPARE_COLUMNS},
+                "best_value_ci95": span(s.get("best_value_ci95")),
+                "test_accuracy": s.get("test", {}).get("accuracy"),
+            }
+        )
     table = pd.DataFrame(rows)
     first = summaries[0]
-    table["epochs_vs_first"] = [s["epochs_run"] / first["epochs_run"] if first.get("epochs_run") else None
-                                for s in summaries]
+    table["epochs_vs_first"] = [
+        s["epochs_run"] / first["epochs_run"] if first.get("epochs_run") else None for s in summaries
+    ]
     ref_ci = first.get("best_value_ci95")
-    table["best_inside_first_ci95"] = ["reference" if i == 0 else ("" if not ref_ci or s.get("best_value") is None else
-                                       "yes" if ref_ci[0] <= s["best_value"] <= ref_ci[1] else "no")
-                                       for i, s in enumerate(summaries)]
+    table["best_inside_first_ci95"] = [
+        "reference"
+        if i == 0
+        else (
+            ""
+            if not ref_ci or s.get("best_value") is None
+            else "yes"
+            if ref_ci[0] <= s["best_value"] <= ref_ci[1]
+            else "no"
+        )
+        for i, s in enumerate(summaries)
+    ]
     best_dirs = [Path(d) / "best" for d in report_dirs]
     if all(rundir.is_finished(b) or rundir.is_seed_group(b) for b in best_dirs):
         tests = pd.DataFrame(paired_tests([str(b) for b in best_dirs]))
@@ -388,13 +487,16 @@ def study_compare(report_dirs: list[str], out: str | Path) -> pd.DataFrame:
 
     out = Path(out)
     write_csv(out.with_suffix(".csv"), table)
-    write_text(out.with_suffix(".md"), f"# {out.stem}\n\nMade by `{command_line()}` from "
-               f"{', '.join(report_dirs)} (each folder's summary.json).\n\n"
-               "best_value is the best trial's validation figure with its 95% Wilson interval over the validation "
-               "images; `best_inside_first_ci95` says whether it lies inside the first study's interval (an equally "
-               "good configuration, as far as this validation split can tell); `epochs_vs_first` is the epochs "
-               "trained relative to the first study. Where each study retrained its best configuration, "
-               "`test_p_value` is a paired t-test over training seeds against the first's "
-               "(kerasexp.evaluation.compare.paired_tests; under 3 seeds \"too few seeds to test\").\n\n"
-               f"{markdown_table(table)}\n")
+    write_text(
+        out.with_suffix(".md"),
+        f"# {out.stem}\n\nMade by `{command_line()}` from "
+        f"{', '.join(report_dirs)} (each folder's summary.json).\n\n"
+        "best_value is the best trial's validation figure with its 95% Wilson interval over the validation "
+        "images; `best_inside_first_ci95` says whether it lies inside the first study's interval (an equally "
+        "good configuration, as far as this validation split can tell); `epochs_vs_first` is the epochs "
+        "trained relative to the first study. Where each study retrained its best configuration, "
+        "`test_p_value` is a paired t-test over training seeds against the first's "
+        '(kerasexp.evaluation.compare.paired_tests; under 3 seeds "too few seeds to test").\n\n'
+        f"{markdown_table(table)}\n",
+    )
     return table

@@ -29,8 +29,9 @@ class PruneOnEpoch:
             def on_epoch_end(self, epoch, logs=None):
                 logs = logs or {}
                 if metric not in logs:
-                    raise UserError(f"study.metric {metric!r} is not logged by Keras; logged: "
-                                    f"{', '.join(sorted(logs))}")
+                    raise UserError(
+                        f"study.metric {metric!r} is not logged by Keras; logged: {', '.join(sorted(logs))}"
+                    )
                 trial.set_user_attr("epochs_run", epoch + 1)
                 trial.report(float(logs[metric]), step=epoch)
                 if trial.should_prune():
@@ -83,7 +84,9 @@ class Objective:
             message = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
             trial.set_user_attr("error", message[:500])
             if self.consecutive_failures >= self.spec.study.max_consecutive_failures:
-                raise UserError(f"{self.consecutive_failures} trials in a row failed; last: {message[:300]}") from None
+                raise UserError(
+                    f"{self.consecutive_failures} trials in a row failed; last: {message[:300]}"
+                ) from None
             raise TrialFailed(message) from None
         finally:
             trial.set_user_attr("seconds", time.perf_counter() - start)
@@ -99,10 +102,14 @@ class Objective:
         from kerasexp.training.session import train_experiment
 
         metric = self.spec.study.metric
-        model, result = train_experiment(exp, data, callbacks=[PruneOnEpoch(trial, metric)],
-                                         distribute=self.spec.study.distribute,
-                                         mixed_precision=self.spec.study.mixed_precision,
-                                         logdir=self.logdir / f"trial_{trial.number}" if self.logdir else None)
+        model, result = train_experiment(
+            exp,
+            data,
+            callbacks=[PruneOnEpoch(trial, metric)],
+            distribute=self.spec.study.distribute,
+            mixed_precision=self.spec.study.mixed_precision,
+            logdir=self.logdir / f"trial_{trial.number}" if self.logdir else None,
+        )
         values = result.history[metric]
         best = min(values) if metric.endswith("loss") else max(values)
         return float(best), values.index(best) + 1, int(model.count_params())
@@ -129,9 +136,15 @@ def finished_count(study) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
 
 
-def run_study(spec: StudyFile, storage_url: str | None, n_trials: int | None = None,
-              study_name: str | None = None, out_dir: str | Path | None = None, log=print,
-              create_only: bool = False):
+def run_study(
+    spec: StudyFile,
+    storage_url: str | None,
+    n_trials: int | None = None,
+    study_name: str | None = None,
+    out_dir: str | Path | None = None,
+    log=print,
+    create_only: bool = False,
+):
     """Run (or join) a study until it has n_trials finished trials over all its workers; with
     create_only, create the study (and the storage's tables) and return before any trial."""
     import optuna
@@ -160,8 +173,9 @@ def check_study_out(spec: StudyFile, out_dir, study_name: str) -> Path:
     out_dir = Path(Path("runs") / "studies" / study_name if out_dir is None else out_dir)
     rundir.check_out_folder(out_dir, "a folder for the study")
     if rundir.is_run_folder(out_dir):
-        raise UserError(f"--out {out_dir} is a kerasexp run folder, not a study's; "
-                        "give a new folder for the study")
+        raise UserError(
+            f"--out {out_dir} is a kerasexp run folder, not a study's; give a new folder for the study"
+        )
     rundir.check_not_in_data(out_dir, spec.experiment.get("dataset", {}).get("data_dir", ""))
     return out_dir
 
@@ -180,23 +194,32 @@ def _run_study(spec, study, storage_url, n_trials, study_name, out_dir, create_o
             warnings.simplefilter("ignore", ExperimentalWarning)
             study.set_metric_names([spec.study.metric])
     if create_only:
-        log(f"study {study_name} ready in {mask_url(storage_url)}: {finished_count(study)} trials finished; "
-            "start the workers")
+        log(
+            f"study {study_name} ready in {mask_url(storage_url)}: {finished_count(study)} trials finished; "
+            "start the workers"
+        )
         return study
     fail_stale_trials(study)
     log(f"study {study_name} in {mask_url(storage_url)}: {finished_count(study)}/{n_trials} trials finished")
-    logdir = out_dir / rundir.TENSORBOARD if spec.experiment.get("logging", {}).get("tensorboard", True) else None
+    logdir = (
+        out_dir / rundir.TENSORBOARD if spec.experiment.get("logging", {}).get("tensorboard", True) else None
+    )
 
     if finished_count(study) < n_trials:
         if spec.study.trial_process:
             _optimize_in_processes(spec, storage_url, study_name, n_trials, study, log, logdir)
         else:
-            study.optimize(Objective(spec, log, logdir), callbacks=[_announcer(spec, log), _max_trials(n_trials)],
-                           catch=(TrialFailed,), gc_after_trial=True)
+            study.optimize(
+                Objective(spec, log, logdir),
+                callbacks=[_announcer(spec, log), _max_trials(n_trials)],
+                catch=(TrialFailed,),
+                gc_after_trial=True,
+            )
     fail_stale_trials(study)
     best = _best(study)
     summary = f"{finished_count(study)} trials finished" + (
-        f"; best {spec.study.metric} {best.value:.4f} (trial {best.number}) {best.params}" if best else "")
+        f"; best {spec.study.metric} {best.value:.4f} (trial {best.number}) {best.params}" if best else ""
+    )
     if out_dir.exists() or storage_url.startswith("sqlite"):
         out_dir.mkdir(parents=True, exist_ok=True)
         write_text(out_dir / "study.txt", f"storage {mask_url(storage_url)}\nstudy {study_name}\n{summary}\n")
@@ -210,9 +233,15 @@ def _announcer(spec: StudyFile, log):
     def announce(study, trial):
         state = trial.state.name.lower()
         value = f" {spec.study.metric} {trial.value:.4f}" if trial.value is not None else ""
-        extra = f" ({trial.user_attrs['error']})" if trial.state == TrialState.FAIL and "error" in trial.user_attrs else ""
-        log(f"trial {trial.number} {state}{value} after {trial.user_attrs.get('epochs_run', 0)} epochs, "
-            f"{trial.user_attrs.get('seconds', 0):.0f} s {trial.params}{extra}")
+        extra = (
+            f" ({trial.user_attrs['error']})"
+            if trial.state == TrialState.FAIL and "error" in trial.user_attrs
+            else ""
+        )
+        log(
+            f"trial {trial.number} {state}{value} after {trial.user_attrs.get('epochs_run', 0)} epochs, "
+            f"{trial.user_attrs.get('seconds', 0):.0f} s {trial.params}{extra}"
+        )
 
     return announce
 
@@ -224,19 +253,29 @@ def _max_trials(n_trials: int):
     return MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
 
 
-def _optimize_in_processes(spec: StudyFile, storage_url: str, study_name: str, n_trials: int, study, log,
-                           logdir: Path | None = None):
+def _optimize_in_processes(
+    spec: StudyFile, storage_url: str, study_name: str, n_trials: int, study, log, logdir: Path | None = None
+):
     """One child process per trial until the study has n_trials finished (over all workers)."""
     from kerasexp.child import ChildDied, call_in_child
 
     failures = 0
     while finished_count(study) < n_trials:
         try:
-            kind, value = call_in_child(_trial_process, spec, storage_url, study_name, failures, logdir,
-                                        preload=("tensorflow", "keras", "kerasexp.training.loop", "kerasexp.tuning.run"))
+            kind, value = call_in_child(
+                _trial_process,
+                spec,
+                storage_url,
+                study_name,
+                failures,
+                logdir,
+                preload=("tensorflow", "keras", "kerasexp.training.loop", "kerasexp.tuning.run"),
+            )
         except ChildDied as err:  # killed before it reported (out of memory?)
-            log(f"{err}; its trial is marked failed once its heartbeat is {spec.study.grace_period} s "
-                "stale, and retried")
+            log(
+                f"{err}; its trial is marked failed once its heartbeat is {spec.study.grace_period} s "
+                "stale, and retried"
+            )
             kind, value = "died", failures + 1
         if kind == "error":
             raise UserError(value)
@@ -245,15 +284,20 @@ def _optimize_in_processes(spec: StudyFile, storage_url: str, study_name: str, n
             raise UserError(f"{failures} trials in a row failed; see the trials' errors in the storage")
 
 
-def _trial_process(spec: StudyFile, storage_url: str, study_name: str, failures: int,
-                   logdir: Path | None = None) -> tuple:
+def _trial_process(
+    spec: StudyFile, storage_url: str, study_name: str, failures: int, logdir: Path | None = None
+) -> tuple:
     """Body of a trial's child process: one trial of the shared study; its result goes to the
     storage, how it went (failures in a row, or a user error's message) back to the worker."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url, spec.study),
-                              sampler=make_sampler(spec.study), pruner=make_pruner(spec.study))
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=open_storage(storage_url, spec.study),
+        sampler=make_sampler(spec.study),
+        pruner=make_pruner(spec.study),
+    )
     objective = Objective(spec, print, logdir)
     objective.consecutive_failures = failures
     try:

@@ -49,16 +49,22 @@ def storage_errors(url: str):
         yield
     except ImportError as err:  # optuna and SQLAlchemy raise or wrap a missing driver as ImportError
         name = err.name or getattr(err.__cause__, "name", None) or "psycopg"
-        raise UserError(f"storage {mask_url(url)}: its database driver {name!r} is not installed; "
-                        "pip install 'kerasexp[postgres]' (psycopg)") from None
+        raise UserError(
+            f"storage {mask_url(url)}: its database driver {name!r} is not installed; "
+            "pip install 'kerasexp[postgres]' (psycopg)"
+        ) from None
     except sqlalchemy.exc.NoSuchModuleError:  # a typo in the scheme (postgressql://)
         scheme = url.split(":", 1)[0]
-        raise UserError(f"cannot open storage {mask_url(url)}: unknown database scheme {scheme!r}; use "
-                        "sqlite:///path/study.db or postgresql://user:password@host/db") from None
+        raise UserError(
+            f"cannot open storage {mask_url(url)}: unknown database scheme {scheme!r}; use "
+            "sqlite:///path/study.db or postgresql://user:password@host/db"
+        ) from None
     except (sqlalchemy.exc.SQLAlchemyError, ValueError, OSError) as err:
         first = scrub(str(getattr(err, "orig", None) or err), url).strip().splitlines()
-        raise UserError(f"cannot open storage {mask_url(url)}: {first[0] if first else type(err).__name__}; "
-                        "check that the server runs and the URL is right") from None
+        raise UserError(
+            f"cannot open storage {mask_url(url)}: {first[0] if first else type(err).__name__}; "
+            "check that the server runs and the URL is right"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -96,9 +102,12 @@ def worker_lock(url: str):
         return contextlib.nullcontext()
     from kerasexp.io import exclusive_lock
 
-    return exclusive_lock(path.with_name(path.name + ".lock"), f"SQLite study storage {path}",
-                          "SQLite takes one worker: wait for it, or run several workers on PostgreSQL "
-                          "(--storage postgresql://user:password@host/db)")
+    return exclusive_lock(
+        path.with_name(path.name + ".lock"),
+        f"SQLite study storage {path}",
+        "SQLite takes one worker: wait for it, or run several workers on PostgreSQL "
+        "(--storage postgresql://user:password@host/db)",
+    )
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -116,11 +125,16 @@ def _rdb_storage(url: str, cfg: StudyConfig | None):
     from optuna.exceptions import ExperimentalWarning
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-    warnings.filterwarnings("ignore", category=ExperimentalWarning)  # heartbeat and retry: stable enough for us
+    warnings.filterwarnings(
+        "ignore", category=ExperimentalWarning
+    )  # heartbeat and retry: stable enough for us
     kwargs = {}
     if cfg is not None:
-        kwargs = dict(heartbeat_interval=cfg.heartbeat_interval, grace_period=cfg.grace_period,
-                      heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=cfg.max_retry))
+        kwargs = dict(
+            heartbeat_interval=cfg.heartbeat_interval,
+            grace_period=cfg.grace_period,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=cfg.max_retry),
+        )
     engine = {"connect_args": {"connect_timeout": 10}} if url.startswith("postgres") else {}
     if url.startswith("sqlite"):
         engine = {"connect_args": {"timeout": 60}}
@@ -141,18 +155,27 @@ def open_study(spec: StudyFile, url: str, study_name: str):
 
     with storage_errors(url), setup_lock(url):
         storage = _rdb_storage(url, spec.study)
-        study = optuna.create_study(study_name=study_name, storage=storage, direction=spec.study.direction,
-                                    sampler=make_sampler(spec.study), pruner=make_pruner(spec.study),
-                                    load_if_exists=True)
+        study = optuna.create_study(
+            study_name=study_name,
+            storage=storage,
+            direction=spec.study.direction,
+            sampler=make_sampler(spec.study),
+            pruner=make_pruner(spec.study),
+            load_if_exists=True,
+        )
         saved = study.user_attrs.get("study_file")
         if saved is None:
             study.set_user_attr("study_file", spec.as_dict())
     if saved is not None and saved != _jsonable(spec.as_dict()):
-        raise UserError(f"study {study_name!r} in {mask_url(url)} was made from another study file; "
-                        "pass another --study-name, or the same file")
+        raise UserError(
+            f"study {study_name!r} in {mask_url(url)} was made from another study file; "
+            "pass another --study-name, or the same file"
+        )
     if study.direction.name.lower() != spec.study.direction:
-        raise UserError(f"study {study_name!r} {study.direction.name.lower()}s; this file's metric "
-                        f"{spec.study.metric} would {spec.study.direction}")
+        raise UserError(
+            f"study {study_name!r} {study.direction.name.lower()}s; this file's metric "
+            f"{spec.study.metric} would {spec.study.direction}"
+        )
     return storage, study
 
 
@@ -163,5 +186,6 @@ def load_existing_study(storage, url: str, study_name: str):
         return optuna.load_study(study_name=study_name, storage=storage)
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
-        raise UserError(f"no study {study_name!r} in {mask_url(url)}; studies there: "
-                        f"{', '.join(names) or 'none'}") from None
+        raise UserError(
+            f"no study {study_name!r} in {mask_url(url)}; studies there: {', '.join(names) or 'none'}"
+        ) from None

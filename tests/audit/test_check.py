@@ -35,8 +35,9 @@ def check(root, capsys, *extra) -> tuple[int, str]:
 def test_an_untouched_copy_of_committed_reports_passes(reports, capsys):
     code, out = check(reports, capsys)
     assert code == 0, out
-    assert out.splitlines()[-1] == (f"3 of 3 run folders under {reports} are what today's code makes; "
-                                    "5 tables rebuilt; 0 problems")
+    assert out.splitlines()[-1] == (
+        f"3 of 3 run folders under {reports} are what today's code makes; 5 tables rebuilt; 0 problems"
+    )
     assert "made by commits: " in out and "not checked (no in-memory builder): " in out
     assert "confusion_matrix.png (x3)" in out  # figures are listed as not checked, not passed off
 
@@ -64,13 +65,23 @@ def edit_seed_table(run: Path):
     table.write_text(table.read_text().replace(",0.9", ",0.8", 1))
 
 
-@pytest.mark.parametrize("tamper, run, expected", [
-    (edit_metrics, "pbc96_resnet18/avg", "tampered {run}/metrics.json: differs from the metrics of predictions.npz "
-                                         "(accuracy: "),
-    (empty_predictions, "pbc96_resnet18/gem", "damaged {run}: {run}/predictions.npz is damaged"),
-    (edit_summary_row, "pbc96_resnet18/avg", "tampered {parent}/summary.csv: differs from its rebuild"),
-    (edit_seed_table, "pbc96_ladder/ladder_resnet/seed_0", "tampered {parent}/seeds.csv: differs from its rebuild"),
-])
+@pytest.mark.parametrize(
+    "tamper, run, expected",
+    [
+        (
+            edit_metrics,
+            "pbc96_resnet18/avg",
+            "tampered {run}/metrics.json: differs from the metrics of predictions.npz (accuracy: ",
+        ),
+        (empty_predictions, "pbc96_resnet18/gem", "damaged {run}: {run}/predictions.npz is damaged"),
+        (edit_summary_row, "pbc96_resnet18/avg", "tampered {parent}/summary.csv: differs from its rebuild"),
+        (
+            edit_seed_table,
+            "pbc96_ladder/ladder_resnet/seed_0",
+            "tampered {parent}/seeds.csv: differs from its rebuild",
+        ),
+    ],
+)
 def test_a_tampered_copy_fails(reports, capsys, tamper, run, expected):
     run = reports / run
     before = {p: p.read_bytes() for p in reports.rglob("*") if p.is_file()}

@@ -12,15 +12,31 @@ from kerasexp.errors import UserError
 from kerasexp.augment.image_policies import add_white_noise
 from kerasexp.training.loop import make_dataset
 
-IMAGE_POLICIES = ["randaugment", "saturation", "rotate_flip_noise", "crop_flip", "cutout", "color_jitter",
-                  "multicrop", "mixup", "class_mixup", "cutmix"]
+IMAGE_POLICIES = [
+    "randaugment",
+    "saturation",
+    "rotate_flip_noise",
+    "crop_flip",
+    "cutout",
+    "color_jitter",
+    "multicrop",
+    "mixup",
+    "class_mixup",
+    "cutmix",
+]
 
 
 def epochs(policy, x, y, num_classes=8, seed=0, n=2):
     """`n` epochs of one batch holding all of x, through the training pipeline."""
-    return [tuple(t.numpy() for t in next(iter(make_dataset(x, y, num_classes, batch_size=len(x), seed=seed,
-                                                              augment=policy, epoch=e))))
-            for e in range(n)]
+    return [
+        tuple(
+            t.numpy()
+            for t in next(
+                iter(make_dataset(x, y, num_classes, batch_size=len(x), seed=seed, augment=policy, epoch=e))
+            )
+        )
+        for e in range(n)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +52,15 @@ def cells(pbc96_small):
 def test_policy_keeps_shapes_dtype_range_and_is_seeded_per_epoch(name, cells):
     x, y = cells
     # every batch mixed: balanced counts make each class the rarest, 0.6 + 0.4 = 1.0 for class_mixup
-    params = {"multicrop": {"threshold": 10**6}, "mixup": {"probability": 1.0}, "cutmix": {"probability": 1.0},
-              "class_mixup": {"low": 0.6, "span": 0.4}}.get(name, {})
-    policy = build_policy(AugmentationConfig(policy=name, params=params), class_counts=np.bincount(y, minlength=8))
+    params = {
+        "multicrop": {"threshold": 10**6},
+        "mixup": {"probability": 1.0},
+        "cutmix": {"probability": 1.0},
+        "class_mixup": {"low": 0.6, "span": 0.4},
+    }.get(name, {})
+    policy = build_policy(
+        AugmentationConfig(policy=name, params=params), class_counts=np.bincount(y, minlength=8)
+    )
     (a, la), (b, _) = epochs(policy, x, y)
     assert a.shape == x.shape and a.dtype == np.float32 and la.shape == (len(x), 8)
     assert 0.0 <= a.min() and a.max() <= 255.0
@@ -70,7 +92,9 @@ def test_saturation_is_opencv_and_random_per_image_and_per_epoch(cells):
 
 def test_policy_lists_compose_in_order_and_check_their_params(cells):
     x, y = cells
-    cfg = AugmentationConfig(policy=["crop_flip", "saturation", "mixup"], params={"mixup": {"probability": 1.0}})
+    cfg = AugmentationConfig(
+        policy=["crop_flip", "saturation", "mixup"], params={"mixup": {"probability": 1.0}}
+    )
     batches = epochs(build_policy(cfg), x, y, n=3)  # a Beta(0.4, 0.4) draw can be all but 1: three draws
     (a, la) = batches[0]
     assert a.shape == x.shape and all(np.all(lb.max(axis=1) < 1.0 + 1e-6) for _, lb in batches)
@@ -98,7 +122,9 @@ def test_seeded_policies_run_on_training_batches_only(pbc96_small):
         return images, labels
 
     d = pbc96_small
-    small = ImageData(d.x_train[:32], d.y_train[:32], d.x_val[:16], d.y_val[:16], d.x_test, d.y_test, d.class_names)
+    small = ImageData(
+        d.x_train[:32], d.y_train[:32], d.x_val[:16], d.y_val[:16], d.x_test, d.y_test, d.class_names
+    )
     train(create_model("baseline", (96, 96, 3), 8), small, TrainConfig(epochs=1, batch_size=32), augment=spy)
     assert calls == [tf.TensorShape([2])]
 
@@ -124,8 +150,10 @@ def test_keras_cv_reference_policy_builds_after_a_seeded_run(cells):
 
     seed_everything(0)
     x, y = cells
-    policy = build_policy(AugmentationConfig(policy="randaugment_keras_cv"), class_counts=np.bincount(y, minlength=8))
-    (a, la), = epochs(policy, x, y, n=1)
+    policy = build_policy(
+        AugmentationConfig(policy="randaugment_keras_cv"), class_counts=np.bincount(y, minlength=8)
+    )
+    ((a, la),) = epochs(policy, x, y, n=1)
     assert a.shape == x.shape and 0.0 <= a.min() and a.max() <= 255.0
     assert not np.array_equal(a, x.astype(np.float32))
     np.testing.assert_array_equal(la.argmax(1), y)

@@ -5,8 +5,14 @@ import pytest
 import tensorflow as tf
 
 from kerasexp.augment.compose import apply_to_batch
-from kerasexp.augment.mixing import (batch_mix_probability, class_mixup, class_mixup_probabilities, cutmix, mix,
-                             mixup)
+from kerasexp.augment.mixing import (
+    batch_mix_probability,
+    class_mixup,
+    class_mixup_probabilities,
+    cutmix,
+    mix,
+    mixup,
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +60,9 @@ def test_class_probabilities_follow_report_000s_formula():
     assert class_mixup_probabilities(counts)[2] == pytest.approx(0.3)  # most frequent
     np.testing.assert_allclose(class_mixup_probabilities([5, 5]), [0.7, 0.7])
     labels = tf.one_hot([0, 0, 2, 3], 4)
-    assert float(batch_mix_probability(labels, expected)) == pytest.approx(np.mean([expected[i] for i in (0, 0, 2, 3)]))
+    assert float(batch_mix_probability(labels, expected)) == pytest.approx(
+        np.mean([expected[i] for i in (0, 0, 2, 3)])
+    )
 
 
 def test_class_mixup_mixes_rare_batches_and_spares_frequent_ones(distinct):

@@ -16,8 +16,11 @@ def _numba_files():
 
 
 def _cache_path(code: str, **env) -> Path:
-    env = {**{k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}, **env,
-           "PYTHONPATH": str(PACKAGE.parents[1])}
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"},
+        **env,
+        "PYTHONPATH": str(PACKAGE.parents[1]),
+    }
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return Path(done.stdout.strip().splitlines()[-1])

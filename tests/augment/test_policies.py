@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from kerasexp.augment.policies import build_policy, flip_translate
 from kerasexp.config import AugmentationConfig
@@ -42,7 +41,9 @@ def test_validation_batches_are_never_augmented(fashion_2000):
         return images, labels
 
     d = fashion_2000
-    small = ImageData(d.x_train[:64], d.y_train[:64], d.x_val[:48], d.y_val[:48], d.x_test, d.y_test, d.class_names)
+    small = ImageData(
+        d.x_train[:64], d.y_train[:64], d.x_val[:48], d.y_val[:48], d.x_test, d.y_test, d.class_names
+    )
     train(create_model("baseline", (28, 28, 1), 10), small, TrainConfig(epochs=1, batch_size=64), augment=spy)
     assert len(seen) == 1 and seen[0][0] in (None, 64)
 

@@ -40,7 +40,9 @@ def test_each_op_matches_keras_cv_statistics(name, cells, keras_cv_ops):
         return
     s_ours, s_ref = summary(ours, cells), summary(ref, cells)
     # 256 images: over seeds these means differ by up to ~12% (brightness), a wrong magnitude by far more
-    np.testing.assert_allclose(s_ours, s_ref, rtol=0.15, atol=1.0, err_msg=f"{name}: ours {s_ours} keras-cv {s_ref}")
+    np.testing.assert_allclose(
+        s_ours, s_ref, rtol=0.15, atol=1.0, err_msg=f"{name}: ours {s_ours} keras-cv {s_ref}"
+    )
 
 
 def test_magnitude_scales_the_change(cells):
@@ -80,6 +82,6 @@ def test_fused_point_wise_runs_equal_the_ops_one_by_one(cells):
     fused = _augment(images, codes, p0, p1)
     step = images
     for s in range(codes.shape[1]):
-        step = _augment(step, codes[:, s:s + 1], p0[:, s:s + 1], p1[:, s:s + 1])
+        step = _augment(step, codes[:, s : s + 1], p0[:, s : s + 1], p1[:, s : s + 1])
     np.testing.assert_array_equal(fused, step)
     assert not np.array_equal(fused, images)

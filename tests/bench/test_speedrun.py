@@ -53,7 +53,9 @@ def test_speedrun_counts_every_image_it_trains_and_evaluates(fashion_path, tmp_p
     # 2 epochs of 480 training images; 2 validation passes of 120, plus the TTA candidates scored on
     # validation (none: 1 view, flip: 2, dihedral: 8) and the chosen views on 10,000 test images
     row = summary["per_seed"][0]
-    choice = json.loads((tmp_path / "speedrun" / "seed_0" / "metrics.json").read_text())["evaluation_choices"]["tta"]
+    choice = json.loads((tmp_path / "speedrun" / "seed_0" / "metrics.json").read_text())[
+        "evaluation_choices"
+    ]["tta"]
     test_views = {"none": 1, "flip": 2, "dihedral": 8}[choice["chosen"]]
     evaluated = 120 * (2 + 1 + 2 + 8) + 10_000 * test_views
     assert len(data.x_train) == 480 and row["evaluated_images"] == evaluated

@@ -11,10 +11,10 @@ def test_rounds_alternate_the_order_and_ratios_are_medians_of_per_round_ratios()
         def run():
             calls.append(name)
             return next(figures[name])
+
         return run
 
-    rounds = alternate({name: contender(name) for name in "abc"}, repeats=3,
-                       markers={"gflops": lambda: 50.0})
+    rounds = alternate({name: contender(name) for name in "abc"}, repeats=3, markers={"gflops": lambda: 50.0})
     assert calls == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]  # each goes first in turn
     # per-round a/b: 1, 5, 0.5 -> median 1; the ratio of medians (4 / 2 = 2) is not what it reports
     assert rounds.ratio("a", "b") == 1.0

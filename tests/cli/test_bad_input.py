@@ -23,7 +23,8 @@ epochs = 1
 
 def folder_experiment(tmp_path, data_dir, extra=""):
     path = tmp_path / "cells.toml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         [dataset]
         name = "image_folder"
         data_dir = "{data_dir}"
@@ -33,7 +34,8 @@ def folder_experiment(tmp_path, data_dir, extra=""):
         name = "baseline"
         [training]
         epochs = 1
-    """))
+    """)
+    )
     return path
 
 
@@ -51,7 +53,7 @@ def case_directory(tmp_path, **_):
 
 def case_not_utf8(tmp_path, **_):
     path = tmp_path / "latin1.toml"
-    path.write_bytes("[model]\nname = \"caf\xe9\"\n".encode("latin-1"))
+    path.write_bytes('[model]\nname = "caf\xe9"\n'.encode("latin-1"))
     return ["train", str(path)], "not UTF-8"
 
 
@@ -99,13 +101,25 @@ def case_damaged_run_config(tmp_path, fmnist, **_):
 
 def case_predict_out_under_a_file(tmp_path, **_):
     (tmp_path / "f").write_text("x")
-    return ["predict", str(tmp_path / "run"), str(tmp_path), "--out", str(tmp_path / "f" / "p.csv")], "which is a file"
+    return [
+        "predict",
+        str(tmp_path / "run"),
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "f" / "p.csv"),
+    ], "which is a file"
 
 
 def case_postgres_driver_missing(tmp_path, pbc96_path, **_):
     study = Path(__file__).resolve().parents[2] / "studies" / "pbc96_study.toml"
-    return ["study", str(study), "--set", f"dataset.data_dir='{pbc96_path}'",
-            "--storage", "postgresql+pg8000://u:secret@127.0.0.1/db"], "pip install"
+    return [
+        "study",
+        str(study),
+        "--set",
+        f"dataset.data_dir='{pbc96_path}'",
+        "--storage",
+        "postgresql+pg8000://u:secret@127.0.0.1/db",
+    ], "pip install"
 
 
 def case_truncated_jpeg(tmp_path, pbc96_path, **_):
@@ -120,7 +134,9 @@ def case_nan_pixels(tmp_path, **_):
     x[3, 2, 2, 0] = np.nan
     np.savez(tmp_path / "d.npz", x=x, y=np.arange(30) % 3)
     path = tmp_path / "npz.toml"
-    path.write_text(f'[dataset]\nname = "npz"\ndata_dir = "{tmp_path / "d.npz"}"\n[model]\nname = "baseline"\n')
+    path.write_text(
+        f'[dataset]\nname = "npz"\ndata_dir = "{tmp_path / "d.npz"}"\n[model]\nname = "baseline"\n'
+    )
     return ["train", str(path)], "NaN or infinite"
 
 
@@ -141,35 +157,71 @@ def case_empty_out(tmp_path, fmnist, **_):
 
 def case_out_inside_the_data(tmp_path, pbc96_path, **_):
     cells = copy_cells(pbc96_path, tmp_path / "cells")
-    return ["train", str(folder_experiment(tmp_path, cells)), "--out", str(cells / "run")], \
-        "inside the data set's folder"
+    return [
+        "train",
+        str(folder_experiment(tmp_path, cells)),
+        "--out",
+        str(cells / "run"),
+    ], "inside the data set's folder"
 
 
 def case_study_out_is_a_run_folder(tmp_path, pbc96_path, **_):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.toml").write_text('[model]\nname = "baseline"\n')
     study = Path(__file__).resolve().parents[2] / "studies" / "pbc96_study.toml"
-    return ["study", str(study), "--set", f"dataset.data_dir='{pbc96_path}'", "--create-only",
-            "--out", str(tmp_path / "run")], "is a kerasexp run folder"
+    return [
+        "study",
+        str(study),
+        "--set",
+        f"dataset.data_dir='{pbc96_path}'",
+        "--create-only",
+        "--out",
+        str(tmp_path / "run"),
+    ], "is a kerasexp run folder"
 
 
 def case_study_empty_out(tmp_path, pbc96_path, **_):
     study = Path(__file__).resolve().parents[2] / "studies" / "pbc96_study.toml"
-    return ["study", str(study), "--set", f"dataset.data_dir='{pbc96_path}'", "--create-only", "--out", ""], \
-        "--out is empty"
+    return [
+        "study",
+        str(study),
+        "--set",
+        f"dataset.data_dir='{pbc96_path}'",
+        "--create-only",
+        "--out",
+        "",
+    ], "--out is empty"
 
 
-CASES = [case_directory, case_not_utf8, case_negative_image_size, case_negative_limit, case_test_fraction,
-         case_limit_below_classes, case_out_is_a_file, case_out_under_a_file, case_out_unwritable,
-         case_out_not_a_run_folder, case_damaged_run_config, case_predict_out_under_a_file,
-         case_postgres_driver_missing, case_truncated_jpeg, case_nan_pixels, case_single_class,
-         case_fewer_images_than_classes, case_empty_out, case_out_inside_the_data,
-         case_study_out_is_a_run_folder, case_study_empty_out]
+CASES = [
+    case_directory,
+    case_not_utf8,
+    case_negative_image_size,
+    case_negative_limit,
+    case_test_fraction,
+    case_limit_below_classes,
+    case_out_is_a_file,
+    case_out_under_a_file,
+    case_out_unwritable,
+    case_out_not_a_run_folder,
+    case_damaged_run_config,
+    case_predict_out_under_a_file,
+    case_postgres_driver_missing,
+    case_truncated_jpeg,
+    case_nan_pixels,
+    case_single_class,
+    case_fewer_images_than_classes,
+    case_empty_out,
+    case_out_inside_the_data,
+    case_study_out_is_a_run_folder,
+    case_study_empty_out,
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__.removeprefix("case_") for c in CASES])
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, tmp_path, fashion_path, pbc96_path, capsys,
-                                                        monkeypatch):
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    case, tmp_path, fashion_path, pbc96_path, capsys, monkeypatch
+):
     monkeypatch.chdir(tmp_path)  # the default --out (runs/NAME) would land here
     fmnist = tmp_path / "fmnist.toml"
     fmnist.write_text(FMNIST)

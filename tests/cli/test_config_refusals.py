@@ -16,8 +16,10 @@ def test_a_nan_learning_rate_exits_2_with_one_line_and_no_folder(tmp_path, capsy
     with pytest.raises(SystemExit) as info:
         main(["train", str(exp), "--out", str(out)])
     assert info.value.code == 2
-    assert capsys.readouterr().err == ("kerasexp: error: [training] training.learning_rate must be a "
-                                       "finite number > 0, got training.learning_rate = nan; e.g. 0.001\n")
+    assert capsys.readouterr().err == (
+        "kerasexp: error: [training] training.learning_rate must be a "
+        "finite number > 0, got training.learning_rate = nan; e.g. 0.001\n"
+    )
     assert not out.exists()
 
 
@@ -38,14 +40,25 @@ epochs = 1
 """
 
 
-@pytest.mark.parametrize("training,evaluation,message", [
-    ("", "kfold = 100", "evaluation.kfold = 100, but class basophil has only 6 images in train+validation "
-                        "(each fold needs one of each class); use kfold <= 6"),
-    ("class_weight = [1, 2]", "", "training.class_weight has 2 weights, but the data has 8 classes "
-                                  "(basophil, "),
-])
-def test_values_refused_against_the_loaded_data_leave_no_folder(tmp_path, pbc96_path, capsys, training,
-                                                               evaluation, message):
+@pytest.mark.parametrize(
+    "training,evaluation,message",
+    [
+        (
+            "",
+            "kfold = 100",
+            "evaluation.kfold = 100, but class basophil has only 6 images in train+validation "
+            "(each fold needs one of each class); use kfold <= 6",
+        ),
+        (
+            "class_weight = [1, 2]",
+            "",
+            "training.class_weight has 2 weights, but the data has 8 classes (basophil, ",
+        ),
+    ],
+)
+def test_values_refused_against_the_loaded_data_leave_no_folder(
+    tmp_path, pbc96_path, capsys, training, evaluation, message
+):
     exp = tmp_path / "cells.toml"
     exp.write_text(EXPERIMENT.format(data_dir=pbc96_path, training=training, evaluation=evaluation))
     out = tmp_path / "run"

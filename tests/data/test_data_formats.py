@@ -36,15 +36,27 @@ def test_npz_course_format_loads_and_is_split_stratified(tmp_path):
     assert load_dataset(_cfg(name="npz", data_dir=str(path))).input_shape == (8, 8, 1)
 
 
-@pytest.mark.parametrize("arrays,message", [
-    ({"images": _images(10), "labels": np.r_[np.zeros(5), np.full(5, 7)].astype(int),
-      "class_names": np.array(["a", "b"])}, "label 7 out of range 0..1"),
-    ({"images": _images(10), "labels": np.r_[np.zeros(5), np.full(5, 2)].astype(int)}, "class '1' has no images"),
-    ({"images": _images(10), "labels": np.zeros(9, int)}, "10 images but 9 labels"),
-    ({"images": _images(10), "labels": np.full(10, 0.5)}, "integer class indices"),
-    ({"pictures": _images(10)}, "no image/label arrays"),
-    ({"images": _images(10) * 2.0, "labels": np.zeros(10, int)}, "outside 0..255"),
-])
+@pytest.mark.parametrize(
+    "arrays,message",
+    [
+        (
+            {
+                "images": _images(10),
+                "labels": np.r_[np.zeros(5), np.full(5, 7)].astype(int),
+                "class_names": np.array(["a", "b"]),
+            },
+            "label 7 out of range 0..1",
+        ),
+        (
+            {"images": _images(10), "labels": np.r_[np.zeros(5), np.full(5, 2)].astype(int)},
+            "class '1' has no images",
+        ),
+        ({"images": _images(10), "labels": np.zeros(9, int)}, "10 images but 9 labels"),
+        ({"images": _images(10), "labels": np.full(10, 0.5)}, "integer class indices"),
+        ({"pictures": _images(10)}, "no image/label arrays"),
+        ({"images": _images(10) * 2.0, "labels": np.zeros(10, int)}, "outside 0..255"),
+    ],
+)
 def test_broken_npz_files_give_one_line_errors(tmp_path, arrays, message):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
@@ -89,7 +101,9 @@ def test_broken_kaggle_csv(tmp_path):
     folder, csv = _kaggle(tmp_path, ["a"] * 6 + ["b"] * 6, sizes=[8] * 11 + [9])
     with pytest.raises(UserError, match="mixed sizes.*image_size"):
         load_dataset(_cfg(name="image_csv", data_dir=str(folder), csv=str(csv)))
-    assert load_dataset(_cfg(name="image_csv", data_dir=str(folder), csv=str(csv), image_size=8)).input_shape == (8, 8, 3)
+    assert load_dataset(
+        _cfg(name="image_csv", data_dir=str(folder), csv=str(csv), image_size=8)
+    ).input_shape == (8, 8, 3)
     (folder / "3.png").write_bytes(b"not an image")
     with pytest.raises(UserError, match="3.png: broken image"):
         load_dataset(_cfg(name="image_csv", data_dir=str(folder), csv=str(csv), image_size=8))
@@ -145,20 +159,32 @@ def test_drop_list_and_classes_on_an_image_folder(tmp_path):
     for c in ("x", "y", "z"):
         (tmp_path / "data" / c).mkdir(parents=True)
         for i in range(8):
-            cv2.imwrite(str(tmp_path / "data" / c / f"{i}.png"), rng.integers(0, 255, (8, 8, 3), dtype=np.uint8))
+            cv2.imwrite(
+                str(tmp_path / "data" / c / f"{i}.png"), rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+            )
     (tmp_path / "drop.csv").write_text("id,reason\nx/0.png,duplicate\nx/1.png,outlier\n")
-    data = load_dataset(_cfg(name="image_folder", data_dir=str(tmp_path / "data"), drop_list=str(tmp_path / "drop.csv")))
+    data = load_dataset(
+        _cfg(name="image_folder", data_dir=str(tmp_path / "data"), drop_list=str(tmp_path / "drop.csv"))
+    )
     assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 22 and data.notes["excluded"] == 2
     two = load_dataset(_cfg(name="image_folder", data_dir=str(tmp_path / "data"), classes=["z", "y"]))
     assert two.class_names == ["z", "y"] and len(two.x_train) + len(two.x_val) + len(two.x_test) == 16
     with pytest.raises(UserError, match="drop list not found"):
-        load_dataset(_cfg(name="image_folder", data_dir=str(tmp_path / "data"), drop_list=str(tmp_path / "no.csv")))
+        load_dataset(
+            _cfg(name="image_folder", data_dir=str(tmp_path / "data"), drop_list=str(tmp_path / "no.csv"))
+        )
 
 
 def test_npz_with_an_official_test_split_and_class_names(tmp_path):
     path = tmp_path / "course.npz"
-    np.savez(path, x_train=_images(40), y_train=np.repeat([0, 1], 20), x_test=_images(6, seed=1),
-             y_test=np.array([0, 0, 0, 0, 0, 0]), class_names=np.array(["healthy", "sick"]))
+    np.savez(
+        path,
+        x_train=_images(40),
+        y_train=np.repeat([0, 1], 20),
+        x_test=_images(6, seed=1),
+        y_test=np.array([0, 0, 0, 0, 0, 0]),
+        class_names=np.array(["healthy", "sick"]),
+    )
     data = load_dataset(_cfg(name="npz", data_dir=str(path)))
     assert data.class_names == ["healthy", "sick"] and len(data.x_test) == 6
     assert len(data.x_train) + len(data.x_val) == 40 and data.notes["test_fraction"] is None

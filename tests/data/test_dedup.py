@@ -35,7 +35,7 @@ def test_phash_is_stable_under_reencoding_and_separates_different_images(cells):
 
 def test_copy_with_another_label_is_found_and_dropped(cells, tmp_path):
     source = sorted((cells / "basophil").iterdir())[3]
-    shutil.copy(source, cells / "platelet" / "copied.jpg")             # same pixels, another label
+    shutil.copy(source, cells / "platelet" / "copied.jpg")  # same pixels, another label
     shutil.copy(sorted((cells / "eosinophil").iterdir())[0], cells / "eosinophil" / "again.jpg")  # same label
     summary = clean(load_labelled(cells), tmp_path / "out")
     dups = pd.read_csv(tmp_path / "out" / "duplicates.csv")
@@ -54,7 +54,7 @@ def test_copy_with_another_label_is_found_and_dropped(cells, tmp_path):
 
 def test_foreign_picture_is_the_top_outlier(cells, tmp_path):
     stripes = np.zeros((96, 96, 3), np.uint8)
-    stripes[::8] = (0, 255, 0)                                         # not a blood cell
+    stripes[::8] = (0, 255, 0)  # not a blood cell
     cv2.imwrite(str(cells / "eosinophil" / "shrek.png"), stripes)
     clean(load_labelled(cells), tmp_path / "out")
     outliers = pd.read_csv(tmp_path / "out" / "outliers.csv")
@@ -69,11 +69,17 @@ def test_drop_list_applies_to_an_npz(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (40, 16, 16, 3), dtype=np.uint8)
     y = np.repeat([0, 1], 20)
-    x[5] = x[30]                                                       # a copy with the other label
+    x[5] = x[30]  # a copy with the other label
     np.savez(tmp_path / "train.npz", images=x, labels=y)
     clean(load_labelled(tmp_path / "train.npz", size=0), tmp_path / "out")
     drop = pd.read_csv(tmp_path / "out" / "drop.csv", dtype=str)
     assert {"5", "30"} <= set(drop["id"])
-    data = load_dataset(DatasetConfig(name="npz", data_dir=str(tmp_path / "train.npz"),
-                                      drop_list=str(tmp_path / "out" / "drop.csv"), test_fraction=0.25))
+    data = load_dataset(
+        DatasetConfig(
+            name="npz",
+            data_dir=str(tmp_path / "train.npz"),
+            drop_list=str(tmp_path / "out" / "drop.csv"),
+            test_fraction=0.25,
+        )
+    )
     assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 40 - len(drop)

@@ -22,12 +22,13 @@ def test_pbc96_subset_is_stratified_rgb_and_seeded(pbc96_path):
     assert set(np.unique(a.y_test)) == set(range(8))
     # OpenCV decodes BGR; the arrays must be RGB like every Keras backbone expects
     path = sorted((pbc96_path / "basophil").iterdir())[0]
-    assert np.array_equal(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB),
-                          read_image(path))
+    assert np.array_equal(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), read_image(path))
 
 
 def test_image_size_resizes_every_split(pbc96_path):
-    data = load_dataset(DatasetConfig(name="image_folder", data_dir=str(pbc96_path), limit=400, image_size=32))
+    data = load_dataset(
+        DatasetConfig(name="image_folder", data_dir=str(pbc96_path), limit=400, image_size=32)
+    )
     assert data.x_train.shape[1:] == data.x_test.shape[1:] == (32, 32, 3)
 
 
@@ -52,7 +53,11 @@ def test_broken_folders_give_clear_errors(tmp_path):
     _write(tmp_path / "a", "big.png", rng.integers(0, 255, (9, 8, 3), dtype=np.uint8))
     with pytest.raises(UserError, match="mixed sizes.*image_size"):
         load_image_folder(tmp_path, test_fraction=0.25, val_fraction=0.25)
-    assert load_image_folder(tmp_path, image_size=8, test_fraction=0.25, val_fraction=0.25).input_shape == (8, 8, 3)
+    assert load_image_folder(tmp_path, image_size=8, test_fraction=0.25, val_fraction=0.25).input_shape == (
+        8,
+        8,
+        3,
+    )
     (tmp_path / "b" / "0.png").write_bytes(b"not a png")
     with pytest.raises(UserError, match=r"0.png: broken image"):
         load_image_folder(tmp_path, image_size=8, test_fraction=0.25, val_fraction=0.25)

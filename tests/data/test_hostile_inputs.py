@@ -45,9 +45,11 @@ def test_gif_and_jfif_images_are_read_and_other_files_named_in_one_warning(tmp_p
     x = np.concatenate([loaded.x_train, loaded.x_val, loaded.x_test])
     assert any((x == pixels["a/g0.gif"]).all(axis=(1, 2, 3)))  # GIF pixels as Pillow reads them
     err = capsys.readouterr().err.strip()
-    assert err == (f"kerasexp: warning: {data}: 4 files left out, not an image type kerasexp reads (.bmp, "
-                   ".gif, .jfif, .jpe, .jpeg, .jpg, .png, .tif, .tiff, .webp): a/notes.txt, a/scan.heic, "
-                   "b/notes.txt, b/scan.heic")
+    assert err == (
+        f"kerasexp: warning: {data}: 4 files left out, not an image type kerasexp reads (.bmp, "
+        ".gif, .jfif, .jpe, .jpeg, .jpg, .png, .tif, .tiff, .webp): a/notes.txt, a/scan.heic, "
+        "b/notes.txt, b/scan.heic"
+    )
 
 
 def test_a_drop_list_that_is_not_a_list_is_named_and_not_quoted(tmp_path):
@@ -59,8 +61,10 @@ def test_a_drop_list_that_is_not_a_list_is_named_and_not_quoted(tmp_path):
         with pytest.raises(UserError) as info:
             read_drop_list(path)
         message = str(info.value)
-        assert message.startswith(f"{path}: not a drop list; dataset.drop_list must name a UTF-8 CSV whose "
-                                  "header has an 'id' column")
+        assert message.startswith(
+            f"{path}: not a drop list; dataset.drop_list must name a UTF-8 CSV whose "
+            "header has an 'id' column"
+        )
         assert "TOPSECRET" not in message and len(message.splitlines()) == 1
     (tmp_path / "drop.csv").write_text("id,reason\n")
     assert read_drop_list(tmp_path / "drop.csv") == set()
@@ -101,11 +105,14 @@ def test_images_of_one_pixel_are_a_one_line_error(tmp_path, name):
     (tmp_path / "labels.csv").write_text("file,label\n" + rows)
     with pytest.raises(UserError) as info:
         load_dataset(_cfg(name=name, data_dir=str(data), csv=str(tmp_path / "labels.csv")))
-    assert str(info.value) == (f"{data / 'a' / '0.png'}: image is 1x1 pixels; images need at least 8x8; "
-                               "remove such files or list them in a drop list")
+    assert str(info.value) == (
+        f"{data / 'a' / '0.png'}: image is 1x1 pixels; images need at least 8x8; "
+        "remove such files or list them in a drop list"
+    )
 
 
 # ---------------------------------------------------------------- three more hostile cases
+
 
 def test_a_class_whose_images_all_fail_to_decode_is_named_under_skip_broken(tmp_path):
     data = _folder(tmp_path / "data")

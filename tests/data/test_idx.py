@@ -76,7 +76,9 @@ def test_missing_file(tmp_path):
 def _fake_fashion(directory, n_train=20, n_test=10, seed=0):
     rng = np.random.default_rng(seed)
     directory.mkdir(exist_ok=True)
-    write_idx(directory / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8))
+    write_idx(
+        directory / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8)
+    )
     write_idx(directory / "train-labels-idx1-ubyte.gz", np.arange(n_train, dtype=np.uint8) % 10)
     write_idx(directory / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8))
     write_idx(directory / "t10k-labels-idx1-ubyte.gz", np.arange(n_test, dtype=np.uint8) % 10)

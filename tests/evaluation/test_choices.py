@@ -13,7 +13,8 @@ def test_auto_tta_is_chosen_on_validation_and_recorded(tmp_path, fashion_path, m
     from kerasexp.evaluation import predict
 
     path = tmp_path / "auto.toml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         [dataset]
         name = "fashion_mnist"
         limit = 1000
@@ -23,10 +24,13 @@ def test_auto_tta_is_chosen_on_validation_and_recorded(tmp_path, fashion_path, m
         restore_best = true
         [evaluation]
         tta = "auto"
-    """))
+    """)
+    )
     seen = []
     real = predict.predict_proba
-    monkeypatch.setattr(predict, "predict_proba", lambda model, x, **kw: seen.append((len(x), kw)) or real(model, x, **kw))
+    monkeypatch.setattr(
+        predict, "predict_proba", lambda model, x, **kw: seen.append((len(x), kw)) or real(model, x, **kw)
+    )
     metrics = run_experiment(load_experiment(path), tmp_path / "run")
     choices = metrics["evaluation_choices"]
     scores = choices["tta"]["val_accuracy"]
@@ -37,7 +41,9 @@ def test_auto_tta_is_chosen_on_validation_and_recorded(tmp_path, fashion_path, m
     assert [n for n, _ in seen] == [200, 200, 200, 10_000]
     assert seen[-1][1]["tta"] == choices["tta"]["chosen"]
     probs = np.load(tmp_path / "run" / "predictions.npz")["probs"]
-    assert metrics["accuracy"] == float(np.mean(probs.argmax(1) == np.load(tmp_path / "run" / "predictions.npz")["y_true"]))
+    assert metrics["accuracy"] == float(
+        np.mean(probs.argmax(1) == np.load(tmp_path / "run" / "predictions.npz")["y_true"])
+    )
 
 
 def test_a_list_of_views_is_chosen_among_on_validation_only(fashion_path):

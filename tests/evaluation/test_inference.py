@@ -62,7 +62,9 @@ def test_run_records_trainable_parameters(run_dir):
     assert run["trainable_params"] == 546_388 - 20 * 128 - 20 + 8 * 128 + 8  # 8 classes, not 20
 
 
-def test_predict_writes_one_row_an_image_matching_the_runs_own_predictions(run_dir, pbc96_path, tmp_path, capsys):
+def test_predict_writes_one_row_an_image_matching_the_runs_own_predictions(
+    run_dir, pbc96_path, tmp_path, capsys
+):
     from kerasexp.config import load_experiment
     from kerasexp.data import load_dataset
 
@@ -73,15 +75,25 @@ def test_predict_writes_one_row_an_image_matching_the_runs_own_predictions(run_d
     for i in range(6):  # lossless PNGs of test images: the verb must reproduce the run's argmax
         cv2.imwrite(str(images / f"img_{i}.png"), cv2.cvtColor(data.x_test[i], cv2.COLOR_RGB2BGR))
     (images / "notes.txt").write_text("not an image")
-    proc = kerasexp("predict", str(run_dir), str(images), "--out", str(tmp_path / "submission.csv"),
-                    "--id-column", "filename", "--probabilities")
+    proc = kerasexp(
+        "predict",
+        str(run_dir),
+        str(images),
+        "--out",
+        str(tmp_path / "submission.csv"),
+        "--id-column",
+        "filename",
+        "--probabilities",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = pd.read_csv(tmp_path / "submission.csv")
     assert table["filename"].tolist() == [f"img_{i}.png" for i in range(6)]
     names = [str(n) for n in saved["class_names"]]
     assert table["label"].tolist() == [names[k] for k in saved["probs"][:6].argmax(axis=1)]
     np.testing.assert_allclose(table[[f"p_{n}" for n in names]].to_numpy(), saved["probs"][:6], atol=1e-4)
-    code, _, err = in_process(capsys, "predict", str(run_dir), str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.csv"))
+    code, _, err = in_process(
+        capsys, "predict", str(run_dir), str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.csv")
+    )
     assert code == 2 and "no such folder of images" in err and not (tmp_path / "x.csv").exists()
 
 
@@ -90,7 +102,9 @@ def test_filters_picture(run_dir, tmp_path, capsys):
     assert code == 0, err[-3000:]
     image = cv2.imread(str(tmp_path / "filters.png"))
     assert image is not None and image.shape[0] > 100
-    code, _, err = in_process(capsys, "filters", str(run_dir), "--out", str(tmp_path / "f.png"), "--layer", "nope")
+    code, _, err = in_process(
+        capsys, "filters", str(run_dir), "--out", str(tmp_path / "f.png"), "--layer", "nope"
+    )
     assert code == 2 and "no Conv2D layer 'nope'" in err and not (tmp_path / "f.png").exists()
 
 

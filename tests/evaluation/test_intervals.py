@@ -6,8 +6,13 @@ from sklearn.metrics import f1_score
 
 from kerasexp.errors import UserError
 from kerasexp.evaluation.compare import paired_tests
-from kerasexp.evaluation.intervals import (accuracy_ci95, bootstrap_intervals, macro_f1_of, mcnemar_p,
-                                           paired_bootstrap_macro_f1_p)
+from kerasexp.evaluation.intervals import (
+    accuracy_ci95,
+    bootstrap_intervals,
+    macro_f1_of,
+    mcnemar_p,
+    paired_bootstrap_macro_f1_p,
+)
 
 
 def predictions(n=2000, k=6, right=0.8, seed=0):
@@ -57,7 +62,7 @@ def test_runs_tested_on_other_images_are_not_paired(tmp_path):
     y, p = predictions(n=300)
     for name, labels in (("a", y), ("b", y), ("c", y[:200])):
         (tmp_path / name).mkdir()
-        np.savez(tmp_path / name / "predictions.npz", probs=np.eye(6)[p[:len(labels)]], y_true=labels)
+        np.savez(tmp_path / name / "predictions.npz", probs=np.eye(6)[p[: len(labels)]], y_true=labels)
     rows = paired_tests([str(tmp_path / "a"), str(tmp_path / "b")])
     assert rows[0]["significant"] == "reference" and rows[1]["mcnemar_p"] == "1"
     assert rows[1]["p_value"] is None and rows[1]["significant"] == "too few seeds to test (1 paired)"

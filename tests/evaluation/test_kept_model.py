@@ -47,9 +47,14 @@ def tiny_toml(fashion_path, tmp_path_factory):
 
     data = load_fashion_mnist(fashion_path, limit=300)
     folder = tmp_path_factory.mktemp("kept")
-    np.savez(folder / "fm.npz", x_train=np.concatenate([data.x_train, data.x_val]),
-             y_train=np.concatenate([data.y_train, data.y_val]), x_test=data.x_test[:600],
-             y_test=data.y_test[:600], class_names=np.array(data.class_names))
+    np.savez(
+        folder / "fm.npz",
+        x_train=np.concatenate([data.x_train, data.x_val]),
+        y_train=np.concatenate([data.y_train, data.y_val]),
+        x_test=data.x_test[:600],
+        y_test=data.y_test[:600],
+        class_names=np.array(data.class_names),
+    )
     (folder / "tiny.toml").write_text(TINY.format(npz=folder / "fm.npz"))
     return folder / "tiny.toml"
 
@@ -62,8 +67,11 @@ def _train(tiny_toml, name: str, **overrides) -> kerasexp.Run:
 def ema_flip_run(tiny_toml):
     """The weight average (EMA) swapped in at the end (best.keras holds the raw weights), and the
     mirror view added at test time."""
-    return _train(tiny_toml, "ema_flip", **{"training.epochs": 1, "training.ema_momentum": 0.9,
-                                             "evaluation.tta": "flip"})
+    return _train(
+        tiny_toml,
+        "ema_flip",
+        **{"training.epochs": 1, "training.ema_momentum": 0.9, "evaluation.tta": "flip"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +87,16 @@ def last_run(tiny_toml):
 @pytest.fixture(scope="module")
 def kfold_run(tiny_toml):
     """Two folds, each choosing its own views on its validation part, combined by vote."""
-    return _train(tiny_toml, "kfold", **{"training.epochs": 1, "evaluation.kfold": 2,
-                                          "evaluation.ensemble": "vote", "evaluation.tta": ["none", "flip"]})
+    return _train(
+        tiny_toml,
+        "kfold",
+        **{
+            "training.epochs": 1,
+            "evaluation.kfold": 2,
+            "evaluation.ensemble": "vote",
+            "evaluation.tta": ["none", "flip"],
+        },
+    )
 
 
 def split_images(run: kerasexp.Run) -> np.ndarray:
@@ -132,7 +148,8 @@ def test_run_model_is_the_kept_model_and_the_record_names_it(ema_flip_run, kfold
     fold_probs = np.load(kfold_run.dir / "predictions.npz")["fold_probs"]
     assert len(models) == 2 and all(
         np.array_equal(predict_proba(m, split_images(kfold_run), tta=f["tta"]["chosen"]), p)
-        for m, f, p in zip(models, folds, fold_probs))
+        for m, f, p in zip(models, folds, fold_probs)
+    )
 
 
 def test_kfold_predict_leaves_out_dropped_folds(kfold_run, tmp_path):
@@ -154,11 +171,13 @@ def test_a_run_made_before_model_keras_predicts_with_its_final_weights(ema_flip_
     (copy / "model.keras").unlink()
     probs = kerasexp.load_run(copy).predict(split_images(ema_flip_run))
     assert np.array_equal(probs, np.load(copy / "predictions.npz")["probs"])
-    assert "no model.keras (made before kerasexp kept it); using the network of best.keras with " \
-           "final.weights.h5" in capsys.readouterr().err
+    assert (
+        "no model.keras (made before kerasexp kept it); using the network of best.keras with "
+        "final.weights.h5" in capsys.readouterr().err
+    )
     (copy / "final.weights.h5").unlink()
     with pytest.raises(kerasexp.UserError, match=r"keeps no model weights .*rerun `.* --out NEW` to make"):
-        kerasexp.load_run(copy).model
+        _ = kerasexp.load_run(copy).model
 
 
 def test_a_truncated_model_file_is_named_in_one_line(ema_flip_run, tmp_path):
@@ -184,14 +203,17 @@ def test_a_seed_group_names_a_seed_to_predict_with(last_run, tmp_path, capsys):
     assert code == 2 and "is a group of 1 seed runs" in err and not (tmp_path / "p").exists()
 
 
-@pytest.mark.parametrize("images, message", [
-    (lambda x: x / 255.0, r"look scaled to \[0, 1\].*\* 255"),
-    (lambda x: x.astype(np.int32) + 200, "pixel values from 200 to 455; the model was trained on 0-255"),
-    (lambda x: np.where(x > 100, np.nan, x.astype(np.float32)), "pixel values from nan"),
-    (lambda x: x > 100, "dtype bool"),
-    (lambda x: x[..., 0], r"images of shape \(28, 28\); the model of .* takes \(28, 28, 1\)"),
-    (lambda x: x[:0], "no images to predict"),
-])
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (lambda x: x / 255.0, r"look scaled to \[0, 1\].*\* 255"),
+        (lambda x: x.astype(np.int32) + 200, "pixel values from 200 to 455; the model was trained on 0-255"),
+        (lambda x: np.where(x > 100, np.nan, x.astype(np.float32)), "pixel values from nan"),
+        (lambda x: x > 100, "dtype bool"),
+        (lambda x: x[..., 0], r"images of shape \(28, 28\); the model of .* takes \(28, 28, 1\)"),
+        (lambda x: x[:0], "no images to predict"),
+    ],
+)
 def test_arrays_outside_the_training_range_are_refused(last_run, images, message):
     with pytest.raises(kerasexp.UserError, match=message):
         last_run.predict(images(split_images(last_run)[:8]))
@@ -213,8 +235,9 @@ def test_predict_says_when_it_resizes_or_turns_colour_to_gray(last_run, tmp_path
     same.mkdir(), other.mkdir()
     for i in range(3):  # lossless grayscale PNGs at the training size: no word, the run's own numbers
         cv2.imwrite(str(same / f"{i}.png"), x[i, ..., 0])
-    code, err = _in_process(capsys, "predict", str(last_run.dir), str(same), "--out", str(tmp_path / "a.csv"),
-                            "--probabilities")
+    code, err = _in_process(
+        capsys, "predict", str(last_run.dir), str(same), "--out", str(tmp_path / "a.csv"), "--probabilities"
+    )
     assert code == 0 and "warning" not in err, err
     cv2.imwrite(str(other / "big.png"), cv2.resize(x[0, ..., 0], (56, 56)))
     cv2.imwrite(str(other / "colour.png"), np.dstack([x[1, ..., 0], x[1, ..., 0] // 2, x[1, ..., 0]]))

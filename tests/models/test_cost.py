@@ -21,8 +21,9 @@ def test_mobilenet_matches_its_paper(alpha, published):
 
 
 def test_a_transfer_model_counts_its_nested_backbone():
-    model = create_model("transfer", (96, 96, 3), 8, backbone="MobileNet", weights="none",
-                         backbone_params={"alpha": 0.25})
+    model = create_model(
+        "transfer", (96, 96, 3), 8, backbone="MobileNet", weights="none", backbone_params={"alpha": 0.25}
+    )
     backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     assert forward_macs(model) > forward_macs(backbone) > 0
 

@@ -9,7 +9,7 @@ import pytest
 import kerasexp
 from kerasexp.errors import UserError
 
-MODULE = '''
+MODULE = """
 import keras
 
 CALLS = []
@@ -22,7 +22,7 @@ def small_cnn(input_shape, num_classes, width=4, name="small_cnn"):
     x = keras.layers.Conv2D(width, 3, activation="relu", name="own_conv")(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(x), name=name)
-'''
+"""
 
 
 @pytest.fixture
@@ -39,9 +39,11 @@ def own_models(tmp_path, monkeypatch):
 
 def experiment(tmp_path, fashion_path, model: str, params: str) -> str:
     path = tmp_path / "own.toml"
-    path.write_text(f'[dataset]\nname = "fashion_mnist"\ndata_dir = "{fashion_path}"\nlimit = 200\n'
-                    f'[model]\nname = "{model}"\nparams = {{ {params} }}\n'
-                    '[training]\nepochs = 1\nbatch_size = 64\n[logging]\ntensorboard = false\n')
+    path.write_text(
+        f'[dataset]\nname = "fashion_mnist"\ndata_dir = "{fashion_path}"\nlimit = 200\n'
+        f'[model]\nname = "{model}"\nparams = {{ {params} }}\n'
+        "[training]\nepochs = 1\nbatch_size = 64\n[logging]\ntensorboard = false\n"
+    )
     return str(path)
 
 
@@ -58,8 +60,9 @@ def test_a_model_by_import_path_trains_like_a_registered_one(tmp_path, fashion_p
     assert run.config.model.name == f"{own_models}:small_cnn" and run.config.model.params == {"width": 3}
 
 
-def test_a_bad_parameter_of_ones_own_model_is_refused_before_the_run_folder(tmp_path, fashion_path,
-                                                                           own_models):
+def test_a_bad_parameter_of_ones_own_model_is_refused_before_the_run_folder(
+    tmp_path, fashion_path, own_models
+):
     path = experiment(tmp_path, fashion_path, f"{own_models}:small_cnn", "widht = 3")
     message = f"model.params 'widht' is not a parameter of '{own_models}:small_cnn'; allowed: width"
     with pytest.raises(UserError, match=message):

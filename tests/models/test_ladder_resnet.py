@@ -17,10 +17,17 @@ def trainable(model) -> int:
 
 
 # Report 004, Table 4 (PyTorch parameters = trainable ones), 32x32x3 inputs and 20 classes.
-@pytest.mark.parametrize("name,params", [
-    ("ladder_baseline", 546_388), ("ladder_dropout", 546_388), ("ladder_bn", 546_836), ("ladder_both", 546_836),
-    ("ladder_advanced", 3_382_868), ("ladder_resnet", 4_330_324),
-])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("ladder_baseline", 546_388),
+        ("ladder_dropout", 546_388),
+        ("ladder_bn", 546_836),
+        ("ladder_both", 546_836),
+        ("ladder_advanced", 3_382_868),
+        ("ladder_resnet", 4_330_324),
+    ],
+)
 def test_ladder_matches_report_004s_parameter_table(name, params):
     assert trainable(create_model(name, (32, 32, 3), 20)) == params
 
@@ -32,7 +39,9 @@ def test_annex1_count_unchanged():
 def test_ladder_tuning_axes():
     # conv depths (64, 128): conv 3->64, 64->128, flatten 8*8*128 -> 128 -> 20
     wide = create_model("ladder_baseline", (32, 32, 3), 20, conv_depths=[64, 128])
-    assert trainable(wide) == (27 * 64 + 64) + (9 * 64 * 128 + 128) + (8 * 8 * 128 * 128 + 128) + (128 * 20 + 20)
+    assert trainable(wide) == (27 * 64 + 64) + (9 * 64 * 128 + 128) + (8 * 8 * 128 * 128 + 128) + (
+        128 * 20 + 20
+    )
     hidden = create_model("ladder_baseline", (32, 32, 3), 20, hidden_units=256)
     assert hidden.get_layer("dense").units == 256
     third = create_model("ladder_baseline", (32, 32, 3), 20, conv_depths=[32, 64, 128])
@@ -44,8 +53,13 @@ def test_ladder_tuning_axes():
 def test_dropout_and_bn_placement():
     both = create_model("ladder_both", (32, 32, 3), 20)
     names = [layer.name for layer in both.layers]
-    assert names.index("conv1") < names.index("conv1_bn") < names.index("conv1_relu") < names.index("pool1") \
+    assert (
+        names.index("conv1")
+        < names.index("conv1_bn")
+        < names.index("conv1_relu")
+        < names.index("pool1")
         < names.index("drop1")
+    )
     assert both.get_layer("drop_dense").rate == 0.5
 
 

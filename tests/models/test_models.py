@@ -27,16 +27,24 @@ def test_bn_adds_one_batchnorm_per_conv_and_hidden_dense_before_activation():
     assert names.index("conv1_bn") < names.index("conv1_relu") < names.index("pool1") < names.index("drop1")
 
 
-@pytest.mark.parametrize("name,kernels,params", [("kernel", (7, 7), 136_202), ("kernel_first", (7, 3), 152_586)])
+@pytest.mark.parametrize(
+    "name,kernels,params", [("kernel", (7, 7), 136_202), ("kernel_first", (7, 3), 152_586)]
+)
 def test_kernel_variants(name, kernels, params):
     model = create_model(name, (28, 28, 1), 10)
-    assert (model.get_layer("conv1").kernel_size, model.get_layer("conv2").kernel_size) == tuple((k, k) for k in kernels)
+    assert (model.get_layer("conv1").kernel_size, model.get_layer("conv2").kernel_size) == tuple(
+        (k, k) for k in kernels
+    )
     assert model.count_params() == params
 
 
 def test_sigmoid_hidden_layers_softmax_output():
     model = create_model("sigmoid", (28, 28, 1), 10)
-    acts = {layer.name: layer.activation.__name__ for layer in model.layers if isinstance(layer, keras.layers.Activation)}
+    acts = {
+        layer.name: layer.activation.__name__
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Activation)
+    }
     assert acts == {"conv1_sigmoid": "sigmoid", "conv2_sigmoid": "sigmoid", "dense_sigmoid": "sigmoid"}
     assert model.get_layer("probs").activation.__name__ == "softmax"
     assert model.count_params() == 225_034

@@ -40,21 +40,33 @@ def test_every_numeric_builder_parameter_has_a_rule():
     assert missing == set()
 
 
-@pytest.mark.parametrize("name,params,message", [
-    ("baseline", {"conv_dropout": 1.0}, "conv_dropout = 1.0 for 'baseline' must be a rate in [0, 1)"),
-    ("baseline", {"dense_dropout": float("nan")}, "dense_dropout = nan"),
-    ("baseline", {"activation": "ReLU"}, "activation = 'ReLU' for 'baseline' must be one of Keras' "
-                                         "activations"),
-    ("baseline", {"filters": [32, 0]}, "filters = [32, 0] for 'baseline' must be a non-empty list of "
-                                       "positive"),
-    ("ladder_baseline", {"hidden_units": 0}, "hidden_units = 0 for 'ladder_baseline' must be a positive "
-                                             "integer"),
-    ("vgg", {"convs_per_block": [1, -1, 1]}, "convs_per_block = [1, -1, 1]"),
-    ("transfer", {"head_dropouts": [0.5, 1.5, 0.3]}, "head_dropouts = [0.5, 1.5, 0.3]"),
-    ("transfer", {"unfreeze": -1}, "unfreeze = -1 for 'transfer' must be an integer >= 0"),
-    ("transfer", {"head_batchnorm": "no"}, "head_batchnorm = 'no' for 'transfer' must be true or false"),
-    ("resnet18", {"gem_p": 0.0}, "gem_p = 0.0 for 'resnet18' must be a finite number > 0"),
-])
+@pytest.mark.parametrize(
+    "name,params,message",
+    [
+        ("baseline", {"conv_dropout": 1.0}, "conv_dropout = 1.0 for 'baseline' must be a rate in [0, 1)"),
+        ("baseline", {"dense_dropout": float("nan")}, "dense_dropout = nan"),
+        (
+            "baseline",
+            {"activation": "ReLU"},
+            "activation = 'ReLU' for 'baseline' must be one of Keras' activations",
+        ),
+        (
+            "baseline",
+            {"filters": [32, 0]},
+            "filters = [32, 0] for 'baseline' must be a non-empty list of positive",
+        ),
+        (
+            "ladder_baseline",
+            {"hidden_units": 0},
+            "hidden_units = 0 for 'ladder_baseline' must be a positive integer",
+        ),
+        ("vgg", {"convs_per_block": [1, -1, 1]}, "convs_per_block = [1, -1, 1]"),
+        ("transfer", {"head_dropouts": [0.5, 1.5, 0.3]}, "head_dropouts = [0.5, 1.5, 0.3]"),
+        ("transfer", {"unfreeze": -1}, "unfreeze = -1 for 'transfer' must be an integer >= 0"),
+        ("transfer", {"head_batchnorm": "no"}, "head_batchnorm = 'no' for 'transfer' must be true or false"),
+        ("resnet18", {"gem_p": 0.0}, "gem_p = 0.0 for 'resnet18' must be a finite number > 0"),
+    ],
+)
 def test_bad_parameter_values_are_refused_by_name(name, params, message):
     with pytest.raises(UserError) as info:
         check_model(name, params)
@@ -62,7 +74,8 @@ def test_bad_parameter_values_are_refused_by_name(name, params, message):
 
 
 def test_good_values_pass():
-    check_model("baseline", {"conv_dropout": 0.0, "activation": "gelu", "filters": [16, 32],
-                             "batch_norm": True})
+    check_model(
+        "baseline", {"conv_dropout": 0.0, "activation": "gelu", "filters": [16, 32], "batch_norm": True}
+    )
     check_model("vgg", {"convs_per_block": 2, "dense_units": 0})
     check_model("transfer", {"head_dropouts": 0.2, "unfreeze": 0})

@@ -14,8 +14,13 @@ from kerasexp.errors import UserError
 from kerasexp.models import create_model
 from kerasexp.models.transfer import BACKBONES, backbone_layers
 
-SMALL = dict(backbone="MobileNet", weights="none", backbone_params={"alpha": 0.25}, head_units=[16],
-             head_dropouts=[0.0])
+SMALL = dict(
+    backbone="MobileNet",
+    weights="none",
+    backbone_params={"alpha": 0.25},
+    head_units=[16],
+    head_dropouts=[0.0],
+)
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
 HEAD_WEIGHTS = 5  # head Dense kernel (no bias before BN) + BN gamma, beta + output kernel, bias
 
@@ -48,12 +53,24 @@ def test_unfrozen_layers_learn_while_frozen_layers_and_batchnorm_statistics_stay
     # real ImageNet weights: a randomly initialised MobileNet with frozen BatchNorm saturates its
     # ReLU6 units and passes no gradient back
     keras.utils.set_random_seed(0)
-    model = create_model("transfer", (96, 96, 3), 8, unfreeze=6, **{**SMALL, "weights": str(mobilenet_weights())})
+    model = create_model(
+        "transfer", (96, 96, 3), 8, unfreeze=6, **{**SMALL, "weights": str(mobilenet_weights())}
+    )
     base = _backbone(model)
-    frozen, opened, bn = base.get_layer("conv_pw_12"), base.get_layer("conv_pw_13"), base.get_layer("conv_pw_13_bn")
+    frozen, opened, bn = (
+        base.get_layer("conv_pw_12"),
+        base.get_layer("conv_pw_13"),
+        base.get_layer("conv_pw_13_bn"),
+    )
     before = [w.numpy().copy() for w in (*frozen.weights, *opened.weights, *bn.weights)]
     model.compile("adam", "sparse_categorical_crossentropy")
-    model.fit(pbc96_small.x_train[:64].astype("float32"), pbc96_small.y_train[:64], batch_size=32, epochs=1, verbose=0)
+    model.fit(
+        pbc96_small.x_train[:64].astype("float32"),
+        pbc96_small.y_train[:64],
+        batch_size=32,
+        epochs=1,
+        verbose=0,
+    )
     after = [w.numpy() for w in (*frozen.weights, *opened.weights, *bn.weights)]
     assert np.array_equal(before[0], after[0])  # frozen conv
     assert not np.array_equal(before[1], after[1])  # unfrozen conv
@@ -66,8 +83,17 @@ def test_affine_norm_mode_learns_scale_and_offset_with_frozen_statistics(pbc96_s
     # Keras 3 hands the outer training=True to a trainable BatchNormalization even inside a
     # backbone called with training=False; "affine" must still keep its statistics fixed
     keras.utils.set_random_seed(0)
-    models = {mode: create_model("transfer", (96, 96, 3), 8, unfreeze=85, norm_mode=mode,
-                                 **{**SMALL, "weights": str(mobilenet_weights())}) for mode in ("affine", "train")}
+    models = {
+        mode: create_model(
+            "transfer",
+            (96, 96, 3),
+            8,
+            unfreeze=85,
+            norm_mode=mode,
+            **{**SMALL, "weights": str(mobilenet_weights())},
+        )
+        for mode in ("affine", "train")
+    }
     x, y = pbc96_small.x_train[:64].astype("float32"), pbc96_small.y_train[:64]
     for mode, model in models.items():
         bn = _backbone(model).get_layer("conv_pw_5_bn")
@@ -84,15 +110,25 @@ def test_weights_file_gives_its_saved_values():
     path = mobilenet_weights()
     import h5py
 
-    model = create_model("transfer", (96, 96, 3), 8, backbone="MobileNet", weights=str(path),
-                         backbone_params={"alpha": 0.25}, head_units=[8], head_dropouts=[0.0])
+    model = create_model(
+        "transfer",
+        (96, 96, 3),
+        8,
+        backbone="MobileNet",
+        weights=str(path),
+        backbone_params={"alpha": 0.25},
+        head_units=[8],
+        head_dropouts=[0.0],
+    )
     base = _backbone(model)
     with h5py.File(path, "r") as f:
         for name in ("conv1", "conv_pw_7", "conv_pw_13"):
             saved = f[name][name]["kernel:0"][()]
             np.testing.assert_array_equal(base.get_layer(name).kernel.numpy(), saved)
         bn = f["conv_pw_13_bn"]["conv_pw_13_bn"]
-        np.testing.assert_array_equal(base.get_layer("conv_pw_13_bn").moving_mean.numpy(), bn["moving_mean:0"][()])
+        np.testing.assert_array_equal(
+            base.get_layer("conv_pw_13_bn").moving_mean.numpy(), bn["moving_mean:0"][()]
+        )
     x = np.random.default_rng(0).integers(0, 256, (4, 96, 96, 3)).astype("float32")
     probs = model.predict(x, verbose=0)
     assert probs.shape == (4, 8) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
@@ -110,7 +146,9 @@ def test_weights_for_another_architecture_are_refused():
     path = mobilenet_weights()
     for backbone, params in (("MobileNet", {"alpha": 0.5}), ("MobileNetV3Small", {})):
         with pytest.raises(UserError, match="does not fit backbone"):
-            create_model("transfer", (96, 96, 3), 8, backbone=backbone, weights=str(path), backbone_params=params)
+            create_model(
+                "transfer", (96, 96, 3), 8, backbone=backbone, weights=str(path), backbone_params=params
+            )
 
 
 def test_unknown_backbone_and_too_many_unfrozen_layers_are_one_line_errors():
@@ -122,10 +160,20 @@ def test_unknown_backbone_and_too_many_unfrozen_layers_are_one_line_errors():
         create_model("transfer", (32, 32, 3), 4, **{**SMALL, "weights": "/nonexistent/w.h5"})
 
 
-@pytest.mark.parametrize("name", ["ConvNeXtTiny", "EfficientNetV2B0", "VGG16", "ResNet50", "MobileNetV3Small"])
+@pytest.mark.parametrize(
+    "name", ["ConvNeXtTiny", "EfficientNetV2B0", "VGG16", "ResNet50", "MobileNetV3Small"]
+)
 def test_required_backbones_build_without_weights(name):
-    model = create_model("transfer", (32, 32, 3), 5, backbone=name, weights="none", unfreeze=2, head_units=[8],
-                         head_dropouts=[0.1])
+    model = create_model(
+        "transfer",
+        (32, 32, 3),
+        5,
+        backbone=name,
+        weights="none",
+        unfreeze=2,
+        head_units=[8],
+        head_dropouts=[0.1],
+    )
     assert model.output_shape == (None, 5)
 
 
@@ -138,12 +186,27 @@ def test_the_backbones_report_003_names_are_registered():
 
 def test_train_cli_refuses_a_bad_transfer_config_before_writing_the_run(pbc96_path, tmp_path, capsys):
     out = tmp_path / "run"
-    for override, message in (("model.params.backbone='Nope'", "unknown backbone 'Nope'"),
-                              ("model.params.unfreeze=500", "has 85 layers")):
+    for override, message in (
+        ("model.params.backbone='Nope'", "unknown backbone 'Nope'"),
+        ("model.params.unfreeze=500", "has 85 layers"),
+    ):
         with pytest.raises(SystemExit) as exit_info:
-            main(["train", str(STUDIES / "pbc96_transfer.toml"), "--set", f"dataset.data_dir='{pbc96_path}'",
-                  "--set", "dataset.limit=100", "--set", "model.params.weights='none'", "--set", override,
-                  "--out", str(out)])
+            main(
+                [
+                    "train",
+                    str(STUDIES / "pbc96_transfer.toml"),
+                    "--set",
+                    f"dataset.data_dir='{pbc96_path}'",
+                    "--set",
+                    "dataset.limit=100",
+                    "--set",
+                    "model.params.weights='none'",
+                    "--set",
+                    override,
+                    "--out",
+                    str(out),
+                ]
+            )
         assert exit_info.value.code == 2
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1
@@ -159,12 +222,19 @@ def test_two_phase_fine_tuning_trains_the_head_on_a_frozen_backbone_first(pbc96_
     from kerasexp.training.loop import train
 
     keras.utils.set_random_seed(0)
-    model = create_model("transfer", (96, 96, 3), 8, unfreeze=6, **{**SMALL, "weights": str(mobilenet_weights())})
+    model = create_model(
+        "transfer", (96, 96, 3), 8, unfreeze=6, **{**SMALL, "weights": str(mobilenet_weights())}
+    )
     base = _backbone(model)
     opened, head = base.get_layer("conv_pw_13"), model.get_layer("probs")
     flags = [layer.trainable for layer in base.layers]
-    data = replace(pbc96_small, x_train=pbc96_small.x_train[:64], y_train=pbc96_small.y_train[:64],
-                   x_val=pbc96_small.x_val[:32], y_val=pbc96_small.y_val[:32])
+    data = replace(
+        pbc96_small,
+        x_train=pbc96_small.x_train[:64],
+        y_train=pbc96_small.y_train[:64],
+        x_val=pbc96_small.x_val[:32],
+        y_val=pbc96_small.y_val[:32],
+    )
     cfg = TrainConfig(epochs=1, batch_size=32, head_epochs=1, head_learning_rate=1e-2)
     start = [opened.kernel.numpy().copy(), head.kernel.numpy().copy()]
     phase_one = train_head_first(model, data, cfg, tmp_path)

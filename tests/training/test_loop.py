@@ -26,8 +26,11 @@ def test_one_epoch_on_2000_real_images_beats_60_percent(fashion_2000, tmp_path):
     import keras
 
     restored = keras.models.load_model(tmp_path / "best.keras")
-    np.testing.assert_allclose(predict_proba(restored, fashion_2000.x_val[:50]),
-                               predict_proba(model, fashion_2000.x_val[:50]), atol=1e-6)
+    np.testing.assert_allclose(
+        predict_proba(restored, fashion_2000.x_val[:50]),
+        predict_proba(model, fashion_2000.x_val[:50]),
+        atol=1e-6,
+    )
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(fashion_2000):
@@ -39,8 +42,10 @@ def test_same_seed_same_numbers_other_seed_other_numbers(fashion_2000):
 def test_steps_per_execution_changes_speed_not_numbers(fashion_2000):
     """The default runs 8 steps per graph call; the weights and history equal one step a call,
     including a last call with fewer steps (2000 images at batch 64: 32 steps, 4 x 8)."""
-    runs = [_fit(fashion_2000, epochs=2, batch_size=64, steps_per_execution=k, schedule="step", step_every=1)
-            for k in (1, 8, 5)]  # 5: 32 steps = 6 x 5 + 2
+    runs = [
+        _fit(fashion_2000, epochs=2, batch_size=64, steps_per_execution=k, schedule="step", step_every=1)
+        for k in (1, 8, 5)
+    ]  # 5: 32 steps = 6 x 5 + 2
     assert TrainConfig().steps_per_execution == 8
     for model, result in runs[1:]:
         assert result.history == runs[0][1].history
@@ -51,11 +56,15 @@ def test_steps_per_execution_changes_speed_not_numbers(fashion_2000):
 def test_a_weight_average_changes_the_final_weights_not_the_training(fashion_2000):
     """training.ema_momentum: the same epochs (history) as without, then the model ends with the
     average of its last steps' weights: close to the raw last weights, not equal to them."""
-    (raw, plain), (averaged, ema) = (_fit(fashion_2000, epochs=2, batch_size=64, optimizer="adamw", ema_momentum=m)
-                                     for m in (0.0, 0.9))
+    (raw, plain), (averaged, ema) = (
+        _fit(fashion_2000, epochs=2, batch_size=64, optimizer="adamw", ema_momentum=m) for m in (0.0, 0.9)
+    )
     assert ema.history == plain.history
-    gaps = [np.abs(a - b).max() / (np.abs(b).max() + 1e-12) for a, b in zip(averaged.get_weights(), raw.get_weights())
-            if a.size > 1]
+    gaps = [
+        np.abs(a - b).max() / (np.abs(b).max() + 1e-12)
+        for a, b in zip(averaged.get_weights(), raw.get_weights())
+        if a.size > 1
+    ]
     assert 0 < max(gaps) < 0.5
     x, y = fashion_2000.x_val, fashion_2000.y_val
     assert np.mean(predict_proba(averaged, x).argmax(1) == y) > 0.6
@@ -72,8 +81,10 @@ def test_a_weight_average_cannot_be_chosen_by_epoch():
 def test_pipeline_shuffles_per_epoch_casts_and_one_hots():
     x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
     y = np.arange(10) % 3
-    batches = [next(iter(make_dataset(x, y, num_classes=3, batch_size=10, shuffle=True, seed=1, epoch=e)))
-               for e in range(3)]  # one batch an epoch
+    batches = [
+        next(iter(make_dataset(x, y, num_classes=3, batch_size=10, shuffle=True, seed=1, epoch=e)))
+        for e in range(3)
+    ]  # one batch an epoch
     images, labels = batches[0]
     assert images.dtype.name == "float32" and labels.shape == (10, 3)
     np.testing.assert_array_equal(labels.numpy().argmax(1), images.numpy().reshape(-1).astype(int) % 3)
@@ -98,5 +109,7 @@ def test_xla_is_chosen_per_device_and_can_be_forced(monkeypatch):
     model = compile_model(create_model("baseline", (28, 28, 1), 10), TrainConfig(jit_compile="auto"), 10)
     assert model.jit_compile is False
     assert use_xla(True) is True and use_xla(False) is False and use_xla("auto") is False
-    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["gpu:0"] if kind == "GPU" else [])
+    monkeypatch.setattr(
+        tf.config, "list_physical_devices", lambda kind=None: ["gpu:0"] if kind == "GPU" else []
+    )
     assert use_xla("auto") is True and use_xla(False) is False

@@ -37,17 +37,27 @@ def test_class_weights_change_the_loss_as_computed_by_hand():
 
 def test_mixed_labels_are_weighted_by_their_mix():
     w = np.array([1.0, 3.0], "float32")
-    ds = make_dataset(np.zeros((2, 1, 1, 1), "uint8"), np.array([0, 1]), 2, batch_size=2, weights=w,
-                      augment=lambda x, y: (x, y * 0.5 + 0.25))  # labels become [.75,.25], [.25,.75]
+    ds = make_dataset(
+        np.zeros((2, 1, 1, 1), "uint8"),
+        np.array([0, 1]),
+        2,
+        batch_size=2,
+        weights=w,
+        augment=lambda x, y: (x, y * 0.5 + 0.25),
+    )  # labels become [.75,.25], [.25,.75]
     _, _, sample_w = next(iter(ds))
     np.testing.assert_allclose(sample_w.numpy(), [0.75 + 0.75, 0.25 + 2.25])
 
 
 def test_focal_equals_crossentropy_at_gamma_0():
     ce = float(LOSSES["crossentropy"](TrainConfig())(ONE_HOT, PROBS))
-    focal = float(LOSSES["focal"](TrainConfig(loss="focal", focal_gamma=0.0, focal_alpha=1.0))(ONE_HOT, PROBS))
+    focal = float(
+        LOSSES["focal"](TrainConfig(loss="focal", focal_gamma=0.0, focal_alpha=1.0))(ONE_HOT, PROBS)
+    )
     assert focal == pytest.approx(ce, rel=1e-5)
-    quarter = float(LOSSES["focal"](TrainConfig(loss="focal", focal_gamma=0.0, focal_alpha=0.25))(ONE_HOT, PROBS))
+    quarter = float(
+        LOSSES["focal"](TrainConfig(loss="focal", focal_gamma=0.0, focal_alpha=0.25))(ONE_HOT, PROBS)
+    )
     assert quarter == pytest.approx(0.25 * ce, rel=1e-5)
 
 

@@ -18,8 +18,8 @@ def test_a_nan_loss_stops_the_run_with_one_line_before_the_epoch_is_recorded(fas
     cfg = TrainConfig(epochs=2, batch_size=32, optimizer="sgd", learning_rate=1e6, steps_per_execution=1)
     with pytest.raises(UserError) as info:
         train(model, data, cfg, tmp_path / "run")
-    assert str(info.value) == ("training diverged: loss is nan at epoch 1 step 3; lower "
-                               "training.learning_rate "
-                               "(now 1e+06)")
+    assert str(info.value) == (
+        "training diverged: loss is nan at epoch 1 step 3; lower training.learning_rate (now 1e+06)"
+    )
     # stopped inside the first epoch: no history row, checkpoint or backup of NaN weights
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == []

@@ -4,7 +4,6 @@ import gc
 import weakref
 
 import numpy as np
-import tensorflow as tf
 
 from kerasexp.models import create_model
 from kerasexp.config import TrainConfig
@@ -27,7 +26,9 @@ def test_each_epochs_order_depends_on_the_seed_and_the_epoch_only():
         counter["epoch"] = epoch
         passes.append(images(running))
     for epoch in (1, 2):  # a process that starts at a later epoch
-        np.testing.assert_array_equal(passes[epoch], images(make_dataset(x, y, 7, 64, True, seed=3, epoch=epoch)))
+        np.testing.assert_array_equal(
+            passes[epoch], images(make_dataset(x, y, 7, 64, True, seed=3, epoch=epoch))
+        )
     first, second = passes[0], passes[1]
     for epoch in (first, second):  # every image once an epoch
         assert sorted(map(bytes, epoch.astype(np.uint8))) == sorted(map(bytes, x))

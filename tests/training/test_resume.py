@@ -78,7 +78,9 @@ def assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=1, histories=("hi
     got = run_experiment(exp, stopped)
     for name in histories:
         pd.testing.assert_frame_equal(pd.read_csv(stopped / name), pd.read_csv(whole / name))
-    np.testing.assert_array_equal(np.load(stopped / "predictions.npz")["probs"], np.load(whole / "predictions.npz")["probs"])
+    np.testing.assert_array_equal(
+        np.load(stopped / "predictions.npz")["probs"], np.load(whole / "predictions.npz")["probs"]
+    )
     assert {k: v for k, v in got.items() if k != "run"} == {k: v for k, v in expected.items() if k != "run"}
 
 
@@ -89,12 +91,17 @@ def test_a_plain_run_resumes_exactly(tmp_path, monkeypatch, fashion_path):
 
 @pytest.mark.slow
 def test_an_augmented_run_resumes_exactly(tmp_path, monkeypatch, pbc96_path):
-    exp = experiment(tmp_path, PBC96, pbc96_path, """
+    exp = experiment(
+        tmp_path,
+        PBC96,
+        pbc96_path,
+        """
         ema_momentum = 0.9  # the weight average is optimizer state, in every backup
         [augmentation]
         policy = ["randaugment", "mixup"]
         params = { mixup = { probability = 0.5 } }
-    """)
+    """,
+    )
     assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=2)
 
 
@@ -102,8 +109,9 @@ def test_an_augmented_run_resumes_exactly(tmp_path, monkeypatch, pbc96_path):
 def test_a_kfold_run_resumes_exactly(tmp_path, monkeypatch, fashion_path):
     exp = experiment(tmp_path, FMNIST, fashion_path, "[evaluation]\nkfold = 2")
     # stopped in fold 2's first epoch: fold 1 is loaded, fold 2 resumes
-    assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=4,
-                           histories=("fold_1/history.csv", "fold_2/history.csv"))
+    assert_resume_is_exact(
+        tmp_path, monkeypatch, exp, backups=4, histories=("fold_1/history.csv", "fold_2/history.csv")
+    )
 
 
 @pytest.mark.slow
@@ -111,8 +119,12 @@ def test_a_plateau_schedule_resumes_exactly(tmp_path, monkeypatch, fashion_path)
     # patience 1: validation loss improves in epochs 1-3 and not in epoch 4, which halves the rate
     # for epoch 5. Stopped after epoch 3, the resumed run must know epoch 3's best loss to see
     # epoch 4 as no improvement (the plateau's counters come back, not only the rate).
-    exp = experiment(tmp_path, FMNIST.replace("epochs = 3", "epochs = 7").replace('"cosine"', '"plateau"'),
-                     fashion_path, "plateau_patience = 1\nplateau_factor = 0.5\nlearning_rate = 0.003")
+    exp = experiment(
+        tmp_path,
+        FMNIST.replace("epochs = 3", "epochs = 7").replace('"cosine"', '"plateau"'),
+        fashion_path,
+        "plateau_patience = 1\nplateau_factor = 0.5\nlearning_rate = 0.003",
+    )
     assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=3)
     rates = pd.read_csv(tmp_path / "whole" / "history.csv")["learning_rate"].tolist()
     assert len(set(rates)) > 1, rates  # the schedule did cut the rate in this run
@@ -122,12 +134,16 @@ def test_a_plateau_schedule_resumes_exactly(tmp_path, monkeypatch, fashion_path)
 def test_a_head_first_run_resumes_exactly(tmp_path, monkeypatch, pbc96_path):
     from conftest import weights_dir
 
-    model = ('name = "transfer"\nparams = {{ backbone = "MobileNet", backbone_params = {{ alpha = 0.25 }}, '
-             f'weights = "{weights_dir()}/mobilenet_2_5_224_tf_no_top.h5", unfreeze = 10 }}}}')
+    model = (
+        'name = "transfer"\nparams = {{ backbone = "MobileNet", backbone_params = {{ alpha = 0.25 }}, '
+        f'weights = "{weights_dir()}/mobilenet_2_5_224_tf_no_top.h5", unfreeze = 10 }}}}'
+    )
     template = PBC96.replace('name = "baseline"', model).replace("epochs = 3", "epochs = 2")
     exp = experiment(tmp_path, template, pbc96_path, "head_epochs = 2")
     # stopped after the head phase's second epoch and the main phase's first
-    assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=3, histories=("head/history.csv", "history.csv"))
+    assert_resume_is_exact(
+        tmp_path, monkeypatch, exp, backups=3, histories=("head/history.csv", "history.csv")
+    )
 
 
 @pytest.mark.slow
@@ -153,5 +169,7 @@ def test_a_damaged_backup_falls_back_with_a_one_line_warning(tmp_path, monkeypat
     run_experiment(exp, stopped)
     assert "restarts from its first epoch" in capsys.readouterr().err
     pd.testing.assert_frame_equal(pd.read_csv(stopped / "history.csv"), pd.read_csv(whole / "history.csv"))
-    assert json.loads((stopped / "metrics.json").read_text())["accuracy"] == \
-        json.loads((whole / "metrics.json").read_text())["accuracy"]
+    assert (
+        json.loads((stopped / "metrics.json").read_text())["accuracy"]
+        == json.loads((whole / "metrics.json").read_text())["accuracy"]
+    )

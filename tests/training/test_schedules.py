@@ -29,8 +29,15 @@ def test_the_optimizer_sees_the_halved_rate_at_epoch_5(fashion_2000):
             seen.append(float(opt.learning_rate))
 
     data = fashion_2000
-    small = type(data)(data.x_train[:256], data.y_train[:256], data.x_val[:64], data.y_val[:64],
-                       data.x_test, data.y_test, data.class_names)
+    small = type(data)(
+        data.x_train[:256],
+        data.y_train[:256],
+        data.x_val[:64],
+        data.y_val[:64],
+        data.x_test,
+        data.y_test,
+        data.class_names,
+    )
     seed_everything(0)
     model = create_model("baseline", small.input_shape, 10)
     train(model, small, TrainConfig(epochs=11, batch_size=128, schedule="step"), callbacks=[Record()])

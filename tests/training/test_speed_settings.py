@@ -20,14 +20,18 @@ def _onednn_in_fresh_process(env_value):
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     if env_value is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = env_value
-    code = ("import os, json, kerasexp; from kerasexp.provenance import onednn_enabled; "
-            "print(json.dumps([os.environ.get('TF_ENABLE_ONEDNN_OPTS'), onednn_enabled()]))")
+    code = (
+        "import os, json, kerasexp; from kerasexp.provenance import onednn_enabled; "
+        "print(json.dumps([os.environ.get('TF_ENABLE_ONEDNN_OPTS'), onednn_enabled()]))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="kerasexp only chooses oneDNN on x86")
+@pytest.mark.skipif(
+    platform.machine() not in ("x86_64", "AMD64"), reason="kerasexp only chooses oneDNN on x86"
+)
 def test_importing_kerasexp_turns_onednn_on_unless_the_user_set_it():
     assert _onednn_in_fresh_process(None) == ["1", True]
     assert _onednn_in_fresh_process("0") == ["0", False]
@@ -36,9 +40,19 @@ def test_importing_kerasexp_turns_onednn_on_unless_the_user_set_it():
 def test_training_and_validation_pipelines_run_without_the_tfdata_autotuner():
     x = np.zeros((10, 4, 4, 1), np.uint8)
     y = np.arange(10) % 2
-    for ds in (make_dataset(x, y, 2, 4, shuffle=True), make_dataset(x, y, 2, 4),
-               make_dataset(x, y, 2, 4, shuffle=True, weights=np.array([1.0, 2.0]),
-                            augment=lambda images, labels: (images + 1, labels))):
+    for ds in (
+        make_dataset(x, y, 2, 4, shuffle=True),
+        make_dataset(x, y, 2, 4),
+        make_dataset(
+            x,
+            y,
+            2,
+            4,
+            shuffle=True,
+            weights=np.array([1.0, 2.0]),
+            augment=lambda images, labels: (images + 1, labels),
+        ),
+    ):
         assert ds.options().autotune.enabled is False
         assert [len(b[0]) for b in ds] == [4, 4, 2]  # and still every image, in batches
 

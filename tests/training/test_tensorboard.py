@@ -18,8 +18,13 @@ STEP = Path(__file__).resolve().parents[2] / "studies" / "fmnist_step_decay.toml
 
 
 def tiny(fashion_path, **extra):
-    return {"dataset.data_dir": str(fashion_path), "dataset.limit": 600, "training.epochs": 2,
-            "training.step_every": 1, **extra}
+    return {
+        "dataset.data_dir": str(fashion_path),
+        "dataset.limit": 600,
+        "training.epochs": 2,
+        "training.step_every": 1,
+        **extra,
+    }
 
 
 def test_train_and_validation_runs_share_their_tags_as_keras_writes_them(tmp_path):
@@ -33,10 +38,17 @@ def test_train_and_validation_runs_share_their_tags_as_keras_writes_them(tmp_pat
     x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
     y = (x[:, 0] > 0).astype("int32")
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    history = model.fit(x[:48], y[:48], validation_data=(x[48:], y[48:]), epochs=2, verbose=0,
-                        callbacks=[EpochScalars(tmp_path)]).history
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    history = model.fit(
+        x[:48],
+        y[:48],
+        validation_data=(x[48:], y[48:]),
+        epochs=2,
+        verbose=0,
+        callbacks=[EpochScalars(tmp_path)],
+    ).history
     train, validation = read_events(tmp_path / "train"), read_events(tmp_path / "validation")
     assert set(train) == {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"}
     assert set(validation) == {"epoch_loss", "epoch_accuracy"}
@@ -81,9 +93,11 @@ def test_event_files_hold_every_epoch_and_change_no_result(fashion_path, tmp_pat
     assert [v for _, v in train["epoch_learning_rate"]] == pytest.approx([1e-3, 5e-4])
     images = read_events(run.dir / "tensorboard")
     for tag in ("test/confusion_matrix", "test/misclassified"):
-        (step, image), = images[tag]
+        ((step, image),) = images[tag]
         assert step == 2 and bytes(image[2]).startswith(b"\x89PNG")  # [width, height, png]
-    off = kerasexp.train(STEP, out=tmp_path / "off", overrides=tiny(fashion_path, **{"logging.tensorboard": False}))
+    off = kerasexp.train(
+        STEP, out=tmp_path / "off", overrides=tiny(fashion_path, **{"logging.tensorboard": False})
+    )
     assert not (off.dir / "tensorboard").exists()
     pd.testing.assert_frame_equal(off.history, history)
     assert off.metrics["accuracy"] == run.metrics["accuracy"]
@@ -91,9 +105,15 @@ def test_event_files_hold_every_epoch_and_change_no_result(fashion_path, tmp_pat
 
 @pytest.mark.slow
 def test_each_fold_is_its_own_sub_run(fashion_path, tmp_path):
-    run = kerasexp.train(STEP, out=tmp_path / "kfold",
-                         overrides=tiny(fashion_path, **{"evaluation.kfold": 2, "training.epochs": 1}))
+    run = kerasexp.train(
+        STEP,
+        out=tmp_path / "kfold",
+        overrides=tiny(fashion_path, **{"evaluation.kfold": 2, "training.epochs": 1}),
+    )
     for fold in (1, 2):
-        steps = [s for s, _ in read_events(run.dir / f"fold_{fold}" / "tensorboard" / "validation")["epoch_accuracy"]]
+        steps = [
+            s
+            for s, _ in read_events(run.dir / f"fold_{fold}" / "tensorboard" / "validation")["epoch_accuracy"]
+        ]
         assert steps == [1]
     assert "test/confusion_matrix" in read_events(run.dir / "tensorboard")  # the ensemble's

@@ -20,8 +20,14 @@ LOGGED = {"loss", "accuracy", "val_loss", "val_accuracy"}
 
 
 def tiny(fashion_path, **extra):
-    return {"dataset.data_dir": str(fashion_path), "dataset.limit": 200, "training.batch_size": 64,
-            "training.epochs": 3, "logging.tensorboard": False, **extra}
+    return {
+        "dataset.data_dir": str(fashion_path),
+        "dataset.limit": 200,
+        "training.batch_size": 64,
+        "training.epochs": 3,
+        "logging.tensorboard": False,
+        **extra,
+    }
 
 
 class Recorder(keras.callbacks.Callback):
@@ -58,16 +64,21 @@ def tiny_train(fashion_path, tmp_path, monkeypatch):
     real = kerasexp.train
 
     def train(experiment, out, overrides=None, **kwargs):
-        return real(ROOT / experiment, out=tmp_path / Path(out).name,
-                    overrides={**tiny(fashion_path), **(overrides or {})}, **kwargs)
+        return real(
+            ROOT / experiment,
+            out=tmp_path / Path(out).name,
+            overrides={**tiny(fashion_path), **(overrides or {})},
+            **kwargs,
+        )
 
     monkeypatch.setattr(kerasexp, "train", train)
     return train
 
 
 @pytest.mark.slow  # three short trainings (a whole run, one cut after an epoch, its resume)
-def test_user_callbacks_see_every_epoch_also_after_a_resume_and_nothing_of_a_finished_run(tiny_train,
-                                                                                          tmp_path):
+def test_user_callbacks_see_every_epoch_also_after_a_resume_and_nothing_of_a_finished_run(
+    tiny_train, tmp_path
+):
     # the uninterrupted run: docs/extending.md's example, as written
     namespace = {}
     exec(compile(docs_example(), str(DOCS), "exec"), namespace)
@@ -90,8 +101,9 @@ def test_user_callbacks_see_every_epoch_also_after_a_resume_and_nothing_of_a_fin
     assert resumed.epochs == [1, 2]  # the run's epoch numbers, not 0 and 1
     assert all(LOGGED <= set(logs) for logs in resumed.logs)
     # the same epochs as the uninterrupted run's, bit for bit (CPU)
-    assert [(logs["val_loss"], logs["val_accuracy"]) for logs in resumed.logs] == [row[1:]
-                                                                                for row in log.rows[1:]]
+    assert [(logs["val_loss"], logs["val_accuracy"]) for logs in resumed.logs] == [
+        row[1:] for row in log.rows[1:]
+    ]
     assert stopper.logs[0]["val_loss"] == log.rows[0][1]
     pd.testing.assert_frame_equal(pd.read_csv(cut / "history.csv"), history)
     assert run.metrics["run"]["resumed_from"] == 1
@@ -104,21 +116,35 @@ def test_user_callbacks_see_every_epoch_also_after_a_resume_and_nothing_of_a_fin
 @pytest.mark.slow  # two one-epoch runs
 def test_the_same_callback_sees_every_seeds_epochs(tiny_train, tmp_path):
     seen = Recorder()
-    tiny_train("studies/fmnist_step_decay.toml", out="seeds", seeds=[0, 1], callbacks=[seen],
-               overrides={"training.epochs": 1})
+    tiny_train(
+        "studies/fmnist_step_decay.toml",
+        out="seeds",
+        seeds=[0, 1],
+        callbacks=[seen],
+        overrides={"training.epochs": 1},
+    )
     assert seen.epochs == [0, 0] and len(seen.models) == 2 and seen.models[0] is not seen.models[1]
     assert (tmp_path / "seeds" / "seeds.json").exists()
 
 
-@pytest.mark.parametrize("callbacks, message", [
-    ([Recorder], r"^callbacks\[0\] is the class Recorder, not an instance of it; pass Recorder\(\)$"),
-    ([Recorder(), print],
-     r"^callbacks\[1\] is a builtin_function_or_method, not a keras\.callbacks\.Callback"),
-    (Recorder(), r"^callbacks= takes a list of keras\.callbacks\.Callback instances, got a .*Recorder; "
-                 r"e\.g\. callbacks=\[Recorder\(\.\.\.\)\]$"),
-])
+@pytest.mark.parametrize(
+    "callbacks, message",
+    [
+        ([Recorder], r"^callbacks\[0\] is the class Recorder, not an instance of it; pass Recorder\(\)$"),
+        (
+            [Recorder(), print],
+            r"^callbacks\[1\] is a builtin_function_or_method, not a keras\.callbacks\.Callback",
+        ),
+        (
+            Recorder(),
+            r"^callbacks= takes a list of keras\.callbacks\.Callback instances, got a .*Recorder; "
+            r"e\.g\. callbacks=\[Recorder\(\.\.\.\)\]$",
+        ),
+    ],
+)
 def test_what_is_not_a_list_of_callbacks_is_refused_in_one_line_before_anything_is_written(
-        fashion_path, tmp_path, callbacks, message):
+    fashion_path, tmp_path, callbacks, message
+):
     with pytest.raises(UserError, match=message):
         kerasexp.train(STEP, out=tmp_path / "run", overrides=tiny(fashion_path), callbacks=callbacks)
     assert not (tmp_path / "run").exists()

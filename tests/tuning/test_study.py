@@ -29,11 +29,13 @@ from conftest import requires_fashion
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def study_file(tmp_path, pbc96_path, *, epochs=1, limit=240, pruner="none", pruner_params="{}", extra="",
-               name="tiny") -> Path:
+def study_file(
+    tmp_path, pbc96_path, *, epochs=1, limit=240, pruner="none", pruner_params="{}", extra="", name="tiny"
+) -> Path:
     """A small real study: pbc96 images at 32x32, MobileNet 0.25 without weights, 1-2 dense layers."""
     path = tmp_path / f"{name}.toml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         [dataset]
         name = "image_folder"
         data_dir = "{pbc96_path}"
@@ -62,28 +64,44 @@ def study_file(tmp_path, pbc96_path, *, epochs=1, limit=240, pruner="none", prun
         layers = [1, 2]
         units = [8, 16]
         dropout = [0.0, 0.3]
-    """))
+    """)
+    )
     return path
 
 
 def test_study_file_search_space_becomes_experiments():
     spec = load_study_file(ROOT / "studies" / "pbc96_study.toml", data=False)
-    trial = optuna.trial.FixedTrial({"unfreeze": 10, "learning_rate": 1e-3, "head_layers": 2, "head_units_0": 256,
-                                     "head_units_1": 64, "head_dropout_0": 0.3, "head_dropout_1": 0.1,
-                                     "head_batchnorm": True})
+    trial = optuna.trial.FixedTrial(
+        {
+            "unfreeze": 10,
+            "learning_rate": 1e-3,
+            "head_layers": 2,
+            "head_units_0": 256,
+            "head_units_1": 64,
+            "head_dropout_0": 0.3,
+            "head_dropout_1": 0.1,
+            "head_batchnorm": True,
+        }
+    )
     exp = spec.trial_experiment(trial)
     assert exp.model.params["unfreeze"] == 10 and exp.training.learning_rate == 1e-3
     assert exp.model.params["head_units"] == [256, 64] and exp.model.params["head_dropouts"] == [0.3, 0.1]
 
 
-@pytest.mark.parametrize("text, message", [
-    ('[search.params]\n"training.nope" = { low = 1, high = 2 }', "unknown key training.nope"),
-    ('[search.params]\n"training.learning_rate" = { low = 0, high = 1, log = true }', "log scale needs low > 0"),
-    ('[search.params]\n"dataset.limit" = { low = 1, high = 2 }', "dataset is fixed"),
-    ('[study]\npruner = "sometimes"\n[search.head]\nlayers = [1, 2]', "unknown pruner"),
-    ('[study]\nmetrc = "val_accuracy"\n[search.head]\nlayers = [1, 2]', "unknown key study.metrc"),
-    ('[model]\nname = "transfer"', r"needs a \[search\] section"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[search.params]\n"training.nope" = { low = 1, high = 2 }', "unknown key training.nope"),
+        (
+            '[search.params]\n"training.learning_rate" = { low = 0, high = 1, log = true }',
+            "log scale needs low > 0",
+        ),
+        ('[search.params]\n"dataset.limit" = { low = 1, high = 2 }', "dataset is fixed"),
+        ('[study]\npruner = "sometimes"\n[search.head]\nlayers = [1, 2]', "unknown pruner"),
+        ('[study]\nmetrc = "val_accuracy"\n[search.head]\nlayers = [1, 2]', "unknown key study.metrc"),
+        ('[model]\nname = "transfer"', r"needs a \[search\] section"),
+    ],
+)
 def test_bad_study_files_are_named(tmp_path, text, message):
     path = tmp_path / "bad.toml"
     path.write_text('[model]\nname = "transfer"\n' + text.replace('[model]\nname = "transfer"', ""))
@@ -101,14 +119,23 @@ def test_three_trial_sqlite_study_and_its_report(pbc96_path, tmp_path, capsys):
     states = [t.state for t in study.trials]
     assert states == [TrialState.COMPLETE] * 3
     for t in study.trials:
-        assert 0.0 <= t.value <= 1.0 and t.params["unfreeze"] in (0, 6, 12) and 1e-4 <= t.params["learning_rate"] <= 1e-2
+        assert (
+            0.0 <= t.value <= 1.0
+            and t.params["unfreeze"] in (0, 6, 12)
+            and 1e-4 <= t.params["learning_rate"] <= 1e-2
+        )
         assert t.user_attrs["epochs_run"] == 2
     assert len({json.dumps(t.params, sort_keys=True) for t in study.trials}) == 3
     # each trial is its own TensorBoard sub-run
     from kerasexp.training.tensorboard import read_events
 
     for t in study.trials:
-        assert [s for s, _ in read_events(out / "tensorboard" / f"trial_{t.number}" / "validation")["epoch_accuracy"]] == [1, 2]
+        assert [
+            s
+            for s, _ in read_events(out / "tensorboard" / f"trial_{t.number}" / "validation")[
+                "epoch_accuracy"
+            ]
+        ] == [1, 2]
     # running the same command again finds the study finished and trains nothing
     assert main(["study", str(toml), "--out", str(out), "--n-trials", "3"]) == 0
     assert len(optuna.load_study(study_name="tiny", storage=url).trials) == 3
@@ -119,11 +146,18 @@ def test_three_trial_sqlite_study_and_its_report(pbc96_path, tmp_path, capsys):
     assert summary["complete"] == 3 and summary["best_value"] == study.best_value
     md = (report / "summary.md").read_text()
     assert "- epochs run: 6 of at most 6 (3 trials of up to 2); epochs saved by pruning: 0;" in md
-    assert (f"- best val_accuracy: {study.best_value:.4f} (trial {study.best_trial.number}; selected among 3 "
-            "trials: biased upward, so no interval;") in md  # a selected maximum gets no interval
+    assert (
+        f"- best val_accuracy: {study.best_value:.4f} (trial {study.best_trial.number}; selected among 3 "
+        "trials: biased upward, so no interval;"
+    ) in md  # a selected maximum gets no interval
     assert len((report / "trials.csv").read_text().strip().splitlines()) == 4
-    for name in ("history.png", "parallel_coordinate.png", "best/per_class.csv", "best/confusion_matrix.png",
-                 "best_config.toml"):
+    for name in (
+        "history.png",
+        "parallel_coordinate.png",
+        "best/per_class.csv",
+        "best/confusion_matrix.png",
+        "best_config.toml",
+    ):
         assert (report / name).exists(), name
     best_metrics = json.loads((report / "best" / "metrics.json").read_text())
     assert summary["test"]["accuracy"] == best_metrics["accuracy"]
@@ -141,12 +175,18 @@ def test_three_trial_sqlite_study_and_its_report(pbc96_path, tmp_path, capsys):
     args = ["study-report", "--storage", url, "--study-name", "tiny", "--out", str(seeded), "--seeds", "0,1"]
     assert main(args) == 0
     seeds = json.loads((seeded / "best" / "seeds.json").read_text())
-    values = [json.loads((seeded / "best" / f"seed_{s}" / "metrics.json").read_text())["accuracy"] for s in (0, 1)]
-    assert seeds["accuracy"]["values"] == values and values[0] == best_metrics["accuracy"]  # seed 0 is the same run
+    values = [
+        json.loads((seeded / "best" / f"seed_{s}" / "metrics.json").read_text())["accuracy"] for s in (0, 1)
+    ]
+    assert (
+        seeds["accuracy"]["values"] == values and values[0] == best_metrics["accuracy"]
+    )  # seed 0 is the same run
     capsys.readouterr()
     assert main(args) == 0
     assert "epoch 1/" not in capsys.readouterr().err
-    assert json.loads((seeded / "summary.json").read_text())["test"]["accuracy"] == pytest.approx(sum(values) / 2)
+    assert json.loads((seeded / "summary.json").read_text())["test"]["accuracy"] == pytest.approx(
+        sum(values) / 2
+    )
     assert main(["study-compare", str(report), str(seeded), "--out", str(tmp_path / "cmp")]) == 0
     row = pd.read_csv(tmp_path / "cmp.csv").iloc[1]
     assert row["best_inside_first_ci95"] == "yes" and row["epochs_vs_first"] == 1.0
@@ -157,8 +197,9 @@ def test_three_trial_sqlite_study_and_its_report(pbc96_path, tmp_path, capsys):
 def test_pruning_really_prunes_on_the_metric_keras_logs(pbc96_path, tmp_path):
     # A threshold above any accuracy prunes every trial at its first report: proves that the
     # callback found val_accuracy in Keras' logs and that a pruned trial stops training.
-    toml = study_file(tmp_path, pbc96_path, epochs=3, limit=160, pruner="threshold",
-                      pruner_params="{ lower = 1.01 }")
+    toml = study_file(
+        tmp_path, pbc96_path, epochs=3, limit=160, pruner="threshold", pruner_params="{ lower = 1.01 }"
+    )
     out = tmp_path / "study"
     assert main(["study", str(toml), "--out", str(out), "--n-trials", "2"]) == 0
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{out / 'study.db'}")
@@ -167,7 +208,7 @@ def test_pruning_really_prunes_on_the_metric_keras_logs(pbc96_path, tmp_path):
 
 
 def test_a_metric_keras_does_not_log_is_a_one_line_error(pbc96_path, tmp_path, capsys):
-    toml = study_file(tmp_path, pbc96_path, limit=160, extra='', name="badmetric")
+    toml = study_file(tmp_path, pbc96_path, limit=160, extra="", name="badmetric")
     toml.write_text(toml.read_text().replace('metric = "val_accuracy"', 'metric = "val_acc"'))
     with pytest.raises(SystemExit) as exit_info:
         main(["study", str(toml), "--out", str(tmp_path / "s"), "--n-trials", "1"])
@@ -224,10 +265,30 @@ def test_bad_storage_and_study_names_are_one_line_errors_without_the_password(tm
     toml = ROOT / "studies" / "pbc96_study.toml"
     for argv, message in (
         (["study", str(toml), "--storage", "postgresql://me:s3cr3t@127.0.0.1:1/db"], "cannot open storage"),
-        (["study-report", "--storage", "postgresql://me:s3cr3t@127.0.0.1:1/db", "--study-name", "x", "--out",
-          str(tmp_path / "r")], "cannot open storage"),
-        (["study-report", "--storage", f"sqlite:///{tmp_path / 'empty.db'}", "--study-name", "missing", "--out",
-          str(tmp_path / "r")], "no study 'missing'"),
+        (
+            [
+                "study-report",
+                "--storage",
+                "postgresql://me:s3cr3t@127.0.0.1:1/db",
+                "--study-name",
+                "x",
+                "--out",
+                str(tmp_path / "r"),
+            ],
+            "cannot open storage",
+        ),
+        (
+            [
+                "study-report",
+                "--storage",
+                f"sqlite:///{tmp_path / 'empty.db'}",
+                "--study-name",
+                "missing",
+                "--out",
+                str(tmp_path / "r"),
+            ],
+            "no study 'missing'",
+        ),
         (["study", str(toml), "--storage", "nosuchdb://x"], "cannot open storage"),
     ):
         with pytest.raises(SystemExit) as exit_info:
@@ -240,10 +301,26 @@ def test_bad_storage_and_study_names_are_one_line_errors_without_the_password(tm
 
 # ---------------------------------------------------------------- several workers on PostgreSQL
 
+
 def _worker(toml: Path, name: str, n: int, log: Path, storage: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "kerasexp", "study", str(toml), "--storage", storage,
-                             "--study-name", name, "--n-trials", str(n)],
-                            stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kerasexp",
+            "study",
+            str(toml),
+            "--storage",
+            storage,
+            "--study-name",
+            name,
+            "--n-trials",
+            str(n),
+        ],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
 
 
 def _finished(trials) -> list:
@@ -276,7 +353,8 @@ def fresh_database(pg_url: str):
 def fmnist_study_file(tmp_path, limit=1000) -> Path:
     """A tiny real study: the Annex-1 baseline on 1,000 Fashion-MNIST images, one epoch a trial."""
     path = tmp_path / "fmnist_tiny.toml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         [dataset]
         name = "fashion_mnist"
         limit = {limit}
@@ -290,7 +368,8 @@ def fmnist_study_file(tmp_path, limit=1000) -> Path:
         n_startup_trials = 2
         [search.params]
         "training.learning_rate" = {{ low = 1e-4, high = 1e-2, log = true }}
-    """))
+    """)
+    )
     return path
 
 
@@ -365,8 +444,9 @@ def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(tmp_path, cap
 
 @pytest.mark.slow
 def test_a_killed_worker_trial_is_failed_and_retried(pg_url, pbc96_path, tmp_path):
-    toml = study_file(tmp_path, pbc96_path, epochs=4, limit=400,
-                      extra="heartbeat_interval = 1\ngrace_period = 3")
+    toml = study_file(
+        tmp_path, pbc96_path, epochs=4, limit=400, extra="heartbeat_interval = 1\ngrace_period = 3"
+    )
     name = f"killed-{uuid.uuid4().hex[:8]}"
     victim = _worker(toml, name, 3, tmp_path / "victim.log", pg_url)
     storage = None
@@ -383,7 +463,9 @@ def test_a_killed_worker_trial_is_failed_and_retried(pg_url, pbc96_path, tmp_pat
             break
     else:
         victim.kill()
-        pytest.fail("the first worker never started a trial: " + (tmp_path / "victim.log").read_text()[-2000:])
+        pytest.fail(
+            "the first worker never started a trial: " + (tmp_path / "victim.log").read_text()[-2000:]
+        )
     killed_number = running[0].number
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
@@ -393,7 +475,9 @@ def test_a_killed_worker_trial_is_failed_and_retried(pg_url, pbc96_path, tmp_pat
     killed = next(t for t in trials if t.number == killed_number)
     assert killed.state == TrialState.FAIL
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed_number]
-    assert len(retries) == 1 and retries[0].params == killed.params and retries[0].state == TrialState.COMPLETE
+    assert (
+        len(retries) == 1 and retries[0].params == killed.params and retries[0].state == TrialState.COMPLETE
+    )
     assert len(_finished(trials)) == 3
     assert not [t for t in trials if t.state == TrialState.RUNNING]
     # the retry ends where an uninterrupted trial of those parameters ends, epoch for epoch
@@ -407,6 +491,7 @@ def test_a_killed_worker_trial_is_failed_and_retried(pg_url, pbc96_path, tmp_pat
 
 
 # ---------------------------------------------------------------- scaling out within a trial
+
 
 def test_mirrored_strategy_over_two_logical_cpus_trains_a_step(pbc96_path):
     script = textwrap.dedent(f"""
@@ -433,7 +518,9 @@ def test_mirrored_strategy_over_two_logical_cpus_trains_a_step(pbc96_path):
         print("REPLICAS", strategy.num_replicas_in_sync, "LOSS", result.last("loss"),
               "FINITE", math.isfinite(result.last("loss")), "POLICY", model.dtype_policy.name)
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("REPLICAS")), None)
     assert line is not None, done.stderr[-3000:]
     words = line.split()
@@ -442,13 +529,17 @@ def test_mirrored_strategy_over_two_logical_cpus_trains_a_step(pbc96_path):
 
 # ---------------------------------------------------------------- one experiment path
 
+
 @pytest.mark.slow
-def test_a_resnet_study_with_train_statistics_and_class_policies_trains_like_kerasexp_train(pbc96_path, tmp_path):
+def test_a_resnet_study_with_train_statistics_and_class_policies_trains_like_kerasexp_train(
+    pbc96_path, tmp_path
+):
     """ResNet-18 standardised with the training split's statistics, class_mixup and multicrop fed
     the class counts: study trials, study-report's retrain and `kerasexp train` build it the same
     way (kerasexp.training.session), so a trial's first epoch is `kerasexp train`'s first epoch."""
     toml = tmp_path / "resnet.toml"
-    toml.write_text(textwrap.dedent(f"""
+    toml.write_text(
+        textwrap.dedent(f"""
         [dataset]
         name = "image_folder"
         data_dir = "{pbc96_path}"
@@ -469,7 +560,8 @@ def test_a_resnet_study_with_train_statistics_and_class_policies_trains_like_ker
         pruner = "none"
         [search.params]
         "training.learning_rate" = {{ low = 1e-4, high = 1e-2, log = true }}
-    """))
+    """)
+    )
     out = tmp_path / "study"
     assert main(["study", str(toml), "--out", str(out), "--n-trials", "1"]) == 0
     url = f"sqlite:///{out / 'study.db'}"
@@ -502,8 +594,11 @@ def test_optuna_dashboard_serves_a_kerasexp_study(tmp_path, pbc96_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen(["optuna-dashboard", url, "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["optuna-dashboard", url, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline, body = time.time() + 60, None
         while body is None and time.time() < deadline and server.poll() is None:
@@ -523,9 +618,11 @@ def test_optuna_dashboard_serves_a_kerasexp_study(tmp_path, pbc96_path):
 
 # ---------------------------------------------------------------- secrets never written
 
+
 @requires_fashion
-def test_no_file_of_a_postgresql_study_and_its_report_holds_the_password(pg_url, tmp_path, monkeypatch,
-                                                                         capsys):
+def test_no_file_of_a_postgresql_study_and_its_report_holds_the_password(
+    pg_url, tmp_path, monkeypatch, capsys
+):
     """The command lines recorded in the study's files, summary.json/.md and the retrain's run.json are
     masked (`--storage URL` and `--storage=URL`); printed lines too."""
     from sqlalchemy.engine import make_url
@@ -534,9 +631,20 @@ def test_no_file_of_a_postgresql_study_and_its_report_holds_the_password(pg_url,
     with fresh_database(pg_url) as url:
         password = make_url(url).password
         assert password and f":{password}@" in url
-        runs = [["study", str(toml), f"--storage={url}", "--study-name", "leak", "--n-trials", "1",
-                 "--out", str(tmp_path / "study")],
-                ["study-report", "--storage", url, "--study-name", "leak", "--out", str(tmp_path / "report")]]
+        runs = [
+            [
+                "study",
+                str(toml),
+                f"--storage={url}",
+                "--study-name",
+                "leak",
+                "--n-trials",
+                "1",
+                "--out",
+                str(tmp_path / "study"),
+            ],
+            ["study-report", "--storage", url, "--study-name", "leak", "--out", str(tmp_path / "report")],
+        ]
         for argv in runs:
             monkeypatch.setattr(sys, "argv", ["kerasexp", *argv])  # what command_line() records
             assert main(argv) == 0
