@@ -310,8 +310,8 @@ def summary_text(s: dict, out: str | Path) -> str:
     ]
     if s["best_trial"] is not None:
         lines.append(
-            f"best {s['metric']} {_num(s['best_value'])}{_ci(s.get('best_value_ci95'))} "
-            f"(trial {s['best_trial']}): {format_params(s['best_params'])}"
+            f"best {s['metric']} {_num(s['best_value'])} (trial {s['best_trial']}; selected among "
+            f"{s['trials']} trials, so biased upward and given no interval): {format_params(s['best_params'])}"
         )
     t = s.get("test")
     if t and "seeds" in t:
