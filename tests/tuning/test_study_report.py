@@ -63,8 +63,8 @@ def test_a_study_folder_is_reported_with_no_other_flag(pbc96_path, tmp_path, cap
     assert main(["study-report", str(out)]) == 0
     printed = capsys.readouterr().out
     assert (
-        "best val_accuracy 0.6250 (trial 0): head_dropout_0 = 0.3, head_layers = 1, head_units_0 = 16, "
-        "learning_rate = 0.001" in printed
+        "best val_accuracy 0.6250 (trial 0; selected among 1 trials, so biased upward and given no interval): "
+        "head_dropout_0 = 0.3, head_layers = 1, head_units_0 = 16, learning_rate = 0.001" in printed
     ), printed
     assert not re.search(r"\d\.\d{7,}|\{'", printed), printed  # no raw floats or Python dicts
     assert re.search(r"retrained on train\+validation, test: accuracy 0\.\d{4} \(95% interval", printed), (
