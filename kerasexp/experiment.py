@@ -61,6 +61,7 @@ def fold_data(data: ImageData, k: int, seed: int) -> list[ImageData]:
 def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, progress, callbacks=()):
     """Train, make every evaluation choice on the validation split, then predict the test split
     once, with those choices (the test split is sealed until then)."""
+    from kerasexp.evaluation.ledger import record_look
     from kerasexp.evaluation.predict import choose_tta, predict_proba
     from kerasexp.io import atomic_path
     from kerasexp.training.session import train_experiment
@@ -72,6 +73,7 @@ def _train_one(exp: Experiment, data: ImageData, out_dir: Path, label: str, prog
                "kept_model": rundir.MODEL}  # in out_dir: the model predicted with, for `predict`, Run.model
     with atomic_path(Path(out_dir) / rundir.MODEL) as tmp:
         model.save(tmp)
+    record_look(exp, data, out_dir, choices)  # the test split is seen: kerasexp/evaluation/ledger.py
     return model, result, predict_proba(model, data.x_test, tta=tta), choices
 
 

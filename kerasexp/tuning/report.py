@@ -165,6 +165,7 @@ def retrain_best(spec, study, out: Path, seeds: list[int] | None = None) -> dict
 
 def _retrain(exp, best, study, data, out: Path) -> dict:
     from kerasexp import rundir
+    from kerasexp.evaluation.ledger import record_look
     from kerasexp.evaluation.predict import chooses_tta, predict_proba
     from kerasexp.experiment import report_run
     from kerasexp.provenance import command_line, machine_description, timestamp
@@ -183,6 +184,7 @@ def _retrain(exp, best, study, data, out: Path) -> dict:
         rundir.write_config(out, exp)
         started, wall = timestamp(), time.perf_counter()
         model, result = train_experiment(exp, merged, out)
+        record_look(exp, data, out, {"trial": {"trial": best.number, "value": best.value}})  # evaluation/ledger.py
         probs = predict_proba(model, data.x_test, tta=tta)
         np.savez_compressed(out / rundir.PREDICTIONS, probs=probs, y_true=data.y_test,
                             class_names=np.array(data.class_names))
