@@ -106,8 +106,8 @@ def _header() -> str:
 
 
 def _locked(path: Path) -> int:
-    """A descriptor of `path` opened to append, holding its flock; re-opened if a back-fill
-    replaced the file while this process waited."""
+    """A descriptor of `path` opened to append, holding its flock; opened again if the file was
+    moved away or replaced while this process waited for the lock."""
     import fcntl
 
     from kerasexp.io import _same_file, write_errors
@@ -123,13 +123,19 @@ def _locked(path: Path) -> int:
         os.close(fd)
 
 
+def _write_all(fd: int, text: str) -> None:
+    """One write() for a row; a long back-fill may take more (still under the lock)."""
+    data = memoryview(text.encode())
+    while data:
+        data = data[os.write(fd, data):]
+
+
 def append(path: str | Path, row: dict) -> Path:
     """One row appended in one write() under the ledger's lock (the header first, if it is new)."""
     path = Path(path)
     fd = _locked(path)
     try:
-        text = (_header() if os.fstat(fd).st_size == 0 else "") + _line(row)
-        os.write(fd, text.encode())
+        _write_all(fd, (_header() if os.fstat(fd).st_size == 0 else "") + _line(row))
     finally:
         os.close(fd)
     return path
@@ -224,32 +230,42 @@ def backfill_rows(run: Path, ledger: Path, prints: Fingerprints) -> list[dict]:
     return rows
 
 
+def _looked(rows: list[dict]) -> dict[str, str]:
+    """Each run's latest row time: a record started at or before it is on the ledger already."""
+    latest: dict[str, str] = {}
+    for row in rows:
+        latest[row["run"]] = max(latest.get(row["run"], ""), row["time"])
+    return latest
+
+
+def _new(row: dict, latest: dict[str, str]) -> bool:
+    return row["run"] not in latest or latest[row["run"]] < row["time"]
+
+
 def backfill(root: str | Path, out=print) -> Path:
-    """Rows for every finished run under `root` that the ledger lacks, from its run.json (time: its
-    start; command and commit as recorded), rewritten in time order. Rows written at a look are
-    kept as they are; earlier back-filled rows are made again."""
+    """Append rows for every finished run under `root` that the ledger lacks, from its run.json
+    (time: its start; command and commit as recorded), in time order. Nothing is removed: a run
+    retrained since keeps its old rows beside the new one's, and a second back-fill adds nothing."""
     import kerasexp
-    from kerasexp.io import write_text
 
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"{root}: no such folder of runs; give --root")
     kerasexp.import_tensorflow_quietly()  # resizing a split (dataset.image_size) runs TensorFlow
     ledger = Path(os.environ.get(ENV) or root / LEDGER)
-    fd = _locked(ledger)  # appenders wait while the file is rebuilt and renamed
+    fd = _locked(ledger)  # looks appended meanwhile wait: none is lost or counted twice
     try:
-        kept = [r for r in read_ledger(ledger) if r["recorded_by"] != BACKFILL]
-        looked = {r["run"] for r in kept}
-        prints, added = Fingerprints({}), []
-        for run in rundir.finished_runs(root):
-            if rundir.is_finished(run):
-                added += [r for r in backfill_rows(run, ledger, prints) if r["run"] not in looked]
-        rows = sorted(kept + added, key=lambda r: (r["time"], r["run"]))
-        write_text(ledger, _header() + "".join(_line(r) for r in rows))
+        rows = read_ledger(ledger)
+        latest, prints, added = _looked(rows), Fingerprints({}), []
+        for run in filter(rundir.is_finished, rundir.finished_runs(root)):
+            if _new({"run": _shown(run, ledger), "time": rundir.read_record(run).get("started", "")}, latest):
+                added += [r for r in backfill_rows(run, ledger, prints) if _new(r, latest)]
+        added.sort(key=lambda r: (r["time"], r["run"]))
+        _write_all(fd, (_header() if os.fstat(fd).st_size == 0 else "") + "".join(map(_line, added)))
     finally:
         os.close(fd)
     out(f"{ledger}: {len(added)} rows back-filled from the records of the runs under {root}, "
-        f"{len(kept)} rows kept")
+        f"{len(rows)} rows were there")
     return ledger
 
 
@@ -272,15 +288,23 @@ def split_label(row: dict) -> str:
 
 
 def looks_table(rows: list[dict]) -> str:
-    """Markdown: one line a test split, with its looks and the first and last."""
+    """Markdown: one line a test split, with its looks and the first and last (no backticks in the
+    first cell: reports/README.md's file index is the rows that start with one)."""
     lines = ["| test split | data | test images | looks | configs | first look | last look |",
              "|---|---|---|---|---|---|---|"]
     for key, looks in by_split(rows).items():
         first, last = looks[0], looks[-1]
-        lines.append(f"| `{key if first['data_fingerprint'] else '?'}` | {split_label(first)} "
+        lines.append(f"| {key if first['data_fingerprint'] else '?'} | {split_label(first)} "
                      f"| {first['test_images']} | {len(looks)} | {len({r['config_sha256'] for r in looks})} "
                      f"| {first['time']} `{first['run']}` | {last['time']} `{last['run']}` |")
     return "\n".join(lines)
+
+
+def _figure(value: str) -> str:
+    try:
+        return f"{float(value):.4f}"
+    except ValueError:
+        return value or "-"
 
 
 def looks_order(rows: list[dict]) -> str:
@@ -288,7 +312,7 @@ def looks_order(rows: list[dict]) -> str:
     lines = []
     for key, looks in by_split(rows).items():
         lines.append(f"{key}: {split_label(looks[0])}")
-        lines += [f"  {i}. {r['time']}  {r['run']}  ({r['monitor']} {r['val_value'] or '-'}; "
+        lines += [f"  {i}. {r['time']}  {r['run']}  ({r['monitor']} {_figure(r['val_value'])}; "
                   f"{r['recorded_by']})" for i, r in enumerate(looks, start=1)]
     return "\n".join(lines)
 
@@ -306,12 +330,14 @@ def looks_before(rows: list[dict], runs: list[str]) -> str:
                             "(relative to the ledger's folder)")
         fingerprint = own[0]["data_fingerprint"]
         before = sum(r["data_fingerprint"] == fingerprint and r["time"] < own[0]["time"] for r in rows)
-        lines.append(f"| `{name}/` | `{fingerprint or '?'}` | {before} |")
+        lines.append(f"| {name}/ | {fingerprint or '?'} | {before} |")
     return "\n".join(lines)
 
 
 def main(root: str | Path, do_backfill: bool = False, order: bool = False, before=(), out=print) -> int:
     """`kerasexp reports ledger`: back-fill if asked, then the looks a split (or before each run)."""
+    if not Path(root).is_dir():
+        raise UserError(f"{root}: no such folder of runs; give --root")
     ledger = backfill(root, out) if do_backfill else Path(os.environ.get(ENV) or Path(root) / LEDGER)
     rows = read_ledger(ledger)
     if not rows:
