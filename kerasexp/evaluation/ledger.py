@@ -29,8 +29,21 @@ from kerasexp.errors import UserError
 
 LEDGER = "test_ledger.csv"
 ENV = "KERASEXP_TEST_LEDGER"
-COLUMNS = ("time", "data_fingerprint", "dataset", "test_images", "split", "run", "config_sha256",
-           "monitor", "val_value", "command", "commit", "source_sha256", "recorded_by")
+COLUMNS = (
+    "time",
+    "data_fingerprint",
+    "dataset",
+    "test_images",
+    "split",
+    "run",
+    "config_sha256",
+    "monitor",
+    "val_value",
+    "command",
+    "commit",
+    "source_sha256",
+    "recorded_by",
+)
 LOOK, BACKFILL = "look", "backfill"  # recorded_by: at the look itself, or later from run.json
 NESTED = re.compile(r"(seed|fold)_\d+")  # folders inside a run group or a k-fold run
 
@@ -127,7 +140,7 @@ def _write_all(fd: int, text: str) -> None:
     """One write() for a row; a long back-fill may take more (still under the lock)."""
     data = memoryview(text.encode())
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 def append(path: str | Path, row: dict) -> Path:
@@ -148,13 +161,24 @@ def record_look(exp, data, run_dir: str | Path, choices: dict) -> Path:
     ledger = ledger_path(run_dir)
     monitor, value = val_figure(exp, choices)
     code = code_version()
-    return append(ledger, {
-        "time": timestamp(), "data_fingerprint": data_fingerprint(data.x_test, data.y_test),
-        "dataset": exp.dataset.name, "test_images": len(data.y_test),
-        "split": json.dumps(split_of(exp), sort_keys=True), "run": _shown(Path(run_dir), ledger),
-        "config_sha256": config_hash(exp), "monitor": monitor, "val_value": value,
-        "command": command_line(), "commit": code["commit"] or "",
-        "source_sha256": code["code"]["source_sha256"], "recorded_by": LOOK})
+    return append(
+        ledger,
+        {
+            "time": timestamp(),
+            "data_fingerprint": data_fingerprint(data.x_test, data.y_test),
+            "dataset": exp.dataset.name,
+            "test_images": len(data.y_test),
+            "split": json.dumps(split_of(exp), sort_keys=True),
+            "run": _shown(Path(run_dir), ledger),
+            "config_sha256": config_hash(exp),
+            "monitor": monitor,
+            "val_value": value,
+            "command": command_line(),
+            "commit": code["commit"] or "",
+            "source_sha256": code["code"]["source_sha256"],
+            "recorded_by": LOOK,
+        },
+    )
 
 
 def read_ledger(path: str | Path) -> list[dict]:
@@ -164,16 +188,20 @@ def read_ledger(path: str | Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     if rows and set(rows[0]) != set(COLUMNS):
-        raise UserError(f"{path}: not a test ledger (columns {', '.join(rows[0])}); move it away or "
-                        f"set ${ENV} to another file")
+        raise UserError(
+            f"{path}: not a test ledger (columns {', '.join(rows[0])}); move it away or "
+            f"set ${ENV} to another file"
+        )
     return rows
 
 
 # ---- back-fill: rows for runs made before the ledger, from their records -------------------------
 
+
 @dataclass
 class Fingerprints:
     """One data load a distinct split (the 67 committed runs use 8), with why one failed."""
+
     seen: dict
 
     def of(self, exp) -> tuple[str, int | str]:
@@ -211,22 +239,37 @@ def backfill_rows(run: Path, ledger: Path, prints: Fingerprints) -> list[dict]:
     machine = record.get("machine") or {}
     fingerprint, images = prints.of(exp)
     if images != "" and images != record.get("test_images", images):  # not the split it was tested on
-        print(f"ledger: {run}: {record['test_images']} test images recorded, {images} loaded here; "
-              "no fingerprint")
+        print(
+            f"ledger: {run}: {record['test_images']} test images recorded, {images} loaded here; "
+            "no fingerprint"
+        )
         fingerprint = ""
     choices = record.get("evaluation_choices") or {}
-    looks = [(rundir.fold_dir(run, c["fold"]), c) for c in choices["folds"]] if "folds" in choices \
+    looks = (
+        [(rundir.fold_dir(run, c["fold"]), c) for c in choices["folds"]]
+        if "folds" in choices
         else [(run, choices)]
+    )
     rows = []
     for folder, chosen in looks:
         monitor, value = val_figure(exp, chosen)
-        rows.append({"time": record.get("started", ""), "data_fingerprint": fingerprint,
-                     "dataset": exp.dataset.name, "test_images": images,
-                     "split": json.dumps(split_of(exp), sort_keys=True), "run": _shown(folder, ledger),
-                     "config_sha256": config_hash(exp), "monitor": monitor, "val_value": value,
-                     "command": record.get("command", ""), "commit": machine.get("commit") or "",
-                     "source_sha256": (machine.get("code") or {}).get("source_sha256", ""),
-                     "recorded_by": BACKFILL})
+        rows.append(
+            {
+                "time": record.get("started", ""),
+                "data_fingerprint": fingerprint,
+                "dataset": exp.dataset.name,
+                "test_images": images,
+                "split": json.dumps(split_of(exp), sort_keys=True),
+                "run": _shown(folder, ledger),
+                "config_sha256": config_hash(exp),
+                "monitor": monitor,
+                "val_value": value,
+                "command": record.get("command", ""),
+                "commit": machine.get("commit") or "",
+                "source_sha256": (machine.get("code") or {}).get("source_sha256", ""),
+                "recorded_by": BACKFILL,
+            }
+        )
     return rows
 
 
@@ -264,12 +307,15 @@ def backfill(root: str | Path, out=print) -> Path:
         _write_all(fd, (_header() if os.fstat(fd).st_size == 0 else "") + "".join(map(_line, added)))
     finally:
         os.close(fd)
-    out(f"{ledger}: {len(added)} rows back-filled from the records of the runs under {root}, "
-        f"{len(rows)} rows were there")
+    out(
+        f"{ledger}: {len(added)} rows back-filled from the records of the runs under {root}, "
+        f"{len(rows)} rows were there"
+    )
     return ledger
 
 
 # ---- counting looks ------------------------------------------------------------------------------
+
 
 def by_split(rows: list[dict]) -> dict[str, list[dict]]:
     """Looks grouped by test split (its fingerprint; its config where none could be taken), each
@@ -290,13 +336,17 @@ def split_label(row: dict) -> str:
 def looks_table(rows: list[dict]) -> str:
     """Markdown: one line a test split, with its looks and the first and last (no backticks in the
     first cell: reports/README.md's file index is the rows that start with one)."""
-    lines = ["| test split | data | test images | looks | configs | first look | last look |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| test split | data | test images | looks | configs | first look | last look |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for key, looks in by_split(rows).items():
         first, last = looks[0], looks[-1]
-        lines.append(f"| {key if first['data_fingerprint'] else '?'} | {split_label(first)} "
-                     f"| {first['test_images']} | {len(looks)} | {len({r['config_sha256'] for r in looks})} "
-                     f"| {first['time']} `{first['run']}` | {last['time']} `{last['run']}` |")
+        lines.append(
+            f"| {key if first['data_fingerprint'] else '?'} | {split_label(first)} "
+            f"| {first['test_images']} | {len(looks)} | {len({r['config_sha256'] for r in looks})} "
+            f"| {first['time']} `{first['run']}` | {last['time']} `{last['run']}` |"
+        )
     return "\n".join(lines)
 
 
@@ -312,8 +362,10 @@ def looks_order(rows: list[dict]) -> str:
     lines = []
     for key, looks in by_split(rows).items():
         lines.append(f"{key}: {split_label(looks[0])}")
-        lines += [f"  {i}. {r['time']}  {r['run']}  ({r['monitor']} {_figure(r['val_value'])}; "
-                  f"{r['recorded_by']})" for i, r in enumerate(looks, start=1)]
+        lines += [
+            f"  {i}. {r['time']}  {r['run']}  ({r['monitor']} {_figure(r['val_value'])}; {r['recorded_by']})"
+            for i, r in enumerate(looks, start=1)
+        ]
     return "\n".join(lines)
 
 
@@ -323,11 +375,14 @@ def looks_before(rows: list[dict], runs: list[str]) -> str:
     lines = ["| run folder | test split | looks before it |", "|---|---|---|"]
     for run in runs:
         name = run.rstrip("/")
-        own = sorted((r for r in rows if r["run"] == name or r["run"].startswith(name + "/")),
-                     key=lambda r: r["time"])
+        own = sorted(
+            (r for r in rows if r["run"] == name or r["run"].startswith(name + "/")), key=lambda r: r["time"]
+        )
         if not own:
-            raise UserError(f"{run}: no look in the ledger; give a run folder as the ledger names it "
-                            "(relative to the ledger's folder)")
+            raise UserError(
+                f"{run}: no look in the ledger; give a run folder as the ledger names it "
+                "(relative to the ledger's folder)"
+            )
         fingerprint = own[0]["data_fingerprint"]
         before = sum(r["data_fingerprint"] == fingerprint and r["time"] < own[0]["time"] for r in rows)
         lines.append(f"| {name}/ | {fingerprint or '?'} | {before} |")
@@ -341,7 +396,9 @@ def main(root: str | Path, do_backfill: bool = False, order: bool = False, befor
     ledger = backfill(root, out) if do_backfill else Path(os.environ.get(ENV) or Path(root) / LEDGER)
     rows = read_ledger(ledger)
     if not rows:
-        raise UserError(f"{ledger}: no ledger of test-set looks here; make one with "
-                        f"`kerasexp reports ledger --backfill --root {root}`")
+        raise UserError(
+            f"{ledger}: no ledger of test-set looks here; make one with "
+            f"`kerasexp reports ledger --backfill --root {root}`"
+        )
     out(looks_before(rows, list(before)) if before else looks_order(rows) if order else looks_table(rows))
     return 0

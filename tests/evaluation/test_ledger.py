@@ -2,13 +2,11 @@
 predicted, safe with processes side by side, none for a run that is only loaded; the back-fill
 from committed records; and the speedrun's refusal of another recipe's folder."""
 
-import csv
 import json
 import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -73,7 +71,11 @@ def test_a_tiny_run_appends_one_row_and_loading_it_appends_none(fashion_path, tm
     data = load_dataset(exp.dataset)
     assert row["data_fingerprint"] == ledger.data_fingerprint(data.x_test, data.y_test)
     assert (row["dataset"], row["test_images"], row["run"], row["recorded_by"]) == (
-        "fashion_mnist", "10000", "tiny", "look")
+        "fashion_mnist",
+        "10000",
+        "tiny",
+        "look",
+    )
     assert json.loads(row["split"])["limit"] == 200 and row["config_sha256"] == ledger.config_hash(exp)
     assert row["monitor"] == "val_accuracy"
     assert float(row["val_value"]) == record["evaluation_choices"]["epoch"]["val_accuracy"]
@@ -84,8 +86,9 @@ def test_a_tiny_run_appends_one_row_and_loading_it_appends_none(fashion_path, tm
     assert ledger.read_ledger(path) == rows
 
 
-def test_the_backfill_of_a_committed_run_gives_one_row_with_its_recorded_time(fashion_path, tmp_path,
-                                                                             monkeypatch, capsys):
+def test_the_backfill_of_a_committed_run_gives_one_row_with_its_recorded_time(
+    fashion_path, tmp_path, monkeypatch, capsys
+):
     monkeypatch.delenv(ledger.ENV, raising=False)
     shutil.copytree(ROOT / "reports" / "fmnist_best", tmp_path / "reports" / "fmnist_best")
     record = json.loads((tmp_path / "reports" / "fmnist_best" / "run.json").read_text())
@@ -103,8 +106,16 @@ def test_the_backfill_of_a_committed_run_gives_one_row_with_its_recorded_time(fa
 
 
 def test_looks_before_a_run_count_only_earlier_looks_at_its_split():
-    rows = [{"time": t, "run": run, "data_fingerprint": fp} for t, run, fp in [
-        ("1", "a/seed_0", "x"), ("2", "b", "y"), ("3", "c", "x"), ("4", "d/seed_1", "x"), ("5", "d/seed_0", "x")]]
+    rows = [
+        {"time": t, "run": run, "data_fingerprint": fp}
+        for t, run, fp in [
+            ("1", "a/seed_0", "x"),
+            ("2", "b", "y"),
+            ("3", "c", "x"),
+            ("4", "d/seed_1", "x"),
+            ("5", "d/seed_0", "x"),
+        ]
+    ]
     table = ledger.looks_before(rows, ["c", "d/", "b"]).splitlines()
     assert table[2:] == ["| c/ | x | 1 |", "| d/ | x | 2 |", "| b/ | y | 0 |"]
     with pytest.raises(UserError, match="no look in the ledger"):
@@ -135,7 +146,9 @@ def test_speedrun_refuses_an_out_holding_another_recipes_runs(fashion_path, tmp_
     out = tmp_path / "out"
     rundir.write_config(out / "seed_0", load_experiment(other))
     before = sorted(out.rglob("*"))
-    with pytest.raises(UserError, match=r"holds another recipe's runs \(seed_0/ of another config\).*--reuse"):
+    with pytest.raises(
+        UserError, match=r"holds another recipe's runs \(seed_0/ of another config\).*--reuse"
+    ):
         speedrun(mine, [0], out)
     assert sorted(out.rglob("*")) == before  # nothing trained, nothing written
     check_reuse(out, load_experiment(mine), mine, reuse=True)  # told to: no refusal
