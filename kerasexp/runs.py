@@ -56,6 +56,7 @@ def _train_one(exp: Experiment, fold: Fold, progress, callbacks=(), tta=None) ->
     """Train, make every evaluation choice on the validation split, then predict the test split
     once, with those choices (the test split is sealed until then). `tta`: views fixed by the
     caller (a retrain without a validation split to choose on)."""
+    from kerasexp.evaluation.ledger import record_look
     from kerasexp.evaluation.predict import choose_tta, predict_proba
     from kerasexp.io import atomic_path
     from kerasexp.training.session import train_experiment
@@ -78,6 +79,7 @@ def _train_one(exp: Experiment, fold: Fold, progress, callbacks=(), tta=None) ->
     }  # the model predicted with (for predict, Run.model)
     with atomic_path(fold.folder / rundir.MODEL) as tmp:
         fold.model.save(tmp)
+    record_look(exp, data, fold.folder, fold.choices)  # the test split is seen: evaluation/ledger.py
     fold.probs = predict_proba(fold.model, data.x_test, tta=chosen)
 
 

@@ -203,8 +203,33 @@ def torch_round(exp_dict: dict, x, y, epochs: int = TIMED_EPOCHS, compiled: bool
     }
 
 
+def check_reuse(out: Path, exp, experiment, reuse: bool) -> None:
+    """Refuse an --out that holds another recipe's runs (a candidate's figures loaded as this
+    one's, and a test look counted twice), unless --reuse says to keep them beside this one's."""
+    from kerasexp import rundir
+
+    made = rundir.read_json(out / "summary.json", {}).get("experiment")
+    same = not made or Path(made).resolve() == Path(str(experiment)).resolve()
+    other = [] if same else [f"summary.json of {made}"]
+    for folder in sorted(rundir.seed_folders(out)) if out.is_dir() else []:
+        try:
+            rundir.check_same_config(folder, exp)
+        except UserError:
+            other.append(f"{folder.name}/ of another config")
+    if other and not reuse:
+        raise UserError(
+            f"bench speedrun: --out {out} holds another recipe's runs ({', '.join(other)}); "
+            "give a new --out, or pass --reuse to keep them beside this recipe's"
+        )
+
+
 def speedrun(
-    experiment: str | Path, seeds: list[int], out: str | Path, repeats: int = 3, timing_images: int = 12000
+    experiment: str | Path,
+    seeds: list[int],
+    out: str | Path,
+    repeats: int = 3,
+    timing_images: int = 12000,
+    reuse: bool = False,
 ) -> dict:
     from kerasexp import rundir
     from kerasexp.bench.timing import alternate, torch_contenders
@@ -219,6 +244,7 @@ def speedrun(
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
     check_torch_recipe(exp)
     out = Path(out)
+    check_reuse(out, exp, experiment, reuse)
     started = timestamp()
     run_seeds(exp, out, seeds)
     data = load_dataset(exp.dataset)
@@ -344,7 +370,11 @@ DEFAULTS = {"speedrun": (None, None)}
 def main(args) -> int:
     seeds = args.seeds or [0, 1, 2]
     summary = speedrun(
-        args.experiment or DEFAULT_EXPERIMENT, seeds, args.out or "reports/speedrun", repeats=args.repeats
+        args.experiment or DEFAULT_EXPERIMENT,
+        seeds,
+        args.out or "reports/speedrun",
+        repeats=args.repeats,
+        reuse=getattr(args, "reuse", False),
     )
     print(json.dumps({k: v for k, v in summary.items() if k not in ("per_seed", "rounds", "machine")}))
     return 0

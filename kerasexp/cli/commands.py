@@ -79,9 +79,14 @@ BENCHES = {
 
 
 def cmd_reports(args) -> int:
-    """kerasexp reports check: exit 1 listing what does not prove itself (kerasexp.audit)."""
+    """kerasexp reports check: exit 1 listing what does not prove itself (kerasexp.audit);
+    kerasexp reports ledger: the looks at each test split (kerasexp.evaluation.ledger)."""
     from kerasexp.audit.check import check_reports
 
+    if args.action == "ledger":
+        from kerasexp.evaluation.ledger import main as ledger
+
+        return ledger(args.root, args.backfill, args.order, args.before or ())
     return check_reports(args.root, args.replay or 0, args.replay_seed, args.replay_max_images)
 
 
@@ -166,12 +171,30 @@ def build_parser() -> ArgumentParser:
     b.add_argument("--seeds", type=seed_list, help="speedrun: training seeds (default 0,1,2)")
     b.add_argument("--out", help="speedrun: its folder (default reports/speedrun)")
     b.add_argument(
+        "--reuse", action="store_true", help="speedrun: run in an --out that holds another recipe's runs"
+    )
+    b.add_argument(
         "--models",
         help="kernels: comma-separated (default: baseline,ladder_both,ladder_resnet,mobilenet_finetune)",
     )
     rp = sub.add_parser("reports", help="check the committed reports against today's code")
     rp.add_argument(
-        "action", choices=["check"], help="check: list the run folders today's code would not reproduce"
+        "action",
+        choices=["check", "ledger"],
+        help="check: list the run folders today's code would not reproduce; "
+        "ledger: count the looks at each test split (ROOT/test_ledger.csv)",
+    )
+    rp.add_argument(
+        "--backfill",
+        action="store_true",
+        help="ledger: first add rows for the finished runs under --root, from their run.json",
+    )
+    rp.add_argument("--order", action="store_true", help="ledger: list every look, in order, a split")
+    rp.add_argument(
+        "--before",
+        nargs="+",
+        metavar="RUN",
+        help="ledger: the looks each RUN's test split had before it (RUN relative to --root)",
     )
     rp.add_argument("--root", default="reports", help="the folder of reports (default %(default)s)")
     rp.add_argument(
