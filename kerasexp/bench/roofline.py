@@ -93,7 +93,6 @@ class Prepared:
     images: int
     batch_size: int
     macs: int
-    steps_per_execution: int
 
 
 def prepare(spec: RooflineModel, steps: int, seed: int = 0) -> Prepared:
@@ -119,7 +118,7 @@ def prepare(spec: RooflineModel, steps: int, seed: int = 0) -> Prepared:
         make_dataset(x[:warm], y[:warm], spec.classes, cfg.batch_size, shuffle=True), verbose=0, shuffle=False
     )
     dataset = make_dataset(x, y, spec.classes, cfg.batch_size, shuffle=True)
-    return Prepared(model, dataset, n, cfg.batch_size, forward_macs(model), cfg.steps_per_execution)
+    return Prepared(model, dataset, n, cfg.batch_size, forward_macs(model))
 
 
 def timed_fit(p: Prepared) -> float:
@@ -197,10 +196,22 @@ its peak: well-blocked convolutions can pass it (a share above 1). A share near 
 the model is bound by arithmetic; a share well under it means per-step overhead (Python, the input pipeline, optimizer updates) or small,
 memory-bound kernels (small images, few channels, depthwise convolutions, BatchNorm) dominate, and
 a faster matmul would not make it train faster. The MobileNet rows use random initial weights
-(`weights=none`): the same arithmetic as ImageNet's. The machine was shared with other jobs while
-this ran (load averages above): absolute rates are lower under load, while each share is measured
-against the matmul rate of the same round, so it is the figure to compare across runs.
+(`weights=none`): the same arithmetic as ImageNet's. When other jobs share the machine (a load
+average above the core count, a CPU share of this process under it), absolute rates are lower,
+while each share is measured against the matmul rate of the same round: it is the figure to
+compare across runs.
 """
+
+
+def load_note(r: dict) -> str:
+    """Whether other jobs shared the machine, from the load averages (1 minute) against the cores."""
+    cores, peak = r["machine"]["cores"], max(r["load_average_start"][0], r["load_average_end"][0])
+    if peak <= cores:
+        return ""
+    return (
+        f" Other jobs shared the machine (1-minute load up to {peak:.2f} on {cores} cores): absolute"
+        " rates are lower than on an idle machine; each share is against the same round's matmul."
+    )
 
 
 def markdown(r: dict) -> str:
@@ -219,8 +230,9 @@ def markdown(r: dict) -> str:
 Command: `{r["command"]}` ({r["started"]} to {r["finished"]})
 
 Machine: {m["cpu"]}, {m["cores"]} cores, GPU: {m["gpus"]}, oneDNN: {m["onednn"]}; TensorFlow
-{m.get("tensorflow")}, Keras {m.get("keras")} (the full record is in the .json beside this file).
-{load}; CPU share this process got each round: {", ".join(map(str, r["cpu_share"]))}.
+{m.get("tensorflow")}, Keras {m.get("keras")}, kerasexp at commit {str(m.get("commit"))[:12]} (the full record is in the .json beside this file).
+{load}; CPU share this process got each round (of {m["cores"]} cores): \
+{", ".join(map(str, r["cpu_share"]))}.{load_note(r)}
 
 {r["repeats"]} alternating rounds; float32 matmul {r["matmul_gflop_s"]} GFLOP/s (median; rounds:
 {", ".join(map(str, r["matmul_rounds"]))}). Data: {r["data"]}.
