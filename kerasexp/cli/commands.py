@@ -65,6 +65,7 @@ def cmd_bench(args) -> int:
     module = importlib.import_module(f"kerasexp.bench.{BENCHES[args.what]}")
     images, batch_size = getattr(module, "DEFAULTS", {}).get(args.what, (None, None))
     args.images, args.batch_size = args.images or images, args.batch_size or batch_size
+    args.repeats = args.repeats or getattr(module, "REPEATS", 5)
     return module.main(args)
 
 
@@ -75,6 +76,7 @@ BENCHES = {
     "augment-train": "augment",
     "kernels": "kernels",
     "speedrun": "speedrun",
+    "roofline": "roofline",
 }
 
 
@@ -156,8 +158,8 @@ def build_parser() -> ArgumentParser:
     b.add_argument(
         "--repeats",
         type=positive_int,
-        default=5,
-        help="alternating rounds; medians of img/s and of per-round ratios are reported",
+        help="alternating rounds; medians of img/s and of per-round ratios are reported "
+        "(default 5; roofline 3)",
     )
     b.add_argument("--batch-size", type=positive_int, help="train: 128; augment: 64")
     b.add_argument(
@@ -169,13 +171,23 @@ def build_parser() -> ArgumentParser:
         "speedrun: the recipe (default studies/fmnist_fast.toml)",
     )
     b.add_argument("--seeds", type=seed_list, help="speedrun: training seeds (default 0,1,2)")
-    b.add_argument("--out", help="speedrun: its folder (default reports/speedrun)")
+    b.add_argument(
+        "--out",
+        help="speedrun: its folder (default reports/speedrun); "
+        "roofline: the report's .md (default reports/bench_roofline.md, its .json beside it)",
+    )
+    b.add_argument(
+        "--steps",
+        type=positive_int,
+        help="roofline: timed training steps a round for every model (default: each model's own)",
+    )
     b.add_argument(
         "--reuse", action="store_true", help="speedrun: run in an --out that holds another recipe's runs"
     )
     b.add_argument(
         "--models",
-        help="kernels: comma-separated (default: baseline,ladder_both,ladder_resnet,mobilenet_finetune)",
+        help="kernels: comma-separated (default: baseline,ladder_both,ladder_resnet,mobilenet_finetune); "
+        "roofline: comma-separated (default: all of kerasexp.bench.roofline.MODELS)",
     )
     rp = sub.add_parser("reports", help="check the committed reports against today's code")
     rp.add_argument(
@@ -305,6 +317,10 @@ def read_inputs(args) -> None:
         args.spec = read_study(args.study, args.set or [])
     elif args.command in ("train", "augment-preview"):
         args.exp = read_experiment(args.experiment, args.set or [])
+    elif args.command == "bench" and args.what == "roofline":
+        from kerasexp.bench.roofline import check_arguments
+
+        check_arguments(args)
     elif args.command == "bench" and args.what in BENCH_EXPERIMENTS:
         data_dir = [f"dataset.data_dir={json.dumps(args.data_dir)}"] if args.data_dir else []
         read_experiment(
