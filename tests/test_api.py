@@ -146,11 +146,12 @@ def test_the_quickstart_notebook_executes(fashion_path, tmp_path, monkeypatch):
     # a progress bar in the notebook (tqdm's text bar without ipywidgets), not a line an epoch
     assert "fmnist_step_decay: 100%" in outputs[0] and "2/2" in outputs[0], outputs[0]
     assert "[fmnist_step_decay] epoch" not in "".join(outputs)
-    # nothing but the bar on stderr: no TensorFlow start-up lines, no "IProgress not found"
+    # nothing but the bar and the run's status line on stderr: no TensorFlow start-up lines, no
+    # "IProgress not found"
     stderr = "".join(o.text for cell in cells for o in cell.outputs if o.get("name") == "stderr")
-    assert set(stderr.replace("\r", "\n").splitlines()) - {""} <= {
-        line for line in stderr.replace("\r", "\n").splitlines() if "fmnist_step_decay:" in line
-    }
+    lines = set(stderr.replace("\r", "\n").splitlines()) - {""}
+    assert any(line.startswith("trained ") and line.endswith("(2 epochs)") for line in lines), lines
+    assert lines <= {line for line in lines if "fmnist_step_decay:" in line or line.startswith("trained ")}
     # run.plot_curves() shows once as a PNG, and so does the user's own plt.plot after it
     images = [[o for o in cell.outputs if "image/png" in o.get("data", {})] for cell in cells]
     curves = next(i for i, cell in enumerate(cells) if cell.source.strip() == "run.plot_curves()")
