@@ -97,6 +97,19 @@ def epoch_choice(cfg, result) -> dict:
     return {"rule": "last epoch", "epoch": result.epochs_run, **({cfg.monitor: values[-1]} if values else {})}
 
 
+def _checked_inputs(exp: Experiment, out_dir, callbacks, give: str) -> tuple[Path, list]:
+    """The checks that need only the config and the --out text, before any folder is made or locked."""
+    from kerasexp.training.session import validate
+
+    rundir.check_out_given(out_dir)  # before Path(): Path("") is the current folder
+    out_dir = Path(out_dir)
+    callbacks = _user_callbacks(callbacks)
+    rundir.check_out_folder(out_dir, give)
+    rundir.check_not_in_data(out_dir, exp.dataset.data_dir)
+    validate(exp)
+    return out_dir, callbacks
+
+
 def run_experiment(exp: Experiment, out_dir: str | Path, progress=None, callbacks=()) -> dict:
     """Train and evaluate `exp` into `out_dir` (resuming what is already there). The checks that
     need nothing but the config come first; then the folder is locked, and only then judged (another
@@ -104,14 +117,9 @@ def run_experiment(exp: Experiment, out_dir: str | Path, progress=None, callback
     nothing this call created (rundir.claim). `progress` (a Progress shared by several runs, e.g.
     seeds) makes the time-left estimate cover all of them. `callbacks`: the user's Keras callbacks, run
     in every fold's main training phase (kerasexp.api.train says what they see)."""
-    from kerasexp.training.session import check_model_builds, validate
+    from kerasexp.training.session import check_model_builds
 
-    rundir.check_out_given(out_dir)  # before Path(): Path("") is the current folder
-    out_dir = Path(out_dir)
-    callbacks = _user_callbacks(callbacks)
-    rundir.check_out_folder(out_dir, "a folder for the run")
-    rundir.check_not_in_data(out_dir, exp.dataset.data_dir)
-    validate(exp)
+    out_dir, callbacks = _checked_inputs(exp, out_dir, callbacks, "a folder for the run")
     with rundir.claim(out_dir):  # one writer per run folder, and the folder judged under its lock
         rundir.check_run_folder(out_dir)
         rundir.check_same_config(out_dir, exp)
@@ -383,14 +391,8 @@ def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int], callbacks=
     seeds.csv and seeds.md: each seed's figures with their intervals, and mean +/- std over seeds.
     The group's folder is locked (and judged) before any seed's run starts."""
     from kerasexp.training.progress import Progress
-    from kerasexp.training.session import validate
 
-    rundir.check_out_given(out_dir)  # before Path(): Path("") is the current folder
-    out_dir = Path(out_dir)
-    callbacks = _user_callbacks(callbacks)
-    rundir.check_out_folder(out_dir, "a folder for the runs")
-    rundir.check_not_in_data(out_dir, exp.dataset.data_dir)
-    validate(exp)
+    out_dir, callbacks = _checked_inputs(exp, out_dir, callbacks, "a folder for the runs")
     with rundir.claim(out_dir):
         rundir.check_seed_group_folder(out_dir)
         progress = Progress(run_epochs(exp) * len(seeds))
