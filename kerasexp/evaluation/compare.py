@@ -143,7 +143,7 @@ def _pair_row(reference_dir: str, run_dir: str):
             f"{run_dir} shares no training seed with {reference_dir}; pair groups run with the same --seeds"
         )
     pairs = [_paired(reference[s], other[s]) for s in seeds]
-    names = Path(reference_dir).name, Path(run_dir).name
+    names = distinct_names([Path(reference_dir), Path(run_dir)])
     test = seed_test([p[2] for p in pairs], [p[3] for p in pairs], *names)
     return test, _ps(p[0] for p in pairs), _ps(p[1] for p in pairs)
 
@@ -203,6 +203,16 @@ SIGNIFICANCE_TEXT = (
 )
 
 
+def distinct_names(paths: list[Path]) -> list[str]:
+    """Each run's folder name, or as many trailing path parts as tell the runs apart
+    (`none/report/best` beside `hyperband/report/best`, not `best` twice)."""
+    for depth in range(1, max(len(p.parts) for p in paths) + 1):
+        names = ["/".join(p.parts[-depth:]) for p in paths]
+        if len(set(names)) == len(names):
+            return names
+    return [str(p) for p in paths]
+
+
 def render(
     run_dirs: list[str], out: str, title: str = "", against: str = "first", found: list[Path] | None = None
 ) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -211,6 +221,7 @@ def render(
     folders are read from when they moved since (the text names them as `run_dirs`)."""
     found = [Path(d) for d in (found or run_dirs)]
     table = pd.DataFrame([run_row(d) for d in found])
+    table["run"] = distinct_names([Path(d) for d in run_dirs])
     tests = pd.DataFrame(paired_tests([str(d) for d in found], against))
     at = table.columns.get_loc("test_macro_f1_ci95") + 1
     for column in reversed(tests.columns):
