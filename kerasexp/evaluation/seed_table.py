@@ -227,7 +227,7 @@ def render_markdown(tables: dict, meta: dict, title: str, quoted_from: str) -> s
         'seeds to test" under 3 seeds.',
         "",
         markdown_table(test_show[test_cols]),
-        gap_note(test, meta["test_images"]),
+        gap_note(test, meta["test_images"], len(meta["seeds"])),
         "",
     ]
     for name in best_two:
@@ -254,9 +254,12 @@ def render_markdown(tables: dict, meta: dict, title: str, quoted_from: str) -> s
     return "\n".join(lines) + "\n"
 
 
-def gap_note(test: pd.DataFrame, test_images: int) -> str:
-    """One sentence a row: how far the report's test figure lies from ours, in our seeds' std and
-    in the width of one run's 95% interval."""
+def gap_note(test: pd.DataFrame, test_images: int, n_seeds: int) -> str:
+    """One sentence a row: how far the report's test figure lies from ours, in our seeds' std, in
+    the width of one run's 95% interval, and as the two-sided p of a t prediction interval for one
+    new run of our recipe (n - 1 degrees of freedom: with 3 seeds a wide one)."""
+    from scipy import stats
+
     notes = []
     for row in test.itertuples(index=False):
         if row.report_test_acc is None or row.report_test_acc != row.report_test_acc:
@@ -265,9 +268,15 @@ def gap_note(test: pd.DataFrame, test_images: int) -> str:
         spread = (
             f"{abs(row.test_acc_diff) / row.test_acc_std:.1f} std of our seeds" if row.test_acc_std else "n/a"
         )
+        new_run = ""
+        if n_seeds >= 3 and row.test_acc_std:
+            t = abs(row.test_acc_diff) / (row.test_acc_std * (1 + 1 / n_seeds) ** 0.5)
+            new_run = (
+                f"; a new run of ours lands this far or farther with p {2 * stats.t.sf(t, n_seeds - 1):.3f}"
+            )
         notes.append(
             f"The report's {row.variant} test accuracy {row.report_test_acc:.4f} is "
             f"{row.test_acc_diff:+.4f} from our mean ({spread}; one run's 95% interval at our mean "
-            f"is {lo:.4f}-{hi:.4f})."
+            f"is {lo:.4f}-{hi:.4f}{new_run})."
         )
     return "\n".join(notes)
