@@ -433,18 +433,17 @@ COMPARE_COLUMNS = (
     "epochs_saved_by_pruning",
     "trial_minutes",
     "best_value",
-    "best_value_ci95",
     "top5_mean",
 )
 
 
 def study_compare(report_dirs: list[str], out: str | Path) -> pd.DataFrame:
     """Studies side by side from their summary.json (written by study-report), each against the
-    first: how many epochs it ran, whether its best validation value lies inside the first's 95%
-    interval, and, where both retrained their best configuration, a paired test on the test split."""
+    first: how many epochs it ran and, where both retrained their best configuration, a test over
+    training seeds on the test split. A best trial is selected among many, so its validation value
+    gets no interval here (one that ignored the selection would be too narrow)."""
     from kerasexp import rundir
     from kerasexp.evaluation.compare import paired_tests
-    from kerasexp.evaluation.intervals import span
 
     rows, summaries = [], []
     for d in report_dirs:
@@ -454,29 +453,12 @@ def study_compare(report_dirs: list[str], out: str | Path) -> pd.DataFrame:
         s = json.loads(f.read_text())
         summaries.append(s)
         rows.append(
-            {
-                **{k: s.get(k) for k in COMPARE_COLUMNS},
-                "best_value_ci95": span(s.get("best_value_ci95")),
-                "test_accuracy": s.get("test", {}).get("accuracy"),
-            }
+            {**{k: s.get(k) for k in COMPARE_COLUMNS}, "test_accuracy": s.get("test", {}).get("accuracy")}
         )
     table = pd.DataFrame(rows)
     first = summaries[0]
     table["epochs_vs_first"] = [
         s["epochs_run"] / first["epochs_run"] if first.get("epochs_run") else None for s in summaries
-    ]
-    ref_ci = first.get("best_value_ci95")
-    table["best_inside_first_ci95"] = [
-        "reference"
-        if i == 0
-        else (
-            ""
-            if not ref_ci or s.get("best_value") is None
-            else "yes"
-            if ref_ci[0] <= s["best_value"] <= ref_ci[1]
-            else "no"
-        )
-        for i, s in enumerate(summaries)
     ]
     best_dirs = [Path(d) / "best" for d in report_dirs]
     if all(rundir.is_finished(b) or rundir.is_seed_group(b) for b in best_dirs):
@@ -491,10 +473,9 @@ def study_compare(report_dirs: list[str], out: str | Path) -> pd.DataFrame:
         out.with_suffix(".md"),
         f"# {out.stem}\n\nMade by `{command_line()}` from "
         f"{', '.join(report_dirs)} (each folder's summary.json).\n\n"
-        "best_value is the best trial's validation figure with its 95% Wilson interval over the validation "
-        "images; `best_inside_first_ci95` says whether it lies inside the first study's interval (an equally "
-        "good configuration, as far as this validation split can tell); `epochs_vs_first` is the epochs "
-        "trained relative to the first study. Where each study retrained its best configuration, "
+        "best_value is the best trial's validation figure, selected among the study's trials: biased "
+        "upward, so it gets no interval; `epochs_vs_first` is the epochs trained relative to the first "
+        "study. Where each study retrained its best configuration, "
         "`test_p_value` is a paired t-test over training seeds against the first's "
         '(kerasexp.evaluation.compare.paired_tests; under 3 seeds "too few seeds to test").\n\n'
         f"{markdown_table(table)}\n",
