@@ -20,6 +20,11 @@ def mask_secrets(text: str) -> str:
     return _KEY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***", str(text)))
 
 
+def first_line(err: BaseException, limit: int | None = None) -> str:
+    """An exception's first line (its type's name when it says nothing), for a one-line message."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:limit]
+
+
 class UserError(Exception):
     """Bad input from the user (a flag, a file, a config). The message says what and how to fix."""
 

@@ -25,7 +25,7 @@ import shutil
 import tomllib
 from pathlib import Path
 
-from kerasexp.errors import UserError
+from kerasexp.errors import UserError, first_line
 
 CONFIG = "config.toml"
 RECORD = "run.json"
@@ -110,7 +110,7 @@ DEFAULT_FIX = "rebuild it with `kerasexp report RUN`"
 def damaged(path: Path, err: BaseException, fix: str | None = None) -> UserError:
     """The one-line error for a record file that does not read: its name, why, and the fix."""
     fix = (fix or FIXES.get(path.name, DEFAULT_FIX)).replace("RUN", str(path.parent))
-    reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:100]
+    reason = first_line(err, 100)
     return UserError(f"{path} is damaged ({reason}); {fix}")
 
 

@@ -7,7 +7,6 @@ reports 000/001) and a picture of the first convolution's filters (report 000).
 
 from __future__ import annotations
 
-import json
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from kerasexp import rundir
-from kerasexp.errors import UserError
+from kerasexp.errors import UserError, first_line
 from kerasexp.io import save_figure, write_csv
 
 
@@ -54,7 +53,7 @@ def kept_models(run_dir: str | Path) -> list[KeptModel]:
 def check_one_run(run_dir: Path) -> None:
     """A seed group holds one model a seed and no single answer: the user picks a seed's run."""
     if rundir.is_seed_group(run_dir):
-        seeds = json.loads((run_dir / rundir.SEEDS).read_text())["seeds"]
+        seeds = rundir.read_json(run_dir / rundir.SEEDS)["seeds"]
         raise UserError(
             f"{run_dir} is a group of {len(seeds)} seed runs, each with its own model; "
             f"predict with one of them, e.g. {rundir.seed_dir(run_dir, seeds[0])}"
@@ -84,7 +83,7 @@ def load_model_file(path: Path, run_dir: Path):
     try:
         return keras.saving.load_model(path, compile=False)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise UserError(f"{path} is damaged ({_first_line(err)}); {_remake(run_dir)}") from None
+        raise UserError(f"{path} is damaged ({first_line(err)}); {_remake(run_dir)}") from None
 
 
 def load_kept_model(folder: Path, run_dir: Path | None = None):
@@ -109,12 +108,8 @@ def load_kept_model(folder: Path, run_dir: Path | None = None):
     try:
         model.load_weights(final)
     except (OSError, ValueError, KeyError) as err:
-        raise UserError(f"{final} is damaged ({_first_line(err)}); {_remake(run_dir)}") from None
+        raise UserError(f"{final} is damaged ({first_line(err)}); {_remake(run_dir)}") from None
     return _as_trained(model, run_dir)
-
-
-def _first_line(err: BaseException) -> str:
-    return str(err).splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _as_trained(model, run_dir: Path):

@@ -16,7 +16,7 @@ import tensorflow as tf
 import kerasexp.training.warmup  # noqa: F401  (registers LinearWarmup: saved models with it load)
 from kerasexp.config import TrainConfig
 from kerasexp.data.dataset import ImageData
-from kerasexp.errors import UserError
+from kerasexp.errors import UserError, first_line
 from kerasexp import rundir
 from kerasexp.io import atomic_path, write_csv, write_json
 from kerasexp.training.losses import LOSSES, class_weights
@@ -364,10 +364,6 @@ def load_state(model, weights: Path, rng: list | None) -> None:
         raise
 
 
-def _first_line(err: BaseException) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
-
-
 class EpochBackup(keras.callbacks.Callback):
     """The last finished epochs, for resuming a killed run exactly where it stopped: weights with
     the optimizer's state, the layers' random-generator states and the epoch number. Each epoch
@@ -415,7 +411,7 @@ class EpochBackup(keras.callbacks.Callback):
                 return int(meta["epoch"])
             except (OSError, ValueError, KeyError, TypeError) as err:
                 warn(
-                    f"backup of epoch {number} in {self.folder} is damaged ({_first_line(err)}); trying an earlier one"
+                    f"backup of epoch {number} in {self.folder} is damaged ({first_line(err, 120)}); trying an earlier one"
                 )
         warn(f"no usable backup in {self.folder}: this run restarts from its first epoch")
         return 0
@@ -568,7 +564,7 @@ def load_finished(model, out_dir: Path, steps_per_epoch: int, cfg: TrainConfig) 
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise UserError(
             f"the finished run's weights in {out_dir} do not load into this model "
-            f"({_first_line(err)}); if they are damaged, delete {done} to retrain from its "
+            f"({first_line(err, 120)}); if they are damaged, delete {done} to retrain from its "
             "backup, else give another --out"
         ) from None
     return TrainResult(

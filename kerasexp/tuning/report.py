@@ -5,7 +5,6 @@ study reports side by side (e.g. with and without pruning)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -450,7 +449,7 @@ def study_compare(report_dirs: list[str], out: str | Path) -> pd.DataFrame:
         f = Path(d) / "summary.json"
         if not f.exists():
             raise UserError(f"{d}: no summary.json; run `kerasexp study-report ... --out {d}` first")
-        s = json.loads(f.read_text())
+        s = rundir.read_json(f)
         summaries.append(s)
         rows.append(
             {**{k: s.get(k) for k in COMPARE_COLUMNS}, "test_accuracy": s.get("test", {}).get("accuracy")}
