@@ -159,30 +159,9 @@ def _throwaway_server(bin_dir: Path, folder: Path):
     except (subprocess.CalledProcessError, OSError) as err:
         pytest.skip(f"could not start a throw-away PostgreSQL server: {getattr(err, 'stderr', err)}")
     try:
-        run(
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            "postgres",
-            "-q",
-            "-c",
-            "CREATE ROLE kerasexp LOGIN CREATEDB PASSWORD 'kerasexp'",
-        )
-        run(
-            "createdb",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            "postgres",
-            "-O",
-            "kerasexp",
-            "kerasexp_test",
-        )
+        as_postgres = ("-h", "127.0.0.1", "-p", str(port), "-U", "postgres")
+        run("psql", *as_postgres, "-q", "-c", "CREATE ROLE kerasexp LOGIN CREATEDB PASSWORD 'kerasexp'")
+        run("createdb", *as_postgres, "-O", "kerasexp", "kerasexp_test")
         yield f"postgresql://kerasexp:kerasexp@127.0.0.1:{port}/kerasexp_test"
     finally:
         run("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
@@ -205,3 +184,18 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(
         "skipped: " + "; ".join(f"{n} x {reason}" for reason, n in reasons.most_common())
     )
+
+
+def refused(argv, capsys, match: str) -> str:
+    """`kerasexp ARGV` refused as the CLI must refuse bad input: exit 2, one line naming `match`,
+    no traceback. Returns the line."""
+    from kerasexp.cli import main
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert match in err, err
+    return err

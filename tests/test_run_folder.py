@@ -21,6 +21,8 @@ from kerasexp import rundir
 from kerasexp.cli import main
 from kerasexp.errors import UserError
 
+from conftest import refused
+
 TINY = """
 [dataset]
 name = "fashion_mnist"
@@ -48,17 +50,6 @@ def hashes(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != rundir.LOCK
     }
-
-
-def refused(argv, capsys, match: str) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    err = capsys.readouterr().err.strip()
-    assert exit_info.value.code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert match in err, err
-    return err
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kerasexp.cli import main
+from conftest import refused
 
 FMNIST = """
 [dataset]
@@ -110,13 +110,15 @@ def case_predict_out_under_a_file(tmp_path, **_):
     ], "which is a file"
 
 
-def case_postgres_driver_missing(tmp_path, pbc96_path, **_):
+def study_args(pbc96_path) -> list[str]:
+    """`kerasexp study` on report 003's study file, its data folder set to the shipped sample."""
     study = Path(__file__).resolve().parents[2] / "studies" / "pbc96_study.toml"
+    return ["study", str(study), "--set", f"dataset.data_dir='{pbc96_path}'"]
+
+
+def case_postgres_driver_missing(tmp_path, pbc96_path, **_):
     return [
-        "study",
-        str(study),
-        "--set",
-        f"dataset.data_dir='{pbc96_path}'",
+        *study_args(pbc96_path),
         "--storage",
         "postgresql+pg8000://u:secret@127.0.0.1/db",
     ], "pip install"
@@ -168,12 +170,8 @@ def case_out_inside_the_data(tmp_path, pbc96_path, **_):
 def case_study_out_is_a_run_folder(tmp_path, pbc96_path, **_):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.toml").write_text('[model]\nname = "baseline"\n')
-    study = Path(__file__).resolve().parents[2] / "studies" / "pbc96_study.toml"
     return [
-        "study",
-        str(study),
-        "--set",
-        f"dataset.data_dir='{pbc96_path}'",
+        *study_args(pbc96_path),
         "--create-only",
         "--out",
         str(tmp_path / "run"),
@@ -181,12 +179,8 @@ def case_study_out_is_a_run_folder(tmp_path, pbc96_path, **_):
 
 
 def case_study_empty_out(tmp_path, pbc96_path, **_):
-    study = Path(__file__).resolve().parents[2] / "studies" / "pbc96_study.toml"
     return [
-        "study",
-        str(study),
-        "--set",
-        f"dataset.data_dir='{pbc96_path}'",
+        *study_args(pbc96_path),
         "--create-only",
         "--out",
         "",
@@ -227,13 +221,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     fmnist.write_text(FMNIST)
     argv, message = case(tmp_path=tmp_path, fmnist=fmnist, pbc96_path=pbc96_path)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    err = capsys.readouterr().err.strip()
-    assert exit_info.value.code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert message in err, err
+    err = refused(argv, capsys, message)
     assert "secret" not in err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
 
