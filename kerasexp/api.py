@@ -173,9 +173,15 @@ def train(
     overrides: dict | None = None,
     seeds: list[int] | None = None,
     callbacks: list | None = None,
+    workers: int | None = None,
 ) -> Run:
     """Train (or resume, or load if finished) an experiment file or Experiment into `out`
     (default runs/NAME); with seeds, one run a seed and their mean +/- std.
+
+    workers: with seeds, the runs trained at once, each in a process of its own (default: one a
+    core on a CPU, at training.threads = 1 each; one with a GPU; one with callbacks). A run's
+    numbers on a CPU depend on its threads: a seed trained alone with the same training.threads
+    gives the same numbers bit for bit.
 
     callbacks: your keras.callbacks.Callback instances, run in the one training loop after its own
     callbacks (history, checkpoint, backup), so the epoch they see is already recorded. They see
@@ -195,7 +201,7 @@ def train(
     exp = experiment_of(experiment, overrides)
     out = Path("runs") / exp.name if out is None else out  # runs.py checks it (an empty --out refused)
     if seeds:
-        run_seeds(exp, out, list(seeds), callbacks)
+        run_seeds(exp, out, list(seeds), callbacks, workers)
     else:
         run_experiment(exp, out, callbacks=callbacks)
     return Run(Path(out))

@@ -100,6 +100,7 @@ TRAIN_BOUNDS = {
     "ema_momentum": RATE,
     "head_epochs": NON_NEGATIVE,
     "head_learning_rate": POSITIVE,
+    "threads": NON_NEGATIVE,
 }
 # Pixels are 0-255: a noise std above that range only saturates every test pixel.
 EVAL_BOUNDS = {"kfold": Bounds(2, off=0), "test_noise_std": Bounds(0, 255)}
@@ -358,6 +359,12 @@ class TrainConfig:
       head_epochs, head_learning_rate: two-phase fine-tuning of a pretrained backbone
         (kerasexp.training.finetune): first `head_epochs` with the backbone frozen at a constant
         `head_learning_rate`, then this config's training with its unfrozen layers; 0 = off.
+      threads: TensorFlow's intra- and inter-op threads for this run; 0 = TF's default (every
+        core). On a CPU the numbers depend on it (a reduction split over more threads adds in
+        another order), so it is part of the recipe: the same seed and threads give the same
+        numbers. A run with threads > 0 trains in its own process, leaving the caller's TF as it
+        was. Several runs (`--seeds`, the variant table) run one process a core at threads = 1
+        by default on a CPU: see kerasexp.runs.run_many.
     """
 
     epochs: int = 15
@@ -389,6 +396,7 @@ class TrainConfig:
     ema_momentum: float = 0.0
     head_epochs: int = 0
     head_learning_rate: float = 1e-3
+    threads: int = 0
 
     def __post_init__(self):
         for key, registry in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("loss", LOSSES)):

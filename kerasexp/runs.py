@@ -6,6 +6,8 @@ speedrun bench call these; rundir.py names the files."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -17,6 +19,7 @@ from kerasexp import rundir
 from kerasexp.config import Experiment, check_against_data
 from kerasexp.data import ImageData, load_dataset
 from kerasexp.data.splits import fold_data
+from kerasexp.errors import UserError
 from kerasexp.evaluation.predict import check_tta, tta_candidates
 from kerasexp.io import write_text
 
@@ -120,6 +123,8 @@ def run_experiment(exp: Experiment, out_dir: str | Path, progress=None, callback
     from kerasexp.training.session import check_model_builds
 
     out_dir, callbacks = _checked_inputs(exp, out_dir, callbacks, "a folder for the run")
+    if exp.training.threads and not _OWN_PROCESS and not rundir.is_finished(out_dir):
+        return _in_own_process(exp, out_dir, callbacks)
     with rundir.claim(out_dir):  # one writer per run folder, and the folder judged under its lock
         rundir.check_run_folder(out_dir)
         rundir.check_same_config(out_dir, exp)
@@ -138,6 +143,19 @@ def run_experiment(exp: Experiment, out_dir: str | Path, progress=None, callback
         for tta in tta_candidates(exp.evaluation.tta, data.input_shape):
             check_tta(tta, data.input_shape)
         return train_and_report(exp, data, out_dir, progress, callbacks)
+
+
+def _in_own_process(exp: Experiment, out_dir: Path, callbacks) -> dict:
+    """A run at set training.threads trains in a process of its own: TF's threads are global and
+    fixed once it has run an op, and the caller's TF stays as it was."""
+    from kerasexp.child import call_in_child
+
+    if callbacks:
+        raise UserError(
+            f"callbacks run in this process, and training.threads = {exp.training.threads} trains in "
+            "a process of its own; leave training.threads at 0 to pass callbacks"
+        )
+    return _result(call_in_child(_run_alone, (exp, out_dir, ""), (), preload=PRELOAD))
 
 
 def _user_callbacks(callbacks) -> list:
@@ -386,30 +404,168 @@ def report_run(run_dir: str | Path) -> dict:
 SUMMARY_KEYS = ("accuracy", "macro_f1", "loss")
 
 
-def run_seeds(exp: Experiment, out_dir: str | Path, seeds: list[int], callbacks=()) -> dict:
+def run_seeds(
+    exp: Experiment, out_dir: str | Path, seeds: list[int], callbacks=(), workers: int | None = None
+) -> dict:
     """One run a training seed (OUT/seed_S/, the same splits and test images), then OUT/seeds.json,
     seeds.csv and seeds.md: each seed's figures with their intervals, and mean +/- std over seeds.
-    The group's folder is locked (and judged) before any seed's run starts."""
+    The group's folder is locked (and judged) before any seed's run starts. `workers`: run_many's."""
+    return run_groups([(exp, out_dir, seeds)], callbacks, workers)[0]
+
+
+def run_groups(
+    groups: list[tuple[Experiment, str | Path, list[int]]], callbacks=(), workers=None
+) -> list[dict]:
+    """Several seed groups (the variant table: five experiments x three seeds) as one set of runs
+    for run_many, so that no core idles between groups; then each group's summary."""
+    checked = [
+        (exp, _checked_inputs(exp, out, callbacks, "a folder for the runs")[0], seeds)
+        for exp, out, seeds in groups
+    ]
+    callbacks = _user_callbacks(callbacks)
+    with contextlib.ExitStack() as locks:
+        for _, out, _ in checked:
+            locks.enter_context(rundir.claim(out))
+            rundir.check_seed_group_folder(out)
+        loaded = [finished_seeds(out, seeds) for _, out, seeds in checked]
+        jobs = [
+            (
+                replace(exp, training=replace(exp.training, seed=seed)),
+                rundir.seed_dir(out, seed),
+                f"{exp.name} seed {seed} ",
+            )
+            for exp, out, seeds in checked
+            for seed in seeds
+        ]
+        metrics = iter(run_many(jobs, workers, callbacks))
+        summaries = []
+        for (exp, out, seeds), done in zip(checked, loaded):
+            print(f"{exp.name}: {tally(len(done), len(seeds) - len(done))}", file=sys.stderr)
+            group = [next(metrics) for _ in seeds]
+            summaries.append(summarize_seeds(exp.name, out, seeds, group, trained=len(done) < len(seeds)))
+        return summaries
+
+
+# Several runs on a CPU: one process a core, each run at one thread, beats one process running them
+# in turn at two threads (reports/bench_many_runs.md): a small CNN's ops are too small to keep
+# two cores busy in one process, and per-step overhead is paid in parallel.
+PRELOAD = ("tensorflow", "keras", "kerasexp.runs")  # imported once by the forkserver (child.py)
+_OWN_PROCESS = False  # True in a process kerasexp started for one run: its TF settings are ours
+
+
+def many_workers(requested: int | None, runs: int) -> int:
+    """Processes for `runs` runs: `requested`, or on a CPU one a core (at most one a run); one
+    where a GPU is visible, which one process already keeps busy."""
+    if requested is not None:
+        return max(1, min(requested, runs))
+    if runs < 2 or _gpu_visible():
+        return 1
+    return min(runs, len(os.sched_getaffinity(0)))
+
+
+def _gpu_visible() -> bool:
+    """An NVIDIA (or WSL) GPU device node, not hidden by CUDA_VISIBLE_DEVICES; without importing TF."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return os.path.exists("/dev/nvidia0") or os.path.exists("/dev/dxg")
+
+
+def run_many(
+    jobs: list[tuple[Experiment, Path, str]], workers: int | None = None, callbacks=()
+) -> list[dict]:
+    """Runs (experiment, run folder, progress label) -> their metrics, in order. With more than one
+    worker each run trains in a process of its own pinned to its own cores, at one thread a core
+    (training.threads, recorded in its config.toml); finished runs are loaded here. A run keeps the
+    threads it was started with, so a resumed run continues exactly; the same seed trained alone
+    with the same training.threads gives the same numbers bit for bit (tests/test_runs_many.py).
+    User callbacks need the runs in this process: workers > 1 with callbacks is refused."""
+    from kerasexp.child import core_slots, map_pinned
     from kerasexp.training.progress import Progress
 
-    out_dir, callbacks = _checked_inputs(exp, out_dir, callbacks, "a folder for the runs")
-    with rundir.claim(out_dir):
-        rundir.check_seed_group_folder(out_dir)
-        progress = Progress(run_epochs(exp) * len(seeds))
-        metrics = []
-        loaded = finished_seeds(out_dir, seeds)
-        for seed in seeds:
-            progress.prefix = f"seed {seed} "
-            metrics.append(
-                run_experiment(
-                    replace(exp, training=replace(exp.training, seed=seed)),
-                    rundir.seed_dir(out_dir, seed),
-                    progress,
-                    callbacks,
-                )
+    callbacks = _user_callbacks(callbacks)
+    n = many_workers(workers, sum(not rundir.is_finished(out) for _, out, _ in jobs))
+    if n > 1 and callbacks:
+        if workers is not None:
+            raise UserError(
+                f"callbacks run in this process, so --workers {workers} cannot train the runs in "
+                "processes of their own; pass workers=1 (or no callbacks)"
             )
-        print(f"{exp.name}: {tally(len(loaded), len(seeds) - len(loaded))}", file=sys.stderr)
-        return summarize_seeds(exp.name, out_dir, seeds, metrics, trained=len(loaded) < len(seeds))
+        n = 1
+    threads = len(core_slots(n)[0]) if n > 1 else 0
+    jobs = [(_recorded_threads(exp, Path(out), threads), Path(out), label) for exp, out, label in jobs]
+    if n == 1:
+        progress = Progress(sum(run_epochs(exp) for exp, _, _ in jobs))
+        results = []
+        for exp, out, label in jobs:
+            progress.prefix = label
+            results.append(run_experiment(exp, out, progress, callbacks))
+        return results
+    results = {i: run_experiment(exp, out) for i, (exp, out, _) in enumerate(jobs) if rundir.is_finished(out)}
+    todo = [i for i in range(len(jobs)) if i not in results]
+    print(
+        f"training {len(todo)} runs, {n} at a time (one process each, {threads} thread{'s' * (threads > 1)})",
+        file=sys.stderr,
+    )
+    outcomes = map_pinned(_run_alone, [jobs[i] for i in todo], n, PRELOAD, stops=_refused)
+    for i, outcome in zip(todo, outcomes):
+        if outcome is None:  # not started: an earlier run was refused
+            continue
+        results[i] = _result(outcome)
+    refusal = next((o for o in outcomes if o is not None and _refused(o)), None)
+    if refusal:
+        raise UserError(refusal[1])
+    return [results[i] for i in range(len(jobs))]
+
+
+def _recorded_threads(exp: Experiment, out_dir: Path, threads: int) -> Experiment:
+    """`exp` at the threads its folder's run was started with (an exact resume, and a finished run
+    loaded as the config it is), else at its own training.threads, else at `threads`."""
+    if (out_dir / rundir.CONFIG).exists():
+        recorded = rundir.read_config(out_dir).get("training", {}).get("threads", 0)
+    else:
+        recorded = exp.training.threads or threads
+    return replace(exp, training=replace(exp.training, threads=recorded))
+
+
+def _refused(outcome) -> bool:
+    return outcome[0] == "refused"
+
+
+def _result(outcome) -> dict:
+    kind, value = outcome
+    if kind == "refused":
+        raise UserError(value)
+    return value
+
+
+def _run_alone(job, cores=()):
+    """One run in a process kerasexp started for it (call_in_child): pinned to `cores`, TF at the
+    run's threads. A refusal comes back as ("refused", message), a result as ("done", metrics)."""
+    global _OWN_PROCESS
+    from kerasexp.training.progress import Progress
+
+    _OWN_PROCESS = True
+    exp, out_dir, label = job
+    try:
+        if cores and exp.training.threads:
+            os.sched_setaffinity(0, cores)
+        set_threads(exp.training.threads)
+        progress = Progress(run_epochs(exp))
+        progress.prefix = label
+        return ("done", run_experiment(exp, out_dir, progress))
+    except UserError as err:
+        return ("refused", str(err))
+
+
+def set_threads(threads: int) -> None:
+    """TensorFlow's intra- and inter-op threads for this process (0: TF's default). Only called in a
+    process of one run (_run_alone): it is global, and fixed once TF has run an op."""
+    if threads:
+        from kerasexp import import_tensorflow_quietly
+
+        tf = import_tensorflow_quietly()
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 def finished_seeds(group: str | Path, seeds: list[int]) -> list[int]:

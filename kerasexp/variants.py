@@ -93,6 +93,11 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--out", default="reports/variants", help="output folder (default %(default)s)")
     p.add_argument(
+        "--workers",
+        type=positive_int,
+        help="runs trained at once, one process each (default: one a core on a CPU, 1 with a GPU)",
+    )
+    p.add_argument(
         "--data-dir", default=None, help="folder with the four Fashion-MNIST IDX files (or $KERASEXP_DATA)"
     )
     p.add_argument(
@@ -166,14 +171,13 @@ def run_variants(args) -> dict:
     import_tensorflow_quietly()
     from kerasexp.evaluation.report import markdown_table
     from kerasexp.evaluation.seed_table import seed_tables
-    from kerasexp.runs import finished_seeds, run_seeds, tally
+    from kerasexp.runs import finished_seeds, run_groups, tally
     from kerasexp.provenance import command_line, machine_description, timestamp
     from kerasexp.training.progress import format_seconds
 
     started, wall = timestamp(), time.perf_counter()
     loaded = sum(len(finished_seeds(out / name, seeds)) for name in names)
-    for name in names:
-        run_seeds(experiments[name], out / name, seeds)
+    run_groups([(experiments[name], out / name, seeds) for name in names], workers=args.workers)
     trained = len(names) * len(seeds) - loaded
     print(tally(loaded, trained), file=sys.stderr)
     meta = {

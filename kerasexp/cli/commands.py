@@ -14,7 +14,7 @@ def cmd_train(args) -> int:
     from kerasexp.evaluation.report import markdown_table
 
     exp = getattr(args, "exp", None) or read_experiment(args.experiment, args.set or [])
-    run = api.train(exp, out=args.out, seeds=args.seeds)
+    run = api.train(exp, out=args.out, seeds=args.seeds, workers=args.workers)
     metrics = run.metrics
     if args.seeds:
         from kerasexp.runs import SUMMARY_KEYS
@@ -132,6 +132,12 @@ def build_parser() -> ArgumentParser:
         "--seeds",
         type=seed_list,
         help="e.g. 0,1,2: one run a training seed in OUT/seed_S/, and their mean ± std in OUT/seeds.md",
+    )
+    t.add_argument(
+        "--workers",
+        type=positive_int,
+        help="with --seeds: runs trained at once, one process each (default: one a core on a CPU, "
+        "1 with a GPU)",
     )
     r = sub.add_parser("report", help="rebuild tables and figures of a finished run")
     r.add_argument("run_dir", help="a finished run folder (or a --seeds group of them)")
