@@ -432,7 +432,7 @@ def run_groups(
             (
                 replace(exp, training=replace(exp.training, seed=seed)),
                 rundir.seed_dir(out, seed),
-                f"{exp.name} seed {seed} ",
+                f"seed {seed} ",
             )
             for exp, out, seeds in checked
             for seed in seeds

@@ -49,7 +49,13 @@ OVERRIDES = {
     "val_fraction": "dataset.val_fraction",
     "split_seed": "dataset.seed",
 }
-PROVENANCE = ("command", "started", "wall_seconds", "machine")  # what a table rebuilt unchanged keeps
+PROVENANCE = (
+    "command",
+    "started",
+    "wall_seconds",
+    "machine",
+    "workers",
+)  # what a table rebuilt unchanged keeps
 
 
 def variant_names() -> list[str]:
@@ -171,12 +177,13 @@ def run_variants(args) -> dict:
     import_tensorflow_quietly()
     from kerasexp.evaluation.report import markdown_table
     from kerasexp.evaluation.seed_table import seed_tables
-    from kerasexp.runs import finished_seeds, run_groups, tally
+    from kerasexp.runs import finished_seeds, many_workers, run_groups, tally
     from kerasexp.provenance import command_line, machine_description, timestamp
     from kerasexp.training.progress import format_seconds
 
     started, wall = timestamp(), time.perf_counter()
     loaded = sum(len(finished_seeds(out / name, seeds)) for name in names)
+    workers = many_workers(args.workers, len(names) * len(seeds) - loaded)
     run_groups([(experiments[name], out / name, seeds) for name in names], workers=args.workers)
     trained = len(names) * len(seeds) - loaded
     print(tally(loaded, trained), file=sys.stderr)
@@ -184,6 +191,7 @@ def run_variants(args) -> dict:
         "command": command_line(),
         "started": started,
         "wall_seconds": round(time.perf_counter() - wall, 1),
+        "workers": workers,  # runs trained at once, one process each (kerasexp.runs.run_many)
         "seeds": seeds,
         "split_seed": first.dataset.seed,
         "epochs": first.training.epochs,
@@ -232,7 +240,11 @@ def keep_record(out: Path, meta: dict, tables: dict) -> bool:
         and (out / "variants.csv").read_text(encoding="utf-8") == tables["variants"].to_csv(index=False)
     )
     if same:
-        meta.update({key: previous[key] for key in PROVENANCE if key in previous})
+        for key in PROVENANCE:  # as the record has them (an older record names no workers)
+            if key in previous:
+                meta[key] = previous[key]
+            else:
+                meta.pop(key, None)
     return bool(same)
 
 
