@@ -2,8 +2,10 @@
 
 The run's full config trains (its epochs too: a schedule depends on them) into a temporary
 folder and a callback stops it after epoch 1; history.csv's first row must then equal the
-recorded one exactly. That only holds on the same kernels: where the record's CPU flags, thread
-settings or libraries differ from this machine's, the run is named as not compared, and why."""
+recorded one exactly. That only holds on the same kernels: where the record's CPU flags, cores or
+libraries differ from this machine's, the run is named as not compared, and why. The replay trains
+in a process of its own at the thread settings the run recorded (a run of the many-runs fast path
+trained at one thread), so those are reproduced rather than compared."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from kerasexp import rundir
 from kerasexp.errors import UserError
 
 # the machine record's keys that decide a training's last bits (kerasexp.provenance)
-SAME_MACHINE = ("cpu_flags", "cores", "onednn", "tf_threads", "tensorflow", "keras", "numpy")
+SAME_MACHINE = ("cpu_flags", "cores", "onednn", "tensorflow", "keras", "numpy")
 
 
 def machine_difference(recorded: dict, here: dict) -> str | None:
@@ -45,6 +47,32 @@ def choose(runs: list[Path], n: int, seed: int, max_images: int | None) -> list[
 
 
 def first_epoch(run: Path) -> dict:
+    """history.csv's first row of the run's first epoch trained again, in a process of its own at
+    the run's recorded TF threads (global to a process, and fixed once TF has run an op)."""
+    from kerasexp.child import call_in_child
+
+    threads = rundir.read_record(run).get("machine", {}).get("tf_threads") or {}
+    kind, value = call_in_child(
+        _first_epoch_at, str(run), threads.get("intra_op", 0), threads.get("inter_op", 0)
+    )
+    if kind == "refused":
+        raise UserError(value)
+    return value
+
+
+def _first_epoch_at(run: str, intra_op: int, inter_op: int) -> tuple[str, object]:
+    import kerasexp
+
+    tf = kerasexp.import_tensorflow_quietly()
+    tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+    tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+    try:
+        return "done", _first_epoch(Path(run))
+    except UserError as err:
+        return "refused", str(err)
+
+
+def _first_epoch(run: Path) -> dict:
     """Train the run's config for its first epoch in a temporary folder; history.csv's first row."""
     import keras
 

@@ -77,6 +77,7 @@ BENCHES = {
     "kernels": "kernels",
     "speedrun": "speedrun",
     "roofline": "roofline",
+    "many-runs": "many_runs",
 }
 
 
@@ -159,13 +160,16 @@ def build_parser() -> ArgumentParser:
     b = sub.add_parser("bench", help="throughput benchmarks, printed as one JSON object")
     b.add_argument("what", choices=list(BENCHES), help="what to measure: " + ", ".join(BENCHES))
     b.add_argument(
-        "--images", type=positive_int, help="images per measurement (train: 12000; augment: 1024, cycled)"
+        "--images",
+        type=positive_int,
+        help="images per measurement (train: 12000; augment: 1024, cycled; many-runs: each run's "
+        "training images before the validation split, 15000)",
     )
     b.add_argument(
         "--repeats",
         type=positive_int,
         help="alternating rounds; medians of img/s and of per-round ratios are reported "
-        "(default 5; roofline 3)",
+        "(default 5; roofline and many-runs 3)",
     )
     b.add_argument("--batch-size", type=positive_int, help="train: 128; augment: 64")
     b.add_argument(
@@ -180,7 +184,8 @@ def build_parser() -> ArgumentParser:
     b.add_argument(
         "--out",
         help="speedrun: its folder (default reports/speedrun); "
-        "roofline: the report's .md (default reports/bench_roofline.md, its .json beside it)",
+        "roofline: the report's .md (default reports/bench_roofline.md, its .json beside it); "
+        "many-runs: the same (default reports/bench_many_runs.md)",
     )
     b.add_argument(
         "--steps",
@@ -327,6 +332,10 @@ def read_inputs(args) -> None:
         from kerasexp.bench.roofline import check_arguments
 
         check_arguments(args)
+    elif args.command == "bench" and args.what == "many-runs":
+        from kerasexp.bench.many_runs import report_path
+
+        report_path(args.out)
     elif args.command == "bench" and args.what in BENCH_EXPERIMENTS:
         data_dir = [f"dataset.data_dir={json.dumps(args.data_dir)}"] if args.data_dir else []
         read_experiment(

@@ -133,3 +133,20 @@ def test_replay_retrains_the_first_epoch_and_catches_an_altered_history(tmp_path
     code, out = check(root, capsys, "--replay", "1")
     assert code == 1
     assert f"replay-failed {root / 'tiny'}: first epoch's loss is " in out, out
+
+
+@pytest.mark.slow
+def test_replay_reproduces_a_one_thread_run_at_its_recorded_threads(tmp_path, fashion_path, capsys):
+    """A run of the many-runs fast path trained at one thread: the replay trains at one thread too
+    (in a process of its own), so the first epoch is compared, and equal."""
+    exp = tmp_path / "tiny.toml"
+    exp.write_text(TINY.format(data=fashion_path))
+    root = tmp_path / "reports"
+    assert main(["train", str(exp), "--set", "training.threads=1", "--out", str(root / "tiny")]) == 0
+    assert json.loads((root / "tiny" / "run.json").read_text())["machine"]["tf_threads"] == {
+        "intra_op": 1,
+        "inter_op": 1,
+    }
+    code, out = check(root, capsys, "--replay", "1")
+    assert code == 0, out
+    assert f"replay ok {root / 'tiny'}: first epoch equals history.csv's first row" in out
