@@ -1,5 +1,5 @@
-"""The `kerasexp` command: one module a verb, registered in kerasexp.cli.main.VERBS."""
+"""The `kerasexp` command: one module a verb, registered in kerasexp.cli.verbs.VERBS."""
 
-from kerasexp.cli.main import VERBS, build_parser, main
+from kerasexp.cli.verbs import VERBS, build_parser, main
 
 __all__ = ["VERBS", "build_parser", "main"]

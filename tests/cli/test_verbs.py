@@ -1,4 +1,4 @@
-"""kerasexp.cli.main.VERBS is the command: every verb a module with HELP, add_arguments and run,
+"""kerasexp.cli.verbs.VERBS is the command: every verb a module with HELP, add_arguments and run,
 `kerasexp --help` lists exactly those verbs in that order, and building the parser from all of them
 imports no TensorFlow, Keras or Optuna (a bad file is refused before any of them loads)."""
 
