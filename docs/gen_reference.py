@@ -147,7 +147,7 @@ def _parser(spec: str) -> argparse.ArgumentParser:
 
 def command_parsers() -> dict[str, tuple[argparse.ArgumentParser, str]]:
     """`kerasexp` and each verb: (its parser, its one-line help), in the order `--help` lists them."""
-    root = _parser("kerasexp.cli.commands:build_parser")
+    root = _parser("kerasexp.cli:build_parser")
     found = {"kerasexp": (root, root.description or "")}
     for action in root._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -179,7 +179,7 @@ def _argument_help(action: argparse.Action, prog: str) -> str:
     return text
 
 
-# argparse `type=` functions (kerasexp.errors) as a reader would name the value.
+# argparse `type=` functions (kerasexp.cli.args) as a reader would name the value.
 TYPE_NAMES = {
     "": "text",
     "str": "text",

@@ -22,15 +22,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from kerasexp.errors import (
+from kerasexp.cli.args import (
     ArgumentParser,
-    UserError,
     exit_on_user_error,
     fraction,
-    positive_int,
     non_negative_int,
+    positive_int,
     seed_list,
 )
+from kerasexp.errors import UserError
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies" / "variants"
 DEFAULT_VARIANTS = ["baseline", "kernel", "bn", "sgd", "sigmoid"]  # kernel_first: the report's other reading
@@ -75,7 +75,7 @@ def parse_variants(text: str) -> list[str]:
 
 
 def add_arguments(p) -> None:
-    """The command's flags (also `kerasexp variants`'s)."""
+    """The command's flags (also `kerasexp variants`'s: kerasexp.cli.variants)."""
     p.add_argument("--epochs", type=positive_int, help="epochs per variant (default: the files', 15)")
     p.add_argument(
         "--limit", type=positive_int, default=None, help="use only the first N training images (quick runs)"

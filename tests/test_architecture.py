@@ -195,8 +195,20 @@ COVERED_BY = {
     "bench/kernels.py": "tests/training/test_speed_settings.py",
     "bench/train.py": "tests/test_experiment.py",
     "child.py": "tests/tuning/test_study.py",
-    "cli/commands.py": "tests/cli/test_bad_input.py",
-    "cli/tools.py": "tests/evaluation/test_inference.py",
+    "cli/args.py": "tests/cli/test_bad_input.py",
+    "cli/augment_preview.py": "tests/cli/test_preview.py",
+    "cli/bench.py": "tests/bench/test_roofline.py",
+    "cli/compare.py": "tests/test_run_folder.py",
+    "cli/dedup.py": "tests/evaluation/test_inference.py",
+    "cli/filters.py": "tests/evaluation/test_inference.py",
+    "cli/predict.py": "tests/evaluation/test_inference.py",
+    "cli/report.py": "tests/test_run_folder.py",
+    "cli/reports.py": "tests/audit/test_check.py",
+    "cli/study.py": "tests/tuning/test_study.py",
+    "cli/study_compare.py": "tests/tuning/test_study.py",
+    "cli/study_report.py": "tests/tuning/test_study_report.py",
+    "cli/train.py": "tests/cli/test_config_refusals.py",
+    "cli/variants.py": "tests/test_variants.py",
     "data/arrays.py": "tests/data/test_data_formats.py",
     "data/csv_labels.py": "tests/data/test_data_formats.py",
     "data/dataset.py": "tests/data/test_splits.py",
@@ -261,7 +273,7 @@ def test_kerasexp_train_reads_the_experiment_file_once(tmp_path, monkeypatch):
     import kerasexp.config as config
     import kerasexp.rundir as rundir
     import kerasexp.runs as runs
-    from kerasexp.cli.commands import main
+    from kerasexp.cli import main
 
     calls = {"read_toml": 0, "experiment_from_dict": 0, "check_out_given": 0}
 

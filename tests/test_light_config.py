@@ -136,7 +136,7 @@ def test_bad_files_are_refused_in_one_line_without_tensorflow_keras_or_optuna(tm
         (tmp_path / name).write_text(text.replace("{data}", str(pbc96_path)))
     code = textwrap.dedent(f"""
         import sys
-        from kerasexp.cli.commands import read_experiment, read_study
+        from kerasexp.cli.args import read_experiment, read_study
         from kerasexp.errors import UserError
         for name in {list(BAD_FILES)!r}:
             try:

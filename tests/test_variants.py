@@ -162,7 +162,7 @@ def test_the_committed_tables_are_rebuilt_byte_for_byte_from_their_runs(tmp_path
 
 
 def test_kerasexp_variants_is_a_verb_with_the_same_flags(tmp_path, capsys):
-    from kerasexp.cli.commands import main
+    from kerasexp.cli import main
 
     out = tmp_path / "o"
     with pytest.raises(SystemExit) as exit_:

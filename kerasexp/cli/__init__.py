@@ -1,5 +1,5 @@
-"""The `kerasexp` command: argparse in commands.py, the smaller tools beside it."""
+"""The `kerasexp` command: one module a verb, registered in kerasexp.cli.verbs.VERBS."""
 
-from kerasexp.cli.commands import build_parser, main
+from kerasexp.cli.verbs import VERBS, build_parser, main
 
-__all__ = ["build_parser", "main"]
+__all__ = ["VERBS", "build_parser", "main"]

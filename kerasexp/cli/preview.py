@@ -1,4 +1,4 @@
-"""`kerasexp augment-preview EXPERIMENT.toml --out grid.png`: training images beside what the
+"""The grid of `kerasexp augment-preview` (kerasexp.cli.augment_preview): training images beside what the
 experiment's augmentation policy makes of them, with their labels (mixed labels show their
 two largest shares), so a user sees the policy before training."""
 
@@ -85,26 +85,3 @@ def augment_preview(
         f"{exp.name}: {policy_name} {exp.augmentation.params or ''}",
     )
     return save_figure(out, fig)
-
-
-def cmd_augment_preview(args) -> int:
-    path = augment_preview(args.experiment, args.out, args.set or [], args.images, args.views, args.seed)
-    print(f"wrote {path}")
-    return 0
-
-
-def add_parser(sub) -> None:
-    from kerasexp.errors import positive_int
-
-    p = sub.add_parser("augment-preview", help="grid of training images and their augmented versions (PNG)")
-    p.add_argument("experiment", help="studies/NAME.toml")
-    p.add_argument("--out", required=True, help="PNG file")
-    p.add_argument(
-        "--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value (repeatable)"
-    )
-    p.add_argument("--images", type=positive_int, default=8, help="training images (rows)")
-    p.add_argument("--views", type=positive_int, default=3, help="augmented draws of each (columns)")
-    p.add_argument(
-        "--seed", type=int, default=0, help="seed of the first augmented draw (default %(default)s)"
-    )
-    p.set_defaults(tool=cmd_augment_preview)
