@@ -22,7 +22,7 @@ from kerasexp.errors import UserError
 DEFAULT_OUT = "reports/bench_many_runs.md"
 REPEATS = 3
 EPOCHS = 2  # per run: enough that each run's start-up (data, graph tracing) is a minor share
-LIMIT = 15000  # training images per run before the validation split (12,000 trained an epoch)
+LIMIT = 10000  # training images per run before the validation split (8,000 trained an epoch)
 SEEDS = "0,1,2"
 
 

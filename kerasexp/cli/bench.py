@@ -32,7 +32,7 @@ def add_arguments(parser) -> None:
         "--images",
         type=positive_int,
         help="images per measurement (train: 12000; augment: 1024, cycled; many-runs: each run's "
-        "training images before the validation split, 15000)",
+        "training images before the validation split, 10000)",
     )
     parser.add_argument(
         "--repeats",

@@ -34,11 +34,14 @@ def test_the_variants_forward_cost_is_the_models_own():
     assert macs["sgd"] == macs["sigmoid"] == macs["baseline"]  # the same network, trained otherwise
 
 
-def test_a_report_path_that_is_not_markdown_is_one_line_exit_2(tmp_path, capsys):
-    assert main(["bench", "many-runs", "--out", str(tmp_path / "r.txt")]) == 2
+def test_a_report_path_that_is_not_markdown_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "many-runs", "--out", "r.txt"])
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "give the report's .md path" in err
-    assert not list(tmp_path.iterdir())
+    assert exit_info.value.code == 2, err
+    assert "--out r.txt: give the report's .md path" in err and "\n" not in err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow
