@@ -2,7 +2,7 @@
 predictions.npz), report. A single split is k-fold with k = 1: one path trains every fold, and
 only where the files go (k = 1: the top of the folder, not fold_1/) and what the record keeps
 differ. `kerasexp train`, `kerasexp report`, the variants table, study-report's retrain and the
-speedrun bench call these; rundir.py names the files."""
+speedrun bench call these; rundir.py names and writes the files."""
 
 from __future__ import annotations
 
