@@ -1,6 +1,8 @@
 """The run folder, in one place: its file names, its fold folders, the config it records (and
-the check that a rerun is the same config), and reading a finished run back. `kerasexp train`
-writes it (runs.py, the loop); report, compare, predict and filters read it.
+the check that a rerun is the same config), writing every file into it (atomically: kerasexp/io.py)
+and reading a finished run back. runs.py and evaluation/ compute what a run records and hand it
+here; report, compare, predict and filters read it. tests/test_architecture.py checks that no other
+module writes under a run folder.
 
     RUN/config.toml        the resolved experiment (TOML)
     RUN/run.json           how it was made: command, start, wall time, machine, data
@@ -42,6 +44,10 @@ CURVES = "curves.png"
 TENSORBOARD = "tensorboard"  # TensorBoard event files (kerasexp.training.tensorboard)
 SEEDS = "seeds.json"  # a group of runs of one config, one a seed: RUN/seed_S/ each, and their summary
 FOLDS_TABLE = "folds"  # folds.csv and folds.md
+PER_CLASS = "per_class"  # per_class.csv and per_class.md
+CONFUSION = "confusion_matrix"  # confusion_matrix.csv and confusion_matrix.png
+SEEDS_TABLE = "seeds"  # seeds.csv and seeds.md beside seeds.json
+SUMMARY = "summary"  # summary.json and summary.md: a command's own summary of a group (bench speedrun)
 
 
 def fold_dir(run_dir: str | Path, fold: int) -> Path:
@@ -504,6 +510,89 @@ def write_config(run_dir: str | Path, exp) -> Path:
 
     path = Path(run_dir) / CONFIG
     return path if path.exists() else write_text(path, to_toml(exp))
+
+
+# ---- writing: every file under a run folder is written here, atomically (kerasexp/io.py); the
+# other modules compute what goes in (dicts, DataFrames, figures, arrays, a model) and hand it over.
+
+
+def write_record(run_dir: str | Path, record: dict) -> Path:
+    """run.json: how the run was made."""
+    from kerasexp.io import write_json
+
+    return write_json(Path(run_dir) / RECORD, record)
+
+
+def write_model(folder: str | Path, model) -> Path:
+    """model.keras: the model the test split was predicted with (what `predict` and Run.model load)."""
+    from kerasexp.io import atomic_path
+
+    path = Path(folder) / MODEL
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    return path
+
+
+def write_predictions(run_dir: str | Path, **arrays) -> Path:
+    """predictions.npz: the test split's probabilities, labels and class names (k-fold: each fold's too)."""
+    import numpy as np
+
+    from kerasexp.io import atomic_path
+
+    path = Path(run_dir) / PREDICTIONS
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
+    return path
+
+
+def write_metrics(run_dir: str | Path, metrics: dict) -> Path:
+    from kerasexp.io import write_json
+
+    return write_json(Path(run_dir) / METRICS, metrics)
+
+
+def write_table(folder: str | Path, name: str, table, markdown: str) -> None:
+    """NAME.csv (a DataFrame) and NAME.md (its text): folds, per_class."""
+    from kerasexp.io import write_csv, write_text
+
+    write_csv(Path(folder) / f"{name}.csv", table)
+    write_text(Path(folder) / f"{name}.md", markdown)
+
+
+def write_class_report(folder: str | Path, report) -> None:
+    """per_class.csv/.md and confusion_matrix.csv/.png from an evaluation.report.ClassReport."""
+    from kerasexp.io import save_figure, write_csv
+
+    folder = Path(folder)
+    write_table(folder, PER_CLASS, report.table, report.text)
+    write_csv(folder / f"{CONFUSION}.csv", report.confusion, index=True)
+    save_figure(folder / f"{CONFUSION}.png", report.figure)
+
+
+def write_curves(folder: str | Path, figure) -> Path:
+    """curves.png beside its history.csv (the run's, or a fold's)."""
+    from kerasexp.io import save_figure
+
+    return save_figure(Path(folder) / CURVES, figure)
+
+
+def write_seed_summary(group: str | Path, summary: dict, texts: dict[str, str]) -> Path:
+    """A --seeds group's seeds.csv and seeds.md (`texts`, by file name), then seeds.json, which
+    makes the folder a group (is_seed_group)."""
+    from kerasexp.io import write_json, write_text
+
+    group = Path(group)
+    for name, text in texts.items():
+        write_text(group / name, text)
+    return write_json(group / SEEDS, summary)
+
+
+def write_summary(group: str | Path, summary: dict, markdown: str) -> None:
+    """summary.json and summary.md: what a command (bench speedrun) made of a group's runs."""
+    from kerasexp.io import write_json, write_text
+
+    write_json(Path(group) / f"{SUMMARY}.json", summary)
+    write_text(Path(group) / f"{SUMMARY}.md", markdown)
 
 
 def stale_reason(run_dir: str | Path) -> str | None:

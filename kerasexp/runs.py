@@ -2,7 +2,7 @@
 predictions.npz), report. A single split is k-fold with k = 1: one path trains every fold, and
 only where the files go (k = 1: the top of the folder, not fold_1/) and what the record keeps
 differ. `kerasexp train`, `kerasexp report`, the variants table, study-report's retrain and the
-speedrun bench call these; rundir.py names the files."""
+speedrun bench call these; rundir.py names and writes the files."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from kerasexp.data import ImageData, load_dataset
 from kerasexp.data.splits import fold_data
 from kerasexp.errors import UserError
 from kerasexp.evaluation.predict import check_tta, tta_candidates
-from kerasexp.io import write_text
 
 
 def trainable_count(model) -> int:
@@ -61,7 +60,6 @@ def _train_one(exp: Experiment, fold: Fold, progress, callbacks=(), tta=None) ->
     caller (a retrain without a validation split to choose on)."""
     from kerasexp.evaluation.ledger import record_look
     from kerasexp.evaluation.predict import choose_tta, predict_proba
-    from kerasexp.io import atomic_path
     from kerasexp.training.session import train_experiment
 
     data = fold.data
@@ -80,8 +78,7 @@ def _train_one(exp: Experiment, fold: Fold, progress, callbacks=(), tta=None) ->
         },
         "kept_model": rundir.MODEL,
     }  # the model predicted with (for predict, Run.model)
-    with atomic_path(fold.folder / rundir.MODEL) as tmp:
-        fold.model.save(tmp)
+    rundir.write_model(fold.folder, fold.model)
     record_look(exp, data, fold.folder, fold.choices)  # the test split is seen: evaluation/ledger.py
     fold.probs = predict_proba(fold.model, data.x_test, tta=chosen)
 
@@ -279,7 +276,9 @@ def _record_single(exp: Experiment, data: ImageData, out_dir: Path, folds: list[
         resumed_from=result.resumed_from,
         final={key: values[-1] for key, values in result.history.items()},
     )
-    save_predictions(out_dir, probs=fold.probs, y_true=data.y_test, class_names=np.array(data.class_names))
+    rundir.write_predictions(
+        out_dir, probs=fold.probs, y_true=data.y_test, class_names=np.array(data.class_names)
+    )
     return fold.probs
 
 
@@ -287,7 +286,6 @@ def _record_folds(exp: Experiment, data: ImageData, out_dir: Path, folds: list[F
     """k > 1: each fold's choices and test figures, folds.csv/md, and the ensemble of the kept folds."""
     from kerasexp.evaluation.metrics import ensemble, fold_summary, headline_metrics
     from kerasexp.evaluation.report import markdown_table
-    from kerasexp.io import write_csv
 
     rows = [
         {
@@ -303,15 +301,14 @@ def _record_folds(exp: Experiment, data: ImageData, out_dir: Path, folds: list[F
         [f.probs for f in folds if f.number not in exp.evaluation.drop_folds], exp.evaluation.ensemble
     )
     summary = fold_summary(rows)
-    write_csv(out_dir / f"{rundir.FOLDS_TABLE}.csv", summary)
-    write_text(out_dir / f"{rundir.FOLDS_TABLE}.md", markdown_table(summary))
+    rundir.write_table(out_dir, rundir.FOLDS_TABLE, summary, markdown_table(summary))
     meta.update(
         evaluation_choices={"folds": [{"fold": f.number, **f.choices} for f in folds]},
         params=folds[-1].model.count_params(),
         folds=rows,
         ensemble={"method": exp.evaluation.ensemble, "dropped": exp.evaluation.drop_folds},
     )
-    save_predictions(
+    rundir.write_predictions(
         out_dir,
         probs=probs,
         y_true=data.y_test,
@@ -323,10 +320,7 @@ def _record_folds(exp: Experiment, data: ImageData, out_dir: Path, folds: list[F
 
 def _write_record(out_dir: Path, meta: dict, results) -> None:
     """run.json; a finished run loaded, not retrained, keeps its record (command, start, wall time)."""
-    from kerasexp.io import write_json
-
-    previous = out_dir / rundir.RECORD
-    if previous.exists() and all(r.resumed_from == r.epochs_run for r in results):
+    if (out_dir / rundir.RECORD).exists() and all(r.resumed_from == r.epochs_run for r in results):
         old = rundir.read_record(out_dir)
         meta.update(
             {
@@ -335,16 +329,7 @@ def _write_record(out_dir: Path, meta: dict, results) -> None:
                 if key in old
             }
         )
-    write_json(previous, meta)
-
-
-def save_predictions(out_dir: Path, **arrays) -> Path:
-    """predictions.npz, written under a temporary name and renamed (never half a file)."""
-    from kerasexp.io import atomic_path
-
-    with atomic_path(out_dir / rundir.PREDICTIONS) as tmp:
-        np.savez_compressed(tmp, **arrays)
-    return out_dir / rundir.PREDICTIONS
+    rundir.write_record(out_dir, meta)
 
 
 def run_metrics(run_dir: str | Path) -> dict:
@@ -373,31 +358,32 @@ def run_metrics(run_dir: str | Path) -> dict:
 
 def report_run(run_dir: str | Path) -> dict:
     """(Re)build metrics.json, per_class, confusion matrix and curves from a finished run."""
-    from kerasexp.io import save_figure, write_json
-    from kerasexp.evaluation.report import plot_curves, write_classification_report
+    from kerasexp.evaluation.report import class_report, plot_curves
 
     run_dir = Path(run_dir)
     metrics = run_metrics(run_dir)
     saved = rundir.read_predictions(run_dir, rundir.PREDICTION_KEYS)
     meta = metrics["run"]
     names = [str(n) for n in saved["class_names"]]
-    write_classification_report(
+    rundir.write_class_report(
         run_dir,
-        saved["y_true"],
-        saved["probs"].argmax(axis=1),
-        names,
-        f"{meta.get('experiment', run_dir.name)}: test set",
+        class_report(
+            saved["y_true"],
+            saved["probs"].argmax(axis=1),
+            names,
+            f"{meta.get('experiment', run_dir.name)}: test set",
+        ),
     )
     for hist in rundir.history_files(run_dir):
         frame = rundir.read_csv(hist)
-        save_figure(
-            hist.parent / rundir.CURVES,
+        rundir.write_curves(
+            hist.parent,
             plot_curves(
                 {c: frame[c].tolist() for c in frame.columns},
                 f"{meta.get('experiment', '')} {hist.parent.name}",
             ),
         )
-    write_json(run_dir / rundir.METRICS, metrics)
+    rundir.write_metrics(run_dir, metrics)
     return metrics
 
 
@@ -584,15 +570,12 @@ def summarize_seeds(
     """OUT/seeds.json, seeds.csv and seeds.md from each seed's metrics.json. With `trained` false
     (every seed's run loaded) an earlier summary of the same seeds keeps its command: the files
     are rebuilt byte for byte, not claimed by this command."""
-    from kerasexp.io import write_json
     from kerasexp.provenance import command_line
 
     old = rundir.read_json(out_dir / rundir.SEEDS, {}) if not trained else {}
     command = old["command"] if old.get("seeds") == list(seeds) and "command" in old else command_line()
     summary, texts = seed_summary(name, seeds, metrics, command)
-    for file, text in texts.items():
-        write_text(out_dir / file, text)
-    write_json(out_dir / rundir.SEEDS, summary)
+    rundir.write_seed_summary(out_dir, summary, texts)
     return summary
 
 
@@ -644,4 +627,4 @@ def seed_summary(
         + ", ".join(f"{k} {v}" for k, v in text.items())
         + "\n"
     )
-    return summary, {"seeds.csv": table.to_csv(index=False), "seeds.md": md}
+    return summary, {f"{rundir.SEEDS_TABLE}.csv": table.to_csv(index=False), f"{rundir.SEEDS_TABLE}.md": md}

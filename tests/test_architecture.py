@@ -1,7 +1,7 @@
 """The package's shape: docs/architecture.md's Layout is the tree, reading an experiment file imports no
 TensorFlow, imports have no cycles and follow docs/imports.toml (the table docs/architecture.md shows),
-every module has its test, `kerasexp train FILE` reads the file once, and the top level holds only what
-everything shares."""
+every module has its test, `kerasexp train FILE` reads the file once, the top level holds only what
+everything shares, and only rundir.py writes files under a run folder."""
 
 import ast
 import importlib.util
@@ -300,3 +300,140 @@ def test_kerasexp_train_reads_the_experiment_file_once(tmp_path, monkeypatch):
     with pytest.raises(Stop):
         main(["train", str(exp), "--set", "training.batch_size=16", "--out", str(tmp_path / "run")])
     assert calls == {"read_toml": 1, "experiment_from_dict": 1, "check_out_given": 1}
+
+
+# ---- the run folder owns its writing ------------------------------------------------------------
+
+# Calls that write a file: kerasexp.io's helpers and the library writers (pathlib, pandas, matplotlib,
+# Keras, NumPy, TensorFlow's summaries); `open` counts with a writing mode or flag, `to_csv` with a path.
+WRITE_NAMES = {"write_text", "write_json", "write_csv", "save_figure", "atomic_path"}
+WRITE_METHODS = WRITE_NAMES | {
+    "write_bytes",
+    "savefig",
+    "save",
+    "save_weights",
+    "savez",
+    "savez_compressed",
+    "savetxt",
+    "tofile",
+    "export",
+    "create_file_writer",
+}
+WRITE_MODULE_CALLS = {("shutil", name) for name in ("copy", "copy2", "copyfile", "copytree", "move")} | {
+    ("json", "dump"),
+    ("pickle", "dump"),
+}
+WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_APPEND"}
+
+# Who may write a file, none of them under a run folder: rundir.py writes every file there, io.py
+# holds the atomic primitives. A key is a file, a folder (ending in /) or FILE::function.
+WRITERS = {
+    "kerasexp/rundir.py": "the run folder's one writer",
+    "kerasexp/io.py": "the atomic primitives (temporary name, then rename; locks)",
+    "kerasexp/training/": "moved by train-split",  # TEMPORARY: the lead removes it at the merge
+    "kerasexp/__init__.py::import_tensorflow_quietly": "opens os.devnull to mute TensorFlow's start-up",
+    "kerasexp/evaluation/report.py::ShownFigure._repr_png_": "a notebook's PNG, drawn in memory",
+    "kerasexp/evaluation/ledger.py": "the test ledger: one file beside or above run folders, never in one",
+    "kerasexp/evaluation/compare.py": "kerasexp compare's NAME.csv/.md at the user's --out",
+    "kerasexp/evaluation/inference.py": "kerasexp predict's CSV and filters' PNG at the user's --out",
+    "kerasexp/evaluation/seed_table.py": "the variants tables, in the folder that holds the seed groups",
+    "kerasexp/variants.py": "the variants table's record and text, beside (not in) its seed groups",
+    "kerasexp/cli/preview.py": "augment-preview's PNG at the user's --out",
+    "kerasexp/data/dedup.py": "kerasexp dedup's report folder (--out)",
+    "kerasexp/tuning/report.py": "study-report's folder and study-compare's --out (best/ goes through rundir)",
+    "kerasexp/tuning/run.py": "the study folder's study.txt (a study folder is refused if it is a run folder)",
+    "kerasexp/bench/roofline.py": "bench roofline's report at the user's --out",
+}
+
+
+def _writes(call: ast.Call) -> bool:
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
+    if name == "open":
+        args = [*call.args, *(k.value for k in call.keywords)]
+        return any(
+            (
+                isinstance(a, ast.Constant)
+                and isinstance(a.value, str)
+                and re.fullmatch(r"[rbt]*[wax+][rwxabt+]*", a.value)
+            )
+            or any(getattr(n, "attr", getattr(n, "id", None)) in WRITE_FLAGS for n in ast.walk(a))
+            for a in args
+        )
+    if name == "to_csv":  # with no path it returns the text
+        return bool(call.args) or any(k.arg == "path_or_buf" for k in call.keywords)
+    if (owner, name) in WRITE_MODULE_CALLS:
+        return True
+    return name in WRITE_NAMES if isinstance(func, ast.Name) else name in WRITE_METHODS
+
+
+def _scan(node: ast.AST, where: str, scope: list[str], found: list) -> None:
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Call) and _writes(child):
+            found.append((f"{where}::{'.'.join(scope)}", child.lineno, ast.unparse(child.func)))
+        named = isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        _scan(child, where, [*scope, child.name] if named else scope, found)
+
+
+def write_calls(package: Path) -> list[tuple[str, int, str]]:
+    """(FILE::function, line, call) of every call under `package` that writes a file."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        _scan(tree, path.relative_to(package.parent).as_posix(), [], found)
+    return found
+
+
+def _allowed_by(key: str, where: str) -> bool:
+    file = where.split("::")[0]
+    return where == key or file == key or (key.endswith("/") and file.startswith(key))
+
+
+def _allowed(where: str) -> bool:
+    return any(_allowed_by(key, where) for key in WRITERS)
+
+
+def test_only_rundir_writes_under_a_run_folder():
+    """Every file write in the package is rundir.py's or io.py's, or a WRITERS entry's (outside run
+    folders); and every WRITERS entry still writes something (no stale permission)."""
+    calls = write_calls(PACKAGE)
+    stray = [f"{where}:{line} {call}" for where, line, call in calls if not _allowed(where)]
+    assert not stray, f"writes outside kerasexp/rundir.py (hand the values to rundir instead): {stray}"
+    stale = [key for key in WRITERS if not any(_allowed_by(key, where) for where, _, _ in calls)]
+    assert not stale, f"WRITERS entries that write nothing any more: {stale}"
+
+
+def test_the_write_scan_finds_a_planted_write(tmp_path, monkeypatch):
+    """A module writing a run folder's file is caught, however it writes; reading and text-only calls
+    are not."""
+    package = tmp_path / "kerasexp"
+    (package / "evaluation").mkdir(parents=True)
+    (package / "evaluation" / "planted.py").write_text(
+        "from kerasexp.io import write_json\n"
+        "def report(run_dir, metrics, frame, fig, arrays):\n"
+        "    write_json(run_dir / 'metrics.json', metrics)\n"
+        "    frame.to_csv(run_dir / 'per_class.csv')\n"
+        "    fig.savefig(run_dir / 'curves.png')\n"
+        "    np.savez(run_dir / 'predictions.npz', **arrays)\n"
+        "    with open(run_dir / 'run.json', 'w') as f:\n"
+        "        f.write('{}')\n"
+        "    os.open(run_dir / 'x', os.O_WRONLY | os.O_CREAT)\n"
+        "def reads(run_dir, frame):\n"
+        "    open(run_dir / 'run.json', newline='', encoding='utf-8').read()\n"
+        "    return frame.to_csv(index=False)\n"
+    )
+    calls = write_calls(package)
+    assert [(line, call) for _, line, call in calls] == [
+        (3, "write_json"),
+        (4, "frame.to_csv"),
+        (5, "fig.savefig"),
+        (6, "np.savez"),
+        (7, "open"),
+        (9, "os.open"),
+    ]
+    assert {where for where, _, _ in calls} == {"kerasexp/evaluation/planted.py::report"}
+    assert not any(_allowed(where) for where, _, _ in calls)
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", package)
+    with pytest.raises(AssertionError, match=r"planted.py::report:3 write_json"):
+        test_only_rundir_writes_under_a_run_folder()

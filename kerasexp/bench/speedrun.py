@@ -208,7 +208,7 @@ def check_reuse(out: Path, exp, experiment, reuse: bool) -> None:
     one's, and a test look counted twice), unless --reuse says to keep them beside this one's."""
     from kerasexp import rundir
 
-    made = rundir.read_json(out / "summary.json", {}).get("experiment")
+    made = rundir.read_json(out / f"{rundir.SUMMARY}.json", {}).get("experiment")
     same = not made or Path(made).resolve() == Path(str(experiment)).resolve()
     other = [] if same else [f"summary.json of {made}"]
     for folder in sorted(rundir.seed_folders(out)) if out.is_dir() else []:
@@ -311,15 +311,14 @@ def speedrun(
         if exp.reference.source
         else None,
     }
-    write_summary(out, summary)
+    rundir.write_summary(out, summary, summary_markdown(summary))
     return summary
 
 
-def write_summary(out: Path, s: dict) -> None:
+def summary_markdown(s: dict) -> str:
+    """summary.md: the speedrun's headline figures, then one row a seed."""
     from kerasexp.evaluation.intervals import span
-    from kerasexp.io import write_json, write_text
 
-    write_json(out / "summary.json", s)
     rows = "\n".join(
         f"| {r['seed']} | {r['test_accuracy']:.4f} | {span(r['accuracy_ci95'])} "
         f"| {r['epochs']} | {r['pflop']:.4f} | {r['wall_minutes']:.1f} |"
@@ -343,9 +342,7 @@ def write_summary(out: Path, s: dict) -> None:
             f"{len(s['seeds'])} seed(s) only: a first look, not evidence of an order (three seeds are)."
         )
     verdict = "\n" + "\n".join(verdict) + "\n" if verdict else ""
-    write_text(
-        out / "summary.md",
-        f"""# Speedrun: {s["experiment"]}
+    return f"""# Speedrun: {s["experiment"]}
 
 Made by `{s["command"]}` ({s["started"]}); machine: {m["cpu"]} ({", ".join(m["cpu_flags"])}), {m["cores"]} cores,
 GPU: {m["gpus"]}; TensorFlow {m["tensorflow"]}, Keras {m["keras"]}.
@@ -360,8 +357,7 @@ ratio_vs_torch: {ratio}: PyTorch's time for the same training over kerasexp's, m
 | seed | test accuracy | 95% interval | epochs | PFLOP | minutes |
 |---|---|---|---|---|---|
 {rows}
-""",
-    )
+"""
 
 
 DEFAULTS = {"speedrun": (None, None)}

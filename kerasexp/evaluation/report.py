@@ -3,14 +3,12 @@ confusion matrices and training curves. scikit-learn computes, we lay out."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import classification_report, confusion_matrix
-
-from kerasexp.io import save_figure, write_csv, write_text
 
 
 class ShownFigure(Figure):
@@ -110,31 +108,31 @@ def plot_curves(history: dict[str, list[float]], title: str = "") -> Figure:
     return fig
 
 
-def write_classification_report(out_dir: str | Path, y_true, y_pred, class_names, title: str = "") -> dict:
-    """per_class.csv/.md and confusion_matrix.csv/.png in `out_dir`; returns the headline metrics."""
+@dataclass
+class ClassReport:
+    """A test split's per-class table (with its text) and confusion matrix (with its figure):
+    rundir.write_class_report writes them as per_class.csv/.md and confusion_matrix.csv/.png."""
+
+    table: pd.DataFrame
+    text: str
+    confusion: pd.DataFrame
+    figure: Figure
+
+
+def class_report(y_true, y_pred, class_names, title: str = "") -> ClassReport:
+    """Per-class precision, recall (with its 95% Wilson interval) and F1, and the confusion matrix."""
     from kerasexp.evaluation.intervals import accuracy_ci95, recall_ci95
 
-    out_dir = Path(out_dir)
     table = per_class_table(y_true, y_pred, class_names)
     recall_ci = recall_ci95(y_true, y_pred, len(class_names)) + [[np.nan, np.nan]] * 2
     table.insert(3, "recall_low", [low for low, _ in recall_ci])
     table.insert(4, "recall_high", [high for _, high in recall_ci])
-    write_csv(out_dir / "per_class.csv", table)
     correct = int(np.sum(np.asarray(y_true) == np.asarray(y_pred)))
     accuracy, (low, high) = correct / max(len(y_true), 1), accuracy_ci95(correct, len(y_true))
-    write_text(
-        out_dir / "per_class.md",
+    text = (
         f"# {title}\n\naccuracy {accuracy:.4f} (95% interval {low:.4f}-{high:.4f}, "
         f"{len(y_true)} test images); recall_low/high: 95% Wilson interval of each class's recall\n\n"
-        + markdown_table(table),
+        + markdown_table(table)
     )
     cm = confusion_frame(y_true, y_pred, class_names)
-    write_csv(out_dir / "confusion_matrix.csv", cm, index=True)
-    save_figure(out_dir / "confusion_matrix.png", plot_confusion_matrix(cm, title))
-    macro = table.set_index("class").loc["macro avg"]
-    return {
-        "accuracy": accuracy,
-        "macro_f1": float(macro["f1"]),
-        "macro_precision": float(macro["precision"]),
-        "macro_recall": float(macro["recall"]),
-    }
+    return ClassReport(table, text, cm, plot_confusion_matrix(cm, title))
