@@ -370,8 +370,9 @@ def looks_order(rows: list[dict]) -> str:
 
 
 def looks_before(rows: list[dict], runs: list[str]) -> str:
-    """Markdown: for each run folder (or group of them), how many looks its split had before its
-    own first one."""
+    """Markdown: for each run folder (or group of them), how many looks its split had before the
+    first look of what the folder holds now: a folder trained again (deleted, retrained) has the
+    latest row of each of its runs (seed_S/, fold_K/) as its own; the earlier ones count before."""
     lines = ["| run folder | test split | looks before it |", "|---|---|---|"]
     for run in runs:
         name = run.rstrip("/")
@@ -383,8 +384,10 @@ def looks_before(rows: list[dict], runs: list[str]) -> str:
                 f"{run}: no look in the ledger; give a run folder as the ledger names it "
                 "(relative to the ledger's folder)"
             )
-        fingerprint = own[0]["data_fingerprint"]
-        before = sum(r["data_fingerprint"] == fingerprint and r["time"] < own[0]["time"] for r in rows)
+        latest = {r["run"]: r for r in own}  # each run's last look: the one of its current files
+        first = min(latest.values(), key=lambda r: r["time"])
+        fingerprint = first["data_fingerprint"]
+        before = sum(r["data_fingerprint"] == fingerprint and r["time"] < first["time"] for r in rows)
         lines.append(f"| {name}/ | {fingerprint or '?'} | {before} |")
     return "\n".join(lines)
 

@@ -122,6 +122,14 @@ def test_looks_before_a_run_count_only_earlier_looks_at_its_split():
         ledger.looks_before(rows, ["e"])
 
 
+def test_a_folder_trained_again_counts_its_earlier_runs_looks_before_it():
+    rows = [
+        {"time": t, "run": run, "data_fingerprint": "x"}
+        for t, run in [("1", "g/seed_0"), ("2", "g/seed_1"), ("3", "h"), ("4", "g/seed_1"), ("5", "g/seed_0")]
+    ]  # g's seeds deleted and trained again at 4 and 5: its first training's two looks count before it
+    assert ledger.looks_before(rows, ["g"]).splitlines()[2] == "| g/ | x | 3 |"
+
+
 SPEEDRUN = """
 [dataset]
 name = "fashion_mnist"
