@@ -13,7 +13,7 @@ import pytest
 
 from kerasexp.config import load_experiment
 from kerasexp.runs import run_experiment
-from kerasexp.training import loop
+from kerasexp.training import resume
 
 FMNIST = """
 [dataset]
@@ -53,7 +53,7 @@ def experiment(tmp_path, template, data, extra=""):
 
 def interrupted_after(monkeypatch, backups: int):
     """Ctrl-C right after the `backups`-th epoch backup of the process (what SIGINT does there)."""
-    real = loop.EpochBackup.on_epoch_end
+    real = resume.EpochBackup.on_epoch_end
     count = {"n": 0}
 
     def on_epoch_end(self, epoch, logs=None):
@@ -62,7 +62,7 @@ def interrupted_after(monkeypatch, backups: int):
         if count["n"] == backups:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(loop.EpochBackup, "on_epoch_end", on_epoch_end)
+    monkeypatch.setattr(resume.EpochBackup, "on_epoch_end", on_epoch_end)
 
 
 def assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=1, histories=("history.csv",)):
