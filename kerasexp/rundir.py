@@ -632,3 +632,113 @@ def stale_reason(run_dir: str | Path) -> str | None:
 def finished_runs(root: str | Path) -> list[Path]:
     """Every finished run folder (and the variants table's) under `root`."""
     return sorted({p.parent for p in Path(root).rglob(RECORD)})
+
+
+# --- training's files (written for kerasexp.training) ---
+# kerasexp.training writes a run folder's training files only through these: history.csv, best.keras,
+# backup/, final.weights.h5 and done.json, each under a temporary name, then renamed (kerasexp.io).
+# The model passed in saves itself (Keras); the TensorBoard callbacks get their folder from
+# TENSORBOARD above. Readers raise the raw error (OSError, ValueError...): resume names the fix.
+
+
+def training_folder(out_dir: str | Path) -> Path:
+    """The folder a training writes into, made if absent."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
+def read_history_rows(out_dir: str | Path, count: int) -> list[dict]:
+    """The first `count` rows of history.csv ([] when it is absent or count is 0)."""
+    path = Path(out_dir) / HISTORY
+    if not count or not path.exists():
+        return []
+    return read_csv(path).head(count).to_dict("records")
+
+
+def write_history(out_dir: str | Path, rows: list[dict]) -> Path:
+    """history.csv, one row an epoch, rewritten whole."""
+    import pandas as pd
+
+    from kerasexp.io import write_csv
+
+    return write_csv(Path(out_dir) / HISTORY, pd.DataFrame(rows))
+
+
+def save_best(model, out_dir: str | Path) -> Path:
+    """best.keras: the whole model (a crash mid-save never leaves a corrupt checkpoint)."""
+    from kerasexp.io import atomic_path
+
+    path = Path(out_dir) / BEST_MODEL
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    return path
+
+
+def best_model(out_dir: str | Path) -> Path | None:
+    """best.keras's path, for Keras to load (None when no epoch has been saved)."""
+    path = Path(out_dir) / BEST_MODEL
+    return path if path.exists() else None
+
+
+def backup_epochs(folder: str | Path) -> list[int]:
+    """The epochs with a whole backup (their epoch_K.json marker) in `folder`, newest first."""
+    found = []
+    for path in Path(folder).glob("epoch_*.json"):
+        number = path.stem.split("_", 1)[1]
+        if number.isdigit():
+            found.append(int(number))
+    return sorted(found, reverse=True)
+
+
+def _backup_weights(folder: str | Path, epoch: int) -> Path:
+    return Path(folder) / f"epoch_{epoch}.weights.h5"
+
+
+def save_backup(model, folder: str | Path, epoch: int, record: dict, keep: int = 2) -> None:
+    """epoch_K.weights.h5 (weights with the optimizer's state), then epoch_K.json (`record`: the
+    marker that the backup is whole); only the newest `keep` backups stay."""
+    from kerasexp.io import atomic_path, write_json
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(_backup_weights(folder, epoch), suffix=".weights.h5") as tmp:
+        model.save_weights(tmp)
+    write_json(folder / f"epoch_{epoch}.json", record)
+    for number in backup_epochs(folder)[keep:]:
+        (folder / f"epoch_{number}.json").unlink(missing_ok=True)
+        _backup_weights(folder, number).unlink(missing_ok=True)
+
+
+def read_backup(folder: str | Path, epoch: int) -> tuple[dict, Path]:
+    """Epoch `epoch`'s backup record and the path of its weights (for keras' load_weights)."""
+    marker = Path(folder) / f"epoch_{epoch}.json"
+    return json.loads(marker.read_text()), _backup_weights(folder, epoch)
+
+
+def save_finished(model, out_dir: str | Path, record: dict) -> None:
+    """final.weights.h5, then done.json (`record`): a finished training, which a rerun loads."""
+    from kerasexp.io import atomic_path, write_json
+
+    out_dir = Path(out_dir)
+    with atomic_path(out_dir / FINAL_WEIGHTS, suffix=".weights.h5") as tmp:
+        model.save_weights(tmp)
+    write_json(out_dir / DONE, record)
+
+
+def read_finished(out_dir: str | Path) -> tuple[dict, Path] | None:
+    """A finished training's done.json record and the path of its final weights (None when the
+    folder holds no finished training)."""
+    out_dir = Path(out_dir)
+    done, weights = out_dir / DONE, out_dir / FINAL_WEIGHTS
+    if not (done.exists() and weights.exists()):
+        return None
+    return json.loads(done.read_text()), weights
+
+
+def tensorboard_writer(logdir: str | Path):
+    """A tf.summary writer of a run folder's TensorBoard folder (its `train/`, `validation/`, or the
+    test images at its top): the event files are the run folder's too, so rundir opens them."""
+    import tensorflow as tf
+
+    return tf.summary.create_file_writer(str(logdir))

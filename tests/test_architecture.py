@@ -330,9 +330,9 @@ WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_APPEND"}
 WRITERS = {
     "kerasexp/rundir.py": "the run folder's one writer",
     "kerasexp/io.py": "the atomic primitives (temporary name, then rename; locks)",
-    "kerasexp/training/": "moved by train-split",  # TEMPORARY: the lead removes it at the merge
     "kerasexp/__init__.py::import_tensorflow_quietly": "opens os.devnull to mute TensorFlow's start-up",
     "kerasexp/evaluation/report.py::ShownFigure._repr_png_": "a notebook's PNG, drawn in memory",
+    "kerasexp/training/tensorboard.py::_image": "a TensorBoard image's PNG, drawn in memory",
     "kerasexp/evaluation/ledger.py": "the test ledger: one file beside or above run folders, never in one",
     "kerasexp/evaluation/compare.py": "kerasexp compare's NAME.csv/.md at the user's --out",
     "kerasexp/evaluation/inference.py": "kerasexp predict's CSV and filters' PNG at the user's --out",
@@ -343,6 +343,7 @@ WRITERS = {
     "kerasexp/tuning/report.py": "study-report's folder and study-compare's --out (best/ goes through rundir)",
     "kerasexp/tuning/run.py": "the study folder's study.txt (a study folder is refused if it is a run folder)",
     "kerasexp/bench/roofline.py": "bench roofline's report at the user's --out",
+    "kerasexp/bench/many_runs.py": "bench many-runs' report at the user's --out",
 }
 
 

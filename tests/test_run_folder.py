@@ -253,10 +253,10 @@ def interrupted(tmp_path, fashion_path, monkeypatch) -> tuple:
     """A 2-epoch run stopped (Ctrl-C) right after its first epoch's backup."""
     from kerasexp.config import load_experiment
     from kerasexp.runs import run_experiment
-    from kerasexp.training import loop
+    from kerasexp.training import resume
 
     exp = load_experiment(write_exp(tmp_path / "tiny.toml", fashion_path, epochs=2))
-    real = loop.EpochBackup.on_epoch_end
+    real = resume.EpochBackup.on_epoch_end
 
     def on_epoch_end(self, epoch, logs=None):
         real(self, epoch, logs)
@@ -264,7 +264,7 @@ def interrupted(tmp_path, fashion_path, monkeypatch) -> tuple:
 
     out = tmp_path / "run"
     with monkeypatch.context() as patch:
-        patch.setattr(loop.EpochBackup, "on_epoch_end", on_epoch_end)
+        patch.setattr(resume.EpochBackup, "on_epoch_end", on_epoch_end)
         with pytest.raises(KeyboardInterrupt):
             run_experiment(exp, out)
     return exp, out

@@ -103,7 +103,8 @@ def prepare(spec: RooflineModel, steps: int, seed: int = 0) -> Prepared:
     from kerasexp.config import load_experiment
     from kerasexp.models import create_model
     from kerasexp.models.cost import forward_macs
-    from kerasexp.training.loop import compile_model, make_dataset
+    from kerasexp.training.loop import compile_model
+    from kerasexp.training.pipeline import make_dataset
 
     exp = load_experiment(spec.study, list(spec.overrides), data=False)
     cfg = exp.training

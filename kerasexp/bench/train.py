@@ -70,7 +70,8 @@ def fit_pipeline_round(x, y, batch_size: int, epochs: int = EPOCHS) -> float:
 
     from kerasexp.config import TrainConfig
     from kerasexp.models import create_model
-    from kerasexp.training.loop import compile_model, make_dataset
+    from kerasexp.training.loop import compile_model
+    from kerasexp.training.pipeline import make_dataset
 
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size)
     keras.utils.set_random_seed(0)

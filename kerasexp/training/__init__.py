@@ -1,2 +1,3 @@
 """Training: THE one path (session.py: seed -> model -> policy -> head phase -> train), the loop
-(loop.py: compile, callbacks, fit), losses, schedules, optimizers, fine-tuning, distribution."""
+(loop.py: compile, fit; pipeline.py its tf.data input, callbacks.py its callbacks, resume.py exact
+resume), losses, schedules, optimizers, fine-tuning, distribution."""

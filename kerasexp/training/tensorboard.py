@@ -23,6 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasexp import rundir
+
 
 class EpochScalars(keras.callbacks.Callback):
     """Every logged metric (loss, accuracy, macro-F1) and the learning rate, one point an epoch:
@@ -35,7 +37,7 @@ class EpochScalars(keras.callbacks.Callback):
         self._writers = {}
 
     def on_train_begin(self, logs=None):
-        self._writers = {run: tf.summary.create_file_writer(str(self.logdir / run)) for run in RUNS}
+        self._writers = {run: rundir.tensorboard_writer(self.logdir / run) for run in RUNS}
 
     def on_epoch_begin(self, epoch, logs=None):
         self._rate = learning_rate(self.model.optimizer)  # the rate this epoch trains at (as history.csv)
@@ -143,7 +145,7 @@ def write_test_images(logdir: str | Path, x_test, y_true, probs, class_names, st
     """The test split's confusion matrix and misclassified images, at the run's last epoch."""
     y_true = np.asarray(y_true)
     y_pred = np.asarray(probs).argmax(axis=1)
-    writer = tf.summary.create_file_writer(str(logdir))
+    writer = rundir.tensorboard_writer(logdir)
     figures = {
         "test/confusion_matrix": confusion_figure(y_true, y_pred, class_names, "test set"),
         "test/misclassified": misclassified_grid(x_test, y_true, y_pred, class_names),

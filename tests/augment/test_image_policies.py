@@ -10,7 +10,7 @@ from kerasexp.augment.policies import POLICIES, build_policy
 from kerasexp.config import AugmentationConfig, EvaluationConfig
 from kerasexp.errors import UserError
 from kerasexp.augment.image_policies import add_white_noise
-from kerasexp.training.loop import make_dataset
+from kerasexp.training.pipeline import make_dataset
 
 IMAGE_POLICIES = [
     "randaugment",

@@ -6,7 +6,7 @@ import pytest
 from kerasexp.augment.policies import build_policy, flip_translate
 from kerasexp.config import AugmentationConfig
 from kerasexp.errors import UserError
-from kerasexp.training.loop import make_dataset
+from kerasexp.training.pipeline import make_dataset
 
 
 def batches(policy, x, y, epochs=2):

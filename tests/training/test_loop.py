@@ -1,4 +1,8 @@
-"""The training loop on real Fashion-MNIST subsets."""
+"""The training loop on real Fashion-MNIST subsets (and what train() leaves behind: issue 3's
+throughput work)."""
+
+import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -7,7 +11,7 @@ from kerasexp.errors import UserError
 from kerasexp.models import create_model
 from kerasexp.config import TrainConfig
 from kerasexp.evaluation.predict import predict_proba
-from kerasexp.training.loop import make_dataset, seed_everything, train
+from kerasexp.training.loop import seed_everything, train
 
 
 def _fit(data, seed=0, name="baseline", out_dir=None, **cfg):
@@ -78,20 +82,6 @@ def test_a_weight_average_cannot_be_chosen_by_epoch():
         TrainConfig(ema_momentum=1.0)
 
 
-def test_pipeline_shuffles_per_epoch_casts_and_one_hots():
-    x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
-    y = np.arange(10) % 3
-    batches = [
-        next(iter(make_dataset(x, y, num_classes=3, batch_size=10, shuffle=True, seed=1, epoch=e)))
-        for e in range(3)
-    ]  # one batch an epoch
-    images, labels = batches[0]
-    assert images.dtype.name == "float32" and labels.shape == (10, 3)
-    np.testing.assert_array_equal(labels.numpy().argmax(1), images.numpy().reshape(-1).astype(int) % 3)
-    epochs = [tuple(b[0].numpy().reshape(-1)) for b in batches]
-    assert len(batches) == 3 and len(set(epochs)) > 1, "order should change between epochs"
-
-
 def test_unknown_optimizer_is_a_user_error():
     with pytest.raises(UserError, match="unknown optimizer 'adamax'.*adam"):
         TrainConfig(optimizer="adamax")
@@ -113,3 +103,15 @@ def test_xla_is_chosen_per_device_and_can_be_forced(monkeypatch):
         tf.config, "list_physical_devices", lambda kind=None: ["gpu:0"] if kind == "GPU" else []
     )
     assert use_xla("auto") is True and use_xla(False) is False
+
+
+def test_train_keeps_no_reference_to_the_model(fashion_2000):
+    """k-fold runs and in-process studies call train() many times: the model (its variables,
+    optimizer, traced steps and datasets) must be collectable once the caller drops it."""
+    seed_everything(0)
+    model = create_model("baseline", fashion_2000.input_shape, fashion_2000.num_classes)
+    train(model, fashion_2000, TrainConfig(epochs=1, batch_size=256))
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None

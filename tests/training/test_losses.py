@@ -6,7 +6,7 @@ import pytest
 
 from kerasexp.training.losses import class_weights
 from kerasexp.config import TrainConfig
-from kerasexp.training.loop import make_dataset
+from kerasexp.training.pipeline import make_dataset
 from kerasexp.errors import UserError
 from kerasexp.training.losses import LOSSES
 

@@ -1,13 +1,9 @@
-"""make_dataset's index shuffle and what train() leaves behind (issue 3's throughput work)."""
-
-import gc
-import weakref
+"""The tf.data input pipeline (kerasexp/training/pipeline.py): its per-epoch index shuffle, casting
+and one-hot labels."""
 
 import numpy as np
 
-from kerasexp.models import create_model
-from kerasexp.config import TrainConfig
-from kerasexp.training.loop import make_dataset, seed_everything, train
+from kerasexp.training.pipeline import make_dataset
 
 
 def test_each_epochs_order_depends_on_the_seed_and_the_epoch_only():
@@ -36,13 +32,15 @@ def test_each_epochs_order_depends_on_the_seed_and_the_epoch_only():
     assert not np.array_equal(first, second) and not np.array_equal(first, other_seed)
 
 
-def test_train_keeps_no_reference_to_the_model(fashion_2000):
-    """k-fold runs and in-process studies call train() many times: the model (its variables,
-    optimizer, traced steps and datasets) must be collectable once the caller drops it."""
-    seed_everything(0)
-    model = create_model("baseline", fashion_2000.input_shape, fashion_2000.num_classes)
-    train(model, fashion_2000, TrainConfig(epochs=1, batch_size=256))
-    ref = weakref.ref(model)
-    del model
-    gc.collect()
-    assert ref() is None
+def test_pipeline_shuffles_per_epoch_casts_and_one_hots():
+    x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
+    y = np.arange(10) % 3
+    batches = [
+        next(iter(make_dataset(x, y, num_classes=3, batch_size=10, shuffle=True, seed=1, epoch=e)))
+        for e in range(3)
+    ]  # one batch an epoch
+    images, labels = batches[0]
+    assert images.dtype.name == "float32" and labels.shape == (10, 3)
+    np.testing.assert_array_equal(labels.numpy().argmax(1), images.numpy().reshape(-1).astype(int) % 3)
+    epochs = [tuple(b[0].numpy().reshape(-1)) for b in batches]
+    assert len(batches) == 3 and len(set(epochs)) > 1, "order should change between epochs"

@@ -2,7 +2,8 @@
 tests/test_experiment.py) and rerun ends bit for bit where the uninterrupted run ends: the same
 history, predictions and test metrics. Plain, augmented (RandAugment, mixup, a weight average), k-fold and
 head-first runs, the plateau schedule; a damaged backup falls back with a one-line warning (study
-trials: tests/tuning/test_study.py, a killed worker's trial retried ends as an uninterrupted one)."""
+trials: tests/tuning/test_study.py, a killed worker's trial retried ends as an uninterrupted one).
+At the end, kerasexp/training/resume.py's parts on a tiny model, without a fit."""
 
 import json
 import textwrap
@@ -13,7 +14,7 @@ import pytest
 
 from kerasexp.config import load_experiment
 from kerasexp.runs import run_experiment
-from kerasexp.training import loop
+from kerasexp.training import resume
 
 FMNIST = """
 [dataset]
@@ -53,7 +54,7 @@ def experiment(tmp_path, template, data, extra=""):
 
 def interrupted_after(monkeypatch, backups: int):
     """Ctrl-C right after the `backups`-th epoch backup of the process (what SIGINT does there)."""
-    real = loop.EpochBackup.on_epoch_end
+    real = resume.EpochBackup.on_epoch_end
     count = {"n": 0}
 
     def on_epoch_end(self, epoch, logs=None):
@@ -62,7 +63,7 @@ def interrupted_after(monkeypatch, backups: int):
         if count["n"] == backups:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(loop.EpochBackup, "on_epoch_end", on_epoch_end)
+    monkeypatch.setattr(resume.EpochBackup, "on_epoch_end", on_epoch_end)
 
 
 def assert_resume_is_exact(tmp_path, monkeypatch, exp, backups=1, histories=("history.csv",)):
@@ -173,3 +174,87 @@ def test_a_damaged_backup_falls_back_with_a_one_line_warning(tmp_path, monkeypat
         json.loads((stopped / "metrics.json").read_text())["accuracy"]
         == json.loads((whole / "metrics.json").read_text())["accuracy"]
     )
+
+
+# ------------------------------------------------ kerasexp/training/resume.py on its own (no fit)
+
+
+def tiny_model(seed=0):
+    """A compiled model with a Dropout layer (a random-generator state) and an optimizer."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dropout(0.5)])
+    model.compile(optimizer="adam", loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def test_random_generator_states_round_trip_and_a_wrong_count_is_refused():
+    model = tiny_model()
+    states = resume.rng_states(model)
+    assert len(states) == 1
+    resume.set_rng_states(model, [[7, 9]])
+    assert resume.rng_states(model) == [[7, 9]]
+    with pytest.raises(ValueError, match="^2 random-generator states saved, the model has 1$"):
+        resume.set_rng_states(model, states * 2)
+
+
+def test_the_backup_keeps_the_newest_two_and_falls_back_past_a_damaged_one(tmp_path):
+    model, folder = tiny_model(), tmp_path / "backup"
+    backup = resume.EpochBackup(folder)
+    backup.set_model(model)
+    saved = {}
+    for epoch in range(3):
+        resume.set_rng_states(model, [[epoch, 1]])
+        backup.on_epoch_end(epoch)
+        saved[epoch + 1] = [w.copy() for w in model.get_weights()]
+        model.set_weights([w + 1 for w in model.get_weights()])
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "epoch_2.json", "epoch_2.weights.h5", "epoch_3.json", "epoch_3.weights.h5"
+    ]  # fmt: skip
+    assert json.loads((folder / "epoch_3.json").read_text()) == {"epoch": 3, "rng": [[2, 1]]}
+    (folder / "epoch_3.weights.h5").write_bytes(b"garbage")
+    warnings, fresh = [], tiny_model(seed=1)
+    assert backup.restore(fresh, warn=warnings.append) == 2
+    assert len(warnings) == 1 and warnings[0].startswith(f"backup of epoch 3 in {folder} is damaged (")
+    for got, want in zip(fresh.get_weights(), saved[2]):
+        np.testing.assert_array_equal(got, want)
+    assert resume.rng_states(fresh) == [[1, 1]]
+    (folder / "epoch_2.json").write_text("{")
+    before = [w.copy() for w in fresh.get_weights()]
+    assert backup.restore(fresh, warn=warnings.append) == 0
+    assert warnings[-1] == f"no usable backup in {folder}: this run restarts from its first epoch"
+    for got, want in zip(fresh.get_weights(), before):  # a failed load leaves the model as it was
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_finished_run_loads_and_final_weights_that_do_not_load_are_one_line(tmp_path):
+    from kerasexp import rundir
+    from kerasexp.errors import UserError
+
+    model = tiny_model()
+    assert resume.load_finished(model, tmp_path) is None  # nothing finished here
+    record = {"history": {"loss": [1.0]}, "seconds": 2.0, "epochs_run": 1, "rng": [[4, 4]]}
+    rundir.save_finished(model, tmp_path, record)
+    fresh = tiny_model(seed=1)
+    assert resume.load_finished(fresh, tmp_path) == record
+    for got, want in zip(fresh.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    assert resume.rng_states(fresh) == [[4, 4]]
+    (tmp_path / "final.weights.h5").write_bytes(b"garbage")
+    with pytest.raises(
+        UserError, match=f"^the finished run's weights in {tmp_path} do not load into this model"
+    ):
+        resume.load_finished(fresh, tmp_path)
+
+
+def test_a_resume_past_the_end_of_its_history_is_refused(tmp_path):
+    from types import SimpleNamespace
+
+    from kerasexp.errors import UserError
+
+    history = SimpleNamespace(rows=[{}, {}], path=tmp_path / "history.csv")
+    resume.check_history_covers(history, 2)
+    with pytest.raises(UserError, match=r"has 2 rows but the backup resumes after epoch 3; put the history"):
+        resume.check_history_covers(history, 3)

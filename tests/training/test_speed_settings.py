@@ -13,7 +13,7 @@ import pytest
 
 from kerasexp.bench.kernels import bench_kernels
 from kerasexp.errors import UserError
-from kerasexp.training.loop import make_dataset
+from kerasexp.training.pipeline import make_dataset
 
 
 def _onednn_in_fresh_process(env_value):
