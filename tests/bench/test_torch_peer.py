@@ -113,6 +113,7 @@ def test_the_torch_peer_has_the_keras_models_layers(net, torch_nets):
     assert torch_nets[net] == keras_layers(*NETS[net])
 
 
+@pytest.mark.slow  # a child process imports torch and trains twice
 @needs_torch
 def test_the_torch_peer_trains_both_benches_recipes(fashion_2000):
     from kerasexp.bench.torch_peer import torch_round
