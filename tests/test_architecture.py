@@ -227,6 +227,7 @@ COVERED_BY = {
     "models/cnn.py": "tests/models/test_models.py",
     "models/ladder.py": "tests/models/test_ladder_resnet.py",
     "models/layers.py": "tests/models/test_ladder_resnet.py",
+    "models/layout.py": "tests/bench/test_torch_peer.py",
     "models/normalization.py": "tests/models/test_ladder_resnet.py",
     "models/registry.py": "tests/models/test_param_checks.py",
     "models/resnet.py": "tests/models/test_ladder_resnet.py",

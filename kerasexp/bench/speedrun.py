@@ -3,19 +3,16 @@ from hour to hour, so the target is compute, not minutes: the recipe (an experim
 file, default studies/fmnist_fast.toml) trains once a seed through the one experiment path
 (resumable run folders, OUT/seed_S/), its FLOPs are counted from the model (kerasexp.models.cost:
 6 x forward multiply-adds x training images seen, plus 2 x multiply-adds x every validation and
-test-time view evaluated), and the same training in PyTorch is timed beside a Keras round of it
-(alternating rounds, each in its own process for torch) for `ratio_vs_torch`. Writes
+test-time view evaluated), and the same training in PyTorch (kerasexp.bench.torch_peer) is timed
+beside a Keras round of it (alternating rounds, each in its own process for torch) for
+`ratio_vs_torch`. Writes
 OUT/summary.json and OUT/summary.md."""
 
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import time
 from pathlib import Path
-
-import numpy as np
 
 from kerasexp.errors import UserError
 
@@ -69,140 +66,6 @@ def keras_round(exp, x, y, epochs: int = TIMED_EPOCHS) -> float:
     return len(x) / statistics.median(timer.seconds[1:])
 
 
-def check_torch_recipe(exp) -> None:
-    """The PyTorch peer implements the recipes it can run as the same work: the vgg model, the
-    flip_translate policy (or none), Adam(W) and SGD, constant or cosine rates."""
-    if exp.model.name != "vgg":
-        raise UserError(f'bench speedrun: the PyTorch peer builds model "vgg" only, not {exp.model.name!r}')
-    if exp.augmentation.policy not in ("none", "flip_translate"):
-        raise UserError(
-            f'bench speedrun: the PyTorch peer applies augmentation.policy "flip_translate" or '
-            f'"none", not {exp.augmentation.policy!r}'
-        )
-    if exp.training.optimizer not in ("adam", "adamw", "sgd"):
-        raise UserError(
-            f"bench speedrun: the PyTorch peer uses adam, adamw or sgd, not {exp.training.optimizer!r}"
-        )
-
-
-def torch_round(exp_dict: dict, x, y, epochs: int = TIMED_EPOCHS, compiled: bool = False) -> dict | None:
-    """The same recipe in PyTorch (channels_last, threads set to the cores): the vgg net, its
-    optimizer and rate schedule, label smoothing, the weight average if any, flips and
-    translations done per image on whole batches. Training images a second, the first epoch
-    not timed; None without torch."""
-    try:
-        import torch
-        import torch.nn.functional as F
-        from torch import nn
-    except ImportError:
-        return None
-    from kerasexp.config import experiment_from_dict
-
-    exp = experiment_from_dict(exp_dict)
-    cfg, params = exp.training, exp.model.params
-    torch.set_num_threads(os.cpu_count() or 1)
-    torch.manual_seed(cfg.seed)
-    widths = params.get("widths", (32, 64, 128))
-    convs = params.get("convs_per_block", 2)
-    convs = (convs,) * len(widths) if isinstance(convs, int) else convs
-    block_dropout, head_dropout = params.get("block_dropout", 0.1), params.get("head_dropout", 0.3)
-    dense_units = params.get("dense_units", 0)
-    layers, channels, size = [], x.shape[-1], x.shape[1]
-    for b, (width, count) in enumerate(zip(widths, convs), start=1):
-        for _ in range(count):
-            layers += [nn.Conv2d(channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
-            channels = width
-        if b < len(widths):
-            layers.append(nn.MaxPool2d(2))
-            size //= 2
-        layers.append(nn.Dropout(block_dropout * b))
-    if dense_units:
-        layers += [
-            nn.Flatten(),
-            nn.Linear(channels * size * size, dense_units, bias=False),
-            nn.BatchNorm1d(dense_units),
-            nn.ReLU(),
-        ]
-        channels = dense_units
-    else:
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-    layers += [nn.Dropout(head_dropout), nn.Linear(channels, int(y.max()) + 1)]
-    model = nn.Sequential(*layers).to(memory_format=torch.channels_last)
-    steps = -(-len(x) // cfg.batch_size)
-    if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(
-            model.parameters(), cfg.learning_rate, momentum=cfg.momentum, nesterov=cfg.nesterov
-        )
-    else:
-        decay = cfg.weight_decay or (1e-4 if cfg.optimizer == "adamw" else 0.0)
-        opt = torch.optim.AdamW(model.parameters(), cfg.learning_rate, weight_decay=decay, eps=1e-7)
-    total = max(1, cfg.epochs * steps)
-    warmup = cfg.warmup_epochs * steps
-
-    def rate(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        if cfg.schedule != "cosine":
-            return 1.0
-        progress = (step - warmup) / max(1, total - warmup)
-        return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + np.cos(np.pi * min(progress, 1.0)))
-
-    schedule = torch.optim.lr_scheduler.LambdaLR(opt, rate)
-    aug = exp.augmentation.params if exp.augmentation.policy == "flip_translate" else None
-    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).astype("float32") / 255.0).contiguous(
-        memory_format=torch.channels_last
-    )
-    yt = torch.from_numpy(np.asarray(y, dtype="int64"))
-    net = torch.compile(model) if compiled else model
-
-    def augment(images):
-        if aug is None:
-            return images
-        n = len(images)
-        if aug.get("flip", True):
-            flip = torch.rand(n) < 0.5
-            images = torch.where(flip[:, None, None, None], images.flip(3), images)
-        shift = aug.get("translate", 0.1)
-        if shift:
-            theta = torch.zeros(n, 2, 3)
-            theta[:, 0, 0] = theta[:, 1, 1] = 1.0
-            theta[:, :, 2] = (torch.rand(n, 2) * 2 - 1) * shift * 2  # grid units: [-1, 1] spans the image
-            grid = F.affine_grid(theta, images.shape, align_corners=False)
-            images = F.grid_sample(images, grid, mode="nearest", padding_mode="zeros", align_corners=False)
-        return images
-
-    params = list(model.parameters())
-    average = [p.detach().clone() for p in params] if cfg.ema_momentum else None  # training.ema_momentum
-
-    def step(idx):
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(net(augment(xt[idx])), yt[idx], label_smoothing=cfg.label_smoothing)
-        loss.backward()
-        opt.step()
-        schedule.step()
-        if average is not None:
-            with torch.no_grad():
-                torch._foreach_lerp_(average, params, 1.0 - cfg.ema_momentum)
-
-    model.train()
-    start = time.perf_counter()
-    step(torch.arange(cfg.batch_size))
-    first_step = time.perf_counter() - start
-    seconds = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        perm = torch.randperm(len(xt))
-        for i in range(0, len(xt), cfg.batch_size):
-            step(perm[i : i + cfg.batch_size])
-        seconds.append(time.perf_counter() - start)
-    return {
-        "img_s": len(x) / statistics.median(seconds[1:]),
-        "first_step_seconds": first_step,
-        "threads": torch.get_num_threads(),
-        "version": torch.__version__,
-    }
-
-
 def check_reuse(out: Path, exp, experiment, reuse: bool) -> None:
     """Refuse an --out that holds another recipe's runs (a candidate's figures loaded as this
     one's, and a test look counted twice), unless --reuse says to keep them beside this one's."""
@@ -233,6 +96,7 @@ def speedrun(
 ) -> dict:
     from kerasexp import rundir
     from kerasexp.bench.timing import alternate, torch_contenders
+    from kerasexp.bench.torch_peer import check_recipe, torch_round
     from kerasexp.config import Experiment, load_experiment, to_dict
     from kerasexp.data import load_dataset
     from kerasexp.models import create_model
@@ -242,7 +106,7 @@ def speedrun(
     from kerasexp.runs import run_seeds
 
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
-    check_torch_recipe(exp)
+    check_recipe(exp, "bench speedrun")
     out = Path(out)
     check_reuse(out, exp, experiment, reuse)
     started = timestamp()

@@ -11,7 +11,7 @@ of per-round ratios), printed as one JSON object. Two comparisons, each named fo
                            against fit on NumPy arrays, both steps_per_execution 8) and the flag
                            (ratio_steps_per_execution: fit on NumPy arrays, 8 steps a call against 1)
 
-and the same network and optimizer in PyTorch, each in its own process: eager with channels_last
+and the same training in PyTorch (kerasexp.bench.torch_peer), each in its own process: eager with channels_last
 and its threads set to the cores, and torch.compile (its compile time reported apart, not in
 img/s). A float32 matmul's GFLOP/s is recorded beside each round as a marker of the machine."""
 
@@ -46,17 +46,23 @@ DEFAULTS = {"train": (12000, None)}  # --images, --batch-size (None: the trainin
 EPOCHS = 4  # a round: the first epoch (tracing, warm-up) is not timed, the median of the rest is
 
 
+def bench_experiment(batch_size: int, epochs: int = EPOCHS):
+    """The experiment both kerasexp and the PyTorch peer train: the Annex-1 baseline, defaults."""
+    from kerasexp.config import Experiment, TrainConfig
+
+    return Experiment(training=TrainConfig(epochs=epochs, batch_size=batch_size), name="bench")
+
+
 def kerasexp_round(x, y, batch_size: int, epochs: int = EPOCHS) -> float:
     """kerasexp's one experiment path (the Annex-1 baseline at its defaults): tf.data pipeline,
     compile from TrainConfig; the first epoch (tracing) is excluded, validation time is excluded."""
     import keras
 
-    from kerasexp.config import Experiment, TrainConfig
     from kerasexp.data.dataset import ImageData
     from kerasexp.training.session import train_experiment
 
     data = ImageData(x, y, x[:batch_size], y[:batch_size], x[:0], y[:0], [str(i) for i in range(10)])
-    exp = Experiment(training=TrainConfig(epochs=epochs, batch_size=batch_size), name="bench")
+    exp = bench_experiment(batch_size, epochs)
     timer = EpochTimer()
     train_experiment(exp, data, callbacks=[timer])
     keras.backend.clear_session()
@@ -102,68 +108,6 @@ def keras_fit_round(x, y, batch_size: int, epochs: int = EPOCHS, steps_per_execu
     return len(x) / statistics.median(timer.seconds[1:])
 
 
-def torch_round(x, y, batch_size: int, epochs: int = EPOCHS, compiled: bool = False) -> dict | None:
-    """The same Annex-1 network and Adam in a plain PyTorch loop, channels_last, threads set to
-    the cores; compiled with torch.compile when asked, its compile time (the first step) kept
-    apart. None without torch."""
-    import os
-
-    try:
-        import torch
-        from torch import nn
-    except ImportError:
-        return None
-    threads = os.cpu_count() or 1
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Dropout(0.25),
-        nn.Conv2d(32, 64, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Dropout(0.25),
-        nn.Flatten(),
-        nn.Linear(1600, 128),
-        nn.ReLU(),
-        nn.Dropout(0.25),
-        nn.Linear(128, 10),
-    ).to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    loss_fn = nn.CrossEntropyLoss()
-    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).astype("float32") / 255.0).contiguous(
-        memory_format=torch.channels_last
-    )
-    yt = torch.from_numpy(np.asarray(y, dtype="int64"))
-    net = torch.compile(model) if compiled else model
-
-    def step(idx):
-        opt.zero_grad(set_to_none=True)
-        loss_fn(net(xt[idx]), yt[idx]).backward()
-        opt.step()
-
-    model.train()
-    start = time.perf_counter()
-    step(torch.arange(batch_size))  # compiled: tracing and code generation happen here
-    first_step = time.perf_counter() - start
-    seconds = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        perm = torch.randperm(len(xt))
-        for i in range(0, len(xt), batch_size):
-            step(perm[i : i + batch_size])
-        seconds.append(time.perf_counter() - start)
-    return {
-        "img_s": len(x) / statistics.median(seconds[1:]),
-        "first_step_seconds": first_step,
-        "threads": torch.get_num_threads(),
-        "interop_threads": torch.get_num_interop_threads(),
-        "version": torch.__version__,
-    }
-
-
 def matmul_gflop_s(n: int = 1024, repeats: int = 20) -> float:
     """GFLOP/s of a float32 n x n matmul in TensorFlow: how fast the machine runs right now."""
     import tensorflow as tf
@@ -179,13 +123,16 @@ def matmul_gflop_s(n: int = 1024, repeats: int = 20) -> float:
 
 def bench_train(images: int = 12000, repeats: int = 5, batch_size: int | None = None, data_dir=None) -> dict:
     from kerasexp.bench.timing import alternate, torch_contenders
-    from kerasexp.config import TrainConfig
+    from kerasexp.bench.torch_peer import torch_round
+    from kerasexp.config import TrainConfig, to_dict
     from kerasexp.provenance import cpu_description, onednn_enabled, tf_threads
 
     batch_size = batch_size or TrainConfig.batch_size
     spe = TrainConfig().steps_per_execution
     x, y, source = _images(images, data_dir)
-    torch_peers, torch_runs = torch_contenders(torch_round, x, y, batch_size, EPOCHS)
+    torch_peers, torch_runs = torch_contenders(
+        torch_round, to_dict(bench_experiment(batch_size)), x, y, EPOCHS
+    )
     rounds = alternate(
         {
             "kerasexp": lambda: kerasexp_round(x, y, batch_size),

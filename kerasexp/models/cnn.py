@@ -7,6 +7,8 @@ The report gives 0.25 for the dropouts after pooling and says "another dropout" 
 layer without a rate: we read it as the same 0.25 (with it the baseline reaches the report's
 training accuracy, .9188, in 15 epochs at batch 32).
 Pixels enter as 0-255 floats and are rescaled inside the model, so a saved model is self-contained.
+Both nets are written once, as layer lists (kerasexp.models.layout), which kerasexp.bench.torch_peer
+also builds in PyTorch.
 """
 
 from __future__ import annotations
@@ -16,8 +18,34 @@ from functools import partial
 import keras
 from keras import layers
 
-from kerasexp.errors import UserError
+from kerasexp.models.layout import annex1_layers, vgg_layers
 from kerasexp.models.registry import register_model
+
+# kerasexp.models.layout's layer kinds as Keras layers (kerasexp.bench.torch_peer has torch's).
+KERAS_LAYERS = {
+    "rescale": lambda layer: layers.Rescaling(layer.rate, name=layer.name),
+    "conv": lambda layer: layers.Conv2D(
+        layer.units, layer.size, padding=layer.padding, use_bias=layer.bias, name=layer.name
+    ),
+    "bn": lambda layer: layers.BatchNormalization(name=layer.name),
+    "activation": lambda layer: layers.Activation(layer.fn, name=layer.name),
+    "relu": lambda layer: layers.ReLU(name=layer.name),
+    "maxpool": lambda layer: layers.MaxPooling2D(layer.size, name=layer.name),
+    "dropout": lambda layer: layers.Dropout(layer.rate, name=layer.name),
+    "flatten": lambda layer: layers.Flatten(name=layer.name),
+    "gap": lambda layer: layers.GlobalAveragePooling2D(name=layer.name),
+    "dense": lambda layer: layers.Dense(
+        layer.units, activation=layer.fn or None, use_bias=layer.bias, name=layer.name
+    ),
+}
+
+
+def from_layout(layout, input_shape, name: str) -> keras.Model:
+    """A Keras model of a layer list of kerasexp.models.layout, each layer called as it is made."""
+    x = inputs = keras.Input(shape=input_shape, name="image")
+    for layer in layout:
+        x = KERAS_LAYERS[layer.kind](layer)(x)
+    return keras.Model(inputs, x, name=name)
 
 
 def annex1(
@@ -34,23 +62,10 @@ def annex1(
 ) -> keras.Model:
     """Annex-1 CNN; `batch_norm` inserts BatchNormalization after each conv and the hidden dense,
     before the activation, keeping the dropouts after pooling (report 002, variant 2)."""
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
-    for i, (n_filters, size) in enumerate(zip(filters, kernels), start=1):
-        x = layers.Conv2D(n_filters, size, name=f"conv{i}")(x)
-        if batch_norm:
-            x = layers.BatchNormalization(name=f"conv{i}_bn")(x)
-        x = layers.Activation(activation, name=f"conv{i}_{activation}")(x)
-        x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
-        x = layers.Dropout(conv_dropout, name=f"drop{i}")(x)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(dense_units, name="dense")(x)
-    if batch_norm:
-        x = layers.BatchNormalization(name="dense_bn")(x)
-    x = layers.Activation(activation, name=f"dense_{activation}")(x)
-    x = layers.Dropout(dense_dropout, name="drop_dense")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    return keras.Model(inputs, outputs, name=name)
+    layout = annex1_layers(
+        num_classes, kernels, filters, dense_units, activation, batch_norm, conv_dropout, dense_dropout
+    )
+    return from_layout(layout, input_shape, name)
 
 
 # The report's text says both "7 in the first layer" and "the first and second convolutional
@@ -80,35 +95,5 @@ def vgg(
 
     The head is global average pooling, or with `dense_units` a flatten + dense-BN-ReLU layer:
     it keeps where in the image a feature was (sandal vs sneaker) for ~10% more FLOPs."""
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
-    if isinstance(convs_per_block, int):
-        convs_per_block = (convs_per_block,) * len(widths)
-    if len(convs_per_block) != len(widths):
-        raise UserError(
-            f"model.params: convs_per_block {list(convs_per_block)} needs one count per width {list(widths)}"
-        )
-    if block_dropout * len(widths) >= 1:  # block b drops block_dropout * b
-        raise UserError(
-            f"model.params block_dropout = {block_dropout}: the last of {len(widths)} blocks "
-            f"drops {len(widths)} x block_dropout, which must stay below 1; use below "
-            f"{1 / len(widths):.3g}"
-        )
-    for b, (width, convs) in enumerate(zip(widths, convs_per_block), start=1):
-        for c in range(1, convs + 1):
-            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"b{b}_conv{c}")(x)
-            x = layers.BatchNormalization(name=f"b{b}_bn{c}")(x)
-            x = layers.ReLU(name=f"b{b}_relu{c}")(x)
-        if b < len(widths):
-            x = layers.MaxPooling2D(2, name=f"b{b}_pool")(x)
-        x = layers.Dropout(block_dropout * b, name=f"b{b}_drop")(x)
-    if dense_units:
-        x = layers.Flatten(name="flatten")(x)
-        x = layers.Dense(dense_units, use_bias=False, name="dense")(x)
-        x = layers.BatchNormalization(name="dense_bn")(x)
-        x = layers.ReLU(name="dense_relu")(x)
-    else:
-        x = layers.GlobalAveragePooling2D(name="gap")(x)
-    x = layers.Dropout(head_dropout, name="head_drop")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    return keras.Model(inputs, outputs, name=name)
+    layout = vgg_layers(num_classes, widths, convs_per_block, block_dropout, head_dropout, dense_units)
+    return from_layout(layout, input_shape, name)

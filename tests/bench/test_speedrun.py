@@ -6,7 +6,6 @@ import textwrap
 
 import pytest
 
-from kerasexp.errors import UserError
 
 TINY = """
 [dataset]
@@ -68,11 +67,3 @@ def test_speedrun_counts_every_image_it_trains_and_evaluates(fashion_path, tmp_p
     assert "Reference (a target): 0.990; this mean is below it." in text and "2 seed(s) only" in text
     if summary["torch_eager_img_s"] is not None:  # torch installed ([bench] extra)
         assert summary["ratio_vs_torch"] > 0 and summary["torch_mode"] in ("eager", "compiled")
-
-
-def test_the_torch_peer_names_what_it_cannot_run(tmp_path):
-    from kerasexp.bench.speedrun import check_torch_recipe
-    from kerasexp.config import Experiment, ModelConfig
-
-    with pytest.raises(UserError, match='builds model "vgg" only'):
-        check_torch_recipe(Experiment(model=ModelConfig("baseline")))
