@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates reports/ from the experiment files. Runs one training at a time (2-core CPU).
-# Usage: bash reports/regenerate.sh [variants|choice|longtail|bench|speedrun|kernels|best|ladder|ladder_tuning|resnet_pooling|dedup|transfer|study|augment_bench|augment_pbc96|augment_fmnist ...]
+# Usage: bash reports/regenerate.sh [variants|choice|longtail|longtail_seeds|resnet_pooling_seeds|many_runs|bench|speedrun|kernels|best|ladder|ladder_tuning|resnet_pooling|dedup|transfer|study|augment_bench|augment_pbc96|augment_fmnist ...]
 #        (default: all)
 # Finished, current run folders load without training (`kerasexp reports check` lists what would retrain);
 # the benchmarks (bench, kernels, augment_bench, and speedrun's timing rounds) measure again each time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail bench speedrun kernels best ladder ladder_tuning resnet_pooling dedup transfer study augment_bench augment_pbc96 augment_fmnist)
+what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail longtail_seeds bench speedrun kernels best ladder ladder_tuning resnet_pooling resnet_pooling_seeds dedup transfer study augment_bench augment_pbc96 augment_fmnist many_runs)
 
 # A finished run folder loads instead of training again; one that today's code would not reproduce
 # (`kerasexp reports check`: an older results version or config) is removed first, so it retrains.
@@ -39,6 +39,14 @@ for w in "${what[@]}"; do
       python -m kerasexp train $exp --set training.label_smoothing=0.1 --out $out/smoothing
       python -m kerasexp compare $out/ce $out/weighted $out/focal $out/smoothing --out $out/summary \
         --title "Long-tailed Fashion-MNIST (imbalance ratio 29): imbalance methods" ;;
+    longtail_seeds)  # the one-seed rows above, again on training seeds 1-4 (none used in choosing them)
+      exp=studies/fmnist_longtail.toml; out=reports/fmnist_longtail/seeds; fresh $out
+      python -m kerasexp train $exp --seeds 1,2,3,4 --out $out/ce
+      python -m kerasexp train $exp --set training.class_weight=balanced --seeds 1,2,3,4 --out $out/weighted
+      python -m kerasexp train $exp --set training.loss=focal --seeds 1,2,3,4 --out $out/focal
+      python -m kerasexp train $exp --set training.label_smoothing=0.1 --seeds 1,2,3,4 --out $out/smoothing
+      python -m kerasexp compare $out/ce $out/weighted $out/focal $out/smoothing --out $out/summary \
+        --title "Long-tailed Fashion-MNIST (imbalance ratio 29): imbalance methods, training seeds 1-4" ;;
     bench)
       json=$(python -m kerasexp bench train)
       { echo "# kerasexp bench train"; echo; echo "Command: \`python -m kerasexp bench train\` ($(date -u '+%Y-%m-%d %H:%M UTC'))"
@@ -109,6 +117,14 @@ for w in "${what[@]}"; do
         --title "ResNet-18 from scratch on pbc96 at 96x96: average vs GeM pooling"
       python -m kerasexp filters $out/avg --out $out/avg/filters.png
       python -m kerasexp filters $out/gem --out $out/gem/filters.png ;;
+    resnet_pooling_seeds)  # the same two, again on training seeds 1-4
+      exp=studies/pbc96_resnet18_pooling.toml; out=reports/pbc96_resnet18/seeds; fresh $out
+      python -m kerasexp train $exp --seeds 1,2,3,4 --out $out/avg
+      python -m kerasexp train $exp --set model.params.pooling=gem --seeds 1,2,3,4 --out $out/gem
+      python -m kerasexp compare $out/avg $out/gem --out $out/summary \
+        --title "ResNet-18 from scratch on pbc96 at 96x96: average vs GeM pooling, training seeds 1-4" ;;
+    many_runs)  # one run after another against one process a core, on the variant table's runs
+      python -m kerasexp bench many-runs ;;
     dedup)  # report 003's data cleaning on pbc96: duplicates, conflicting labels, outliers
       python -m kerasexp dedup ../shared/data/pbc96 --out reports/pbc96_dedup ;;
     augment_bench)  # issue 4: fast RandAugment vs keras-cv vs Keras; training with/without augmentation
@@ -136,6 +152,6 @@ for w in "${what[@]}"; do
       done
       python -m kerasexp compare $out/{none,randaugment,randaugment_saturation,mixup,class_mixup} --out $out/summary \
         --title "Augmentation policies on pbc96 (6,000-image stratified subset at 32x32, report 004 batch-norm CNN, 15 epochs)" ;;
-    *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, bench, speedrun, kernels, best, ladder, ladder_tuning, resnet_pooling, dedup, transfer, study, augment_bench, augment_pbc96, augment_fmnist)" >&2; exit 2 ;;
+    *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, longtail_seeds, resnet_pooling_seeds, many_runs, bench, speedrun, kernels, best, ladder, ladder_tuning, resnet_pooling, dedup, transfer, study, augment_bench, augment_pbc96, augment_fmnist)" >&2; exit 2 ;;
   esac
 done
