@@ -7,6 +7,7 @@ import sys
 
 from kerasexp import import_tensorflow_quietly
 from kerasexp.errors import ArgumentParser, exit_on_user_error, positive_int, seed_list
+from kerasexp.tuning import grid
 
 
 def cmd_train(args) -> int:
@@ -275,6 +276,9 @@ def build_parser() -> ArgumentParser:
         "report_dirs", nargs="+", help="study-report folders (each with summary.json), the reference first"
     )
     sc.add_argument("--out", required=True, help="reports/NAME (writes NAME.csv and NAME.md)")
+    grid.add_arguments(
+        sub.add_parser("grid", help="a grid of values (or seeds) shared by workers on one storage")
+    )
     from kerasexp.cli.tools import add_parsers
 
     add_parsers(sub)  # dedup, predict, filters
@@ -333,7 +337,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     read_inputs(args)
-    if args.command != "reports":  # reading run folders needs no TensorFlow
+    if args.command not in ("reports", "grid"):  # reports: no TensorFlow; grid: after its checks
         import_tensorflow_quietly()
     if getattr(args, "tool", None):
         return args.tool(args)
@@ -347,6 +351,7 @@ def main(argv=None) -> int:
         "study": cmd_study,
         "study-report": cmd_study_report,
         "study-compare": cmd_study_compare,
+        "grid": grid.run,
     }[args.command](args)
 
 
