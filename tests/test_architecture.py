@@ -190,6 +190,7 @@ def test_every_subpackage_has_a_test_folder():
 # Modules without a test file of their own name, and the test file that covers them.
 COVERED_BY = {
     "audit/replay.py": "tests/audit/test_check.py",
+    "cli/grid.py": "tests/tuning/test_grid.py",
     "__main__.py": "tests/test_experiment.py",
     "augment/compose.py": "tests/augment/test_image_policies.py",
     "bench/kernels.py": "tests/training/test_speed_settings.py",
@@ -343,6 +344,7 @@ WRITERS = {
     "kerasexp/data/dedup.py": "kerasexp dedup's report folder (--out)",
     "kerasexp/tuning/report.py": "study-report's folder and study-compare's --out (best/ goes through rundir)",
     "kerasexp/tuning/run.py": "the study folder's study.txt (a study folder is refused if it is a run folder)",
+    "kerasexp/tuning/grid.py": "kerasexp grid's grid.csv, in the folder that holds the points' run folders",
     "kerasexp/bench/roofline.py": "bench roofline's report at the user's --out",
     "kerasexp/bench/many_runs.py": "bench many-runs' report at the user's --out",
 }

@@ -26,6 +26,7 @@ VERBS = {
     "study": "kerasexp.cli.study",
     "study-report": "kerasexp.cli.study_report",
     "study-compare": "kerasexp.cli.study_compare",
+    "grid": "kerasexp.cli.grid",
     "dedup": "kerasexp.cli.dedup",
     "predict": "kerasexp.cli.predict",
     "filters": "kerasexp.cli.filters",
