@@ -1,5 +1,5 @@
 """The run folder, in one place: its file names, its fold folders, the config it records (and
-the check that a rerun is the same config), writing every file into it (atomically: kerasexp/io.py)
+the check that a rerun is the same config), writing every file into it (atomically: kerasexp/atomic.py)
 and reading a finished run back. runs.py and evaluation/ compute what a run records and hand it
 here; report, compare, predict and filters read it. tests/test_architecture.py checks that no other
 module writes under a run folder.
@@ -331,7 +331,7 @@ def make_folder(folder: Path) -> Path | None:
     """Create `folder` and any missing parents; the topmost one this process created (None: it existed).
     Each level is made without exist_ok, so a folder another process made at the same time is not
     counted as ours."""
-    from kerasexp.io import write_errors
+    from kerasexp.atomic import write_errors
 
     missing = []
     while not folder.exists():
@@ -356,7 +356,7 @@ def claim(out_dir: str | Path, lock: bool = True):
     empty. A WriteFailed (full disk), or a refusal after training recorded an epoch (a NaN loss at
     epoch 5, the third seed of a group), keeps them: what was trained is never thrown away, and a
     rerun resumes. lock=False: a folder another lock guards (a study's, under its storage's lock)."""
-    from kerasexp.io import WriteFailed
+    from kerasexp.atomic import WriteFailed
 
     folder = Path(out_dir)
     made = make_folder(folder)
@@ -398,7 +398,7 @@ def _remove_new(folder: Path, made: Path | None, before: set[str]) -> None:
             return
 
 
-# what kerasexp.io.atomic_path names its temporaries: .STEM.XXXXXXXX.SUFFIX (mkstemp's 8 characters before)
+# what kerasexp.atomic.atomic_path names its temporaries: .STEM.XXXXXXXX.SUFFIX (mkstemp's 8 characters before)
 TEMPORARY = re.compile(r"\..+\.([0-9a-f]{8}|[a-z0-9_]{8})\..+")
 
 
@@ -414,7 +414,7 @@ def remove_temporaries(run_dir: str | Path) -> list[Path]:
 def writer_lock(out_dir: str | Path):
     """Held while a process writes the run folder: a second writer is refused in one line naming
     the holder's pid; the operating system frees it when the holder dies (even by SIGKILL)."""
-    from kerasexp.io import exclusive_lock
+    from kerasexp.atomic import exclusive_lock
 
     out_dir = Path(out_dir)
     return exclusive_lock(
@@ -506,26 +506,26 @@ def write_config(run_dir: str | Path, exp) -> Path:
     """Record the config; a run folder keeps the one it was started with, as it was written (it
     may differ from this one only in RESULT_NEUTRAL keys, see check_same_config)."""
     from kerasexp.config import to_toml
-    from kerasexp.io import write_text
+    from kerasexp.atomic import write_text
 
     path = Path(run_dir) / CONFIG
     return path if path.exists() else write_text(path, to_toml(exp))
 
 
-# ---- writing: every file under a run folder is written here, atomically (kerasexp/io.py); the
+# ---- writing: every file under a run folder is written here, atomically (kerasexp/atomic.py); the
 # other modules compute what goes in (dicts, DataFrames, figures, arrays, a model) and hand it over.
 
 
 def write_record(run_dir: str | Path, record: dict) -> Path:
     """run.json: how the run was made."""
-    from kerasexp.io import write_json
+    from kerasexp.atomic import write_json
 
     return write_json(Path(run_dir) / RECORD, record)
 
 
 def write_model(folder: str | Path, model) -> Path:
     """model.keras: the model the test split was predicted with (what `predict` and Run.model load)."""
-    from kerasexp.io import atomic_path
+    from kerasexp.atomic import atomic_path
 
     path = Path(folder) / MODEL
     with atomic_path(path) as tmp:
@@ -537,7 +537,7 @@ def write_predictions(run_dir: str | Path, **arrays) -> Path:
     """predictions.npz: the test split's probabilities, labels and class names (k-fold: each fold's too)."""
     import numpy as np
 
-    from kerasexp.io import atomic_path
+    from kerasexp.atomic import atomic_path
 
     path = Path(run_dir) / PREDICTIONS
     with atomic_path(path) as tmp:
@@ -546,14 +546,14 @@ def write_predictions(run_dir: str | Path, **arrays) -> Path:
 
 
 def write_metrics(run_dir: str | Path, metrics: dict) -> Path:
-    from kerasexp.io import write_json
+    from kerasexp.atomic import write_json
 
     return write_json(Path(run_dir) / METRICS, metrics)
 
 
 def write_table(folder: str | Path, name: str, table, markdown: str) -> None:
     """NAME.csv (a DataFrame) and NAME.md (its text): folds, per_class."""
-    from kerasexp.io import write_csv, write_text
+    from kerasexp.atomic import write_csv, write_text
 
     write_csv(Path(folder) / f"{name}.csv", table)
     write_text(Path(folder) / f"{name}.md", markdown)
@@ -561,7 +561,7 @@ def write_table(folder: str | Path, name: str, table, markdown: str) -> None:
 
 def write_class_report(folder: str | Path, report) -> None:
     """per_class.csv/.md and confusion_matrix.csv/.png from an evaluation.report.ClassReport."""
-    from kerasexp.io import save_figure, write_csv
+    from kerasexp.atomic import save_figure, write_csv
 
     folder = Path(folder)
     write_table(folder, PER_CLASS, report.table, report.text)
@@ -571,7 +571,7 @@ def write_class_report(folder: str | Path, report) -> None:
 
 def write_curves(folder: str | Path, figure) -> Path:
     """curves.png beside its history.csv (the run's, or a fold's)."""
-    from kerasexp.io import save_figure
+    from kerasexp.atomic import save_figure
 
     return save_figure(Path(folder) / CURVES, figure)
 
@@ -579,7 +579,7 @@ def write_curves(folder: str | Path, figure) -> Path:
 def write_seed_summary(group: str | Path, summary: dict, texts: dict[str, str]) -> Path:
     """A --seeds group's seeds.csv and seeds.md (`texts`, by file name), then seeds.json, which
     makes the folder a group (is_seed_group)."""
-    from kerasexp.io import write_json, write_text
+    from kerasexp.atomic import write_json, write_text
 
     group = Path(group)
     for name, text in texts.items():
@@ -589,7 +589,7 @@ def write_seed_summary(group: str | Path, summary: dict, texts: dict[str, str]) 
 
 def write_summary(group: str | Path, summary: dict, markdown: str) -> None:
     """summary.json and summary.md: what a command (bench speedrun) made of a group's runs."""
-    from kerasexp.io import write_json, write_text
+    from kerasexp.atomic import write_json, write_text
 
     write_json(Path(group) / f"{SUMMARY}.json", summary)
     write_text(Path(group) / f"{SUMMARY}.md", markdown)
@@ -636,7 +636,7 @@ def finished_runs(root: str | Path) -> list[Path]:
 
 # --- training's files (written for kerasexp.training) ---
 # kerasexp.training writes a run folder's training files only through these: history.csv, best.keras,
-# backup/, final.weights.h5 and done.json, each under a temporary name, then renamed (kerasexp.io).
+# backup/, final.weights.h5 and done.json, each under a temporary name, then renamed (kerasexp.atomic).
 # The model passed in saves itself (Keras); the TensorBoard callbacks get their folder from
 # TENSORBOARD above. Readers raise the raw error (OSError, ValueError...): resume names the fix.
 
@@ -660,14 +660,14 @@ def write_history(out_dir: str | Path, rows: list[dict]) -> Path:
     """history.csv, one row an epoch, rewritten whole."""
     import pandas as pd
 
-    from kerasexp.io import write_csv
+    from kerasexp.atomic import write_csv
 
     return write_csv(Path(out_dir) / HISTORY, pd.DataFrame(rows))
 
 
 def save_best(model, out_dir: str | Path) -> Path:
     """best.keras: the whole model (a crash mid-save never leaves a corrupt checkpoint)."""
-    from kerasexp.io import atomic_path
+    from kerasexp.atomic import atomic_path
 
     path = Path(out_dir) / BEST_MODEL
     with atomic_path(path) as tmp:
@@ -698,7 +698,7 @@ def _backup_weights(folder: str | Path, epoch: int) -> Path:
 def save_backup(model, folder: str | Path, epoch: int, record: dict, keep: int = 2) -> None:
     """epoch_K.weights.h5 (weights with the optimizer's state), then epoch_K.json (`record`: the
     marker that the backup is whole); only the newest `keep` backups stay."""
-    from kerasexp.io import atomic_path, write_json
+    from kerasexp.atomic import atomic_path, write_json
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -718,7 +718,7 @@ def read_backup(folder: str | Path, epoch: int) -> tuple[dict, Path]:
 
 def save_finished(model, out_dir: str | Path, record: dict) -> None:
     """final.weights.h5, then done.json (`record`): a finished training, which a rerun loads."""
-    from kerasexp.io import atomic_path, write_json
+    from kerasexp.atomic import atomic_path, write_json
 
     out_dir = Path(out_dir)
     with atomic_path(out_dir / FINAL_WEIGHTS, suffix=".weights.h5") as tmp:

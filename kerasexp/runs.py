@@ -145,7 +145,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path, progress=None, callback
 def _in_own_process(exp: Experiment, out_dir: Path, callbacks) -> dict:
     """A run at set training.threads trains in a process of its own: TF's threads are global and
     fixed once it has run an op, and the caller's TF stays as it was."""
-    from kerasexp.child import call_in_child
+    from kerasexp.processes import call_in_child
 
     if callbacks:
         raise UserError(
@@ -435,7 +435,7 @@ def run_groups(
 # Several runs on a CPU: one process a core, each run at one thread, beats one process running them
 # in turn at two threads (reports/bench_many_runs.md): a small CNN's ops are too small to keep
 # two cores busy in one process, and per-step overhead is paid in parallel.
-PRELOAD = ("tensorflow", "keras", "kerasexp.runs")  # imported once by the forkserver (child.py)
+PRELOAD = ("tensorflow", "keras", "kerasexp.runs")  # imported once by the forkserver (processes.py)
 _OWN_PROCESS = False  # True in a process kerasexp started for one run: its TF settings are ours
 
 
@@ -465,7 +465,7 @@ def run_many(
     threads it was started with, so a resumed run continues exactly; the same seed trained alone
     with the same training.threads gives the same numbers bit for bit (tests/test_runs_many.py).
     User callbacks need the runs in this process: workers > 1 with callbacks is refused."""
-    from kerasexp.child import core_slots, map_pinned
+    from kerasexp.processes import core_slots, map_pinned
     from kerasexp.training.progress import Progress
 
     callbacks = _user_callbacks(callbacks)

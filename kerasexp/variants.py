@@ -250,7 +250,7 @@ def keep_record(out: Path, meta: dict, tables: dict) -> bool:
 
 def write_tables(out: Path, tables: dict, meta: dict) -> None:
     from kerasexp.evaluation.seed_table import render_markdown, write_seed_tables
-    from kerasexp.io import write_json, write_text
+    from kerasexp.atomic import write_json, write_text
 
     write_seed_tables(out, tables)
     write_json(out / RECORD, {**meta, "best_two": tables["best_two"]})

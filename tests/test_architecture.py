@@ -153,7 +153,7 @@ def test_config_may_import_registry_and_errors_only():
 
 def test_the_climb_check_sees_imports_inside_functions_and_strict_rows(tmp_path):
     """The checker itself: a package whose data imports training inside a function, and whose config
-    imports io, is refused; an exception of the table lets its one module through."""
+    imports atomic, is refused; an exception of the table lets its one module through."""
     pkg = tmp_path / "kerasexp"
     for folder, text in {
         "data": "def load():\n    from kerasexp.training import loop\n",
@@ -164,15 +164,15 @@ def test_the_climb_check_sees_imports_inside_functions_and_strict_rows(tmp_path)
         (pkg / folder / "x.py").write_text(text)
     (pkg / "__init__.py").write_text("")
     (pkg / "rundir.py").write_text("")
-    (pkg / "config.py").write_text("import kerasexp.io\n")
+    (pkg / "config.py").write_text("import kerasexp.atomic\n")
     rules = {**imports_table.import_rules()}
     assert imports_table.climbs(pkg, rules) == [
-        "kerasexp.config imports io (config may import: errors, registry)",
-        "kerasexp.data.x imports training (data may import: errors, io, kerasexp, registry)",
+        "kerasexp.config imports atomic (config may import: errors, registry)",
+        "kerasexp.data.x imports training (data may import: atomic, errors, kerasexp, registry)",
     ]
     rules["exception"] = [{"module": "kerasexp.data.x", "imports": "training", "why": "a test"}]
     assert imports_table.climbs(pkg, rules) == [
-        "kerasexp.config imports io (config may import: errors, registry)"
+        "kerasexp.config imports atomic (config may import: errors, registry)"
     ]
     rules["may_import"] = {k: v for k, v in rules["may_import"].items() if k != "rundir"}
     assert (
@@ -195,7 +195,7 @@ COVERED_BY = {
     "augment/compose.py": "tests/augment/test_image_policies.py",
     "bench/kernels.py": "tests/training/test_speed_settings.py",
     "bench/train.py": "tests/test_experiment.py",
-    "child.py": "tests/tuning/test_study.py",
+    "processes.py": "tests/tuning/test_study.py",
     "cli/args.py": "tests/cli/test_bad_input.py",
     "cli/augment_preview.py": "tests/cli/test_preview.py",
     "cli/bench.py": "tests/bench/test_roofline.py",
@@ -224,7 +224,7 @@ COVERED_BY = {
     "evaluation/predict.py": "tests/evaluation/test_choices.py",
     "evaluation/report.py": "tests/test_run_folder.py",
     "evaluation/seed_table.py": "tests/test_variants.py",
-    "io.py": "tests/test_run_folder.py",
+    "atomic.py": "tests/test_run_folder.py",
     "models/cnn.py": "tests/models/test_models.py",
     "models/ladder.py": "tests/models/test_ladder_resnet.py",
     "models/layers.py": "tests/models/test_ladder_resnet.py",
@@ -306,7 +306,7 @@ def test_kerasexp_train_reads_the_experiment_file_once(tmp_path, monkeypatch):
 
 # ---- the run folder owns its writing ------------------------------------------------------------
 
-# Calls that write a file: kerasexp.io's helpers and the library writers (pathlib, pandas, matplotlib,
+# Calls that write a file: kerasexp.atomic's helpers and the library writers (pathlib, pandas, matplotlib,
 # Keras, NumPy, TensorFlow's summaries); `open` counts with a writing mode or flag, `to_csv` with a path.
 WRITE_NAMES = {"write_text", "write_json", "write_csv", "save_figure", "atomic_path"}
 WRITE_METHODS = WRITE_NAMES | {
@@ -327,11 +327,11 @@ WRITE_MODULE_CALLS = {("shutil", name) for name in ("copy", "copy2", "copyfile",
 }
 WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_APPEND"}
 
-# Who may write a file, none of them under a run folder: rundir.py writes every file there, io.py
+# Who may write a file, none of them under a run folder: rundir.py writes every file there, atomic.py
 # holds the atomic primitives. A key is a file, a folder (ending in /) or FILE::function.
 WRITERS = {
     "kerasexp/rundir.py": "the run folder's one writer",
-    "kerasexp/io.py": "the atomic primitives (temporary name, then rename; locks)",
+    "kerasexp/atomic.py": "the atomic primitives (temporary name, then rename; locks)",
     "kerasexp/__init__.py::import_tensorflow_quietly": "opens os.devnull to mute TensorFlow's start-up",
     "kerasexp/evaluation/report.py::ShownFigure._repr_png_": "a notebook's PNG, drawn in memory",
     "kerasexp/training/tensorboard.py::_image": "a TensorBoard image's PNG, drawn in memory",
@@ -399,7 +399,7 @@ def _allowed(where: str) -> bool:
 
 
 def test_only_rundir_writes_under_a_run_folder():
-    """Every file write in the package is rundir.py's or io.py's, or a WRITERS entry's (outside run
+    """Every file write in the package is rundir.py's or atomic.py's, or a WRITERS entry's (outside run
     folders); and every WRITERS entry still writes something (no stale permission)."""
     calls = write_calls(PACKAGE)
     stray = [f"{where}:{line} {call}" for where, line, call in calls if not _allowed(where)]
@@ -414,7 +414,7 @@ def test_the_write_scan_finds_a_planted_write(tmp_path, monkeypatch):
     package = tmp_path / "kerasexp"
     (package / "evaluation").mkdir(parents=True)
     (package / "evaluation" / "planted.py").write_text(
-        "from kerasexp.io import write_json\n"
+        "from kerasexp.atomic import write_json\n"
         "def report(run_dir, metrics, frame, fig, arrays):\n"
         "    write_json(run_dir / 'metrics.json', metrics)\n"
         "    frame.to_csv(run_dir / 'per_class.csv')\n"

@@ -330,7 +330,7 @@ def test_a_full_disk_is_one_line_and_the_rerun_resumes(finished, tmp_path, fashi
 
 
 def test_json_with_nan_is_refused_naming_the_key(tmp_path):
-    from kerasexp.io import write_json
+    from kerasexp.atomic import write_json
 
     with pytest.raises(UserError, match=r"x.json is not written: history.loss\[1\] is NaN or infinite"):
         write_json(tmp_path / "x.json", {"history": {"loss": [0.5, np.float32("nan")]}})

@@ -112,7 +112,7 @@ def _jsonable(value):
     """A value as it reads back from JSON (tuples as lists, numpy scalars as Python numbers)."""
     import json
 
-    from kerasexp.io import _jsonable as encode
+    from kerasexp.atomic import _jsonable as encode
 
     return json.loads(json.dumps(value, default=encode))
 

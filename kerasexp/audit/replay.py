@@ -49,7 +49,7 @@ def choose(runs: list[Path], n: int, seed: int, max_images: int | None) -> list[
 def first_epoch(run: Path) -> dict:
     """history.csv's first row of the run's first epoch trained again, in a process of its own at
     the run's recorded TF threads (global to a process, and fixed once TF has run an op)."""
-    from kerasexp.child import call_in_child
+    from kerasexp.processes import call_in_child
 
     threads = rundir.read_record(run).get("machine", {}).get("tf_threads") or {}
     kind, value = call_in_child(

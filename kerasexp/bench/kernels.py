@@ -14,7 +14,7 @@ import statistics
 import time
 
 from kerasexp.bench.timing import Rounds, alternate
-from kerasexp.child import call_in_child
+from kerasexp.processes import call_in_child
 from kerasexp.errors import UserError
 
 # name: (model, input shape, classes, batch, timed steps, model params): the reports' models

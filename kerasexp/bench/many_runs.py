@@ -184,7 +184,7 @@ def report_path(out: str | None) -> Path:
 
 
 def write_report(out: Path, r: dict) -> Path:
-    from kerasexp.io import write_json, write_text
+    from kerasexp.atomic import write_json, write_text
 
     write_json(out.with_suffix(".json"), r)
     return write_text(out, markdown(r))

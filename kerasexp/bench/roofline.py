@@ -261,7 +261,7 @@ def check_arguments(args) -> None:
 
 
 def write_report(out: Path, r: dict) -> Path:
-    from kerasexp.io import write_json, write_text
+    from kerasexp.atomic import write_json, write_text
 
     write_json(out.with_suffix(".json"), r)
     return write_text(out, markdown(r))

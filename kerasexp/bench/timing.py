@@ -102,7 +102,7 @@ def torch_contenders(fn, *args) -> tuple[dict[str, Callable[[], float | None]], 
     own process (torch's optimizers can crash a process that has loaded TF), returning a
     dict with "img_s" (or None without torch). Returns the contenders for `alternate` and every
     round's full result by kind ("eager", "compiled")."""
-    from kerasexp.child import call_in_child
+    from kerasexp.processes import call_in_child
 
     runs: dict[str, list] = {"eager": [], "compiled": []}
 

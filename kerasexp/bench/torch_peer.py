@@ -2,7 +2,7 @@
 the net built from the same layer list as the Keras model (kerasexp.models.layout), and the
 recipe's optimizer, rate schedule, label smoothing, weight average and flip/translate
 augmentation in a plain loop (channels_last, threads set to the cores). torch is optional and
-imported inside the functions; call them in a child process (kerasexp.child): torch's optimizers
+imported inside the functions; call them in a child process (kerasexp.processes): torch's optimizers
 can crash a process that has loaded TensorFlow."""
 
 from __future__ import annotations

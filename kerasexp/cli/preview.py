@@ -56,7 +56,7 @@ def augment_preview(
     from kerasexp.config import load_experiment
     from kerasexp.data import load_dataset
     from kerasexp.errors import UserError
-    from kerasexp.io import save_figure
+    from kerasexp.atomic import save_figure
 
     exp = load_experiment(experiment, list(overrides))
     if build_policy(exp.augmentation, seed=exp.training.seed) is None:  # names and values checked first

@@ -22,7 +22,7 @@ import pandas as pd
 
 from kerasexp.data.hashing import near_pairs, phash
 from kerasexp.errors import UserError
-from kerasexp.io import write_csv, write_text
+from kerasexp.atomic import write_csv, write_text
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pandas as pd
 
 from kerasexp import rundir
 from kerasexp.errors import UserError
-from kerasexp.io import write_text
+from kerasexp.atomic import write_text
 from kerasexp.evaluation.intervals import span
 from kerasexp.evaluation.report import markdown_table
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from kerasexp import rundir
 from kerasexp.errors import UserError, first_line
-from kerasexp.io import save_figure, write_csv
+from kerasexp.atomic import save_figure, write_csv
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ def _locked(path: Path) -> int:
     moved away or replaced while this process waited for the lock."""
     import fcntl
 
-    from kerasexp.io import _same_file, write_errors
+    from kerasexp.atomic import _same_file, write_errors
 
     with write_errors(path):
         path.parent.mkdir(parents=True, exist_ok=True)

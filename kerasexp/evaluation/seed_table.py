@@ -14,7 +14,7 @@ from kerasexp import rundir
 from kerasexp.evaluation.compare import paired_tests
 from kerasexp.evaluation.intervals import accuracy_ci95, span
 from kerasexp.evaluation.report import markdown_table, per_class_table
-from kerasexp.io import write_csv
+from kerasexp.atomic import write_csv
 
 
 def mean_std(values) -> tuple[float, float]:

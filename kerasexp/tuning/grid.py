@@ -443,7 +443,7 @@ def write_table(job: GridJob, rows: list[dict], log) -> None:
     import pandas as pd
 
     from kerasexp.evaluation.report import markdown_table
-    from kerasexp.io import write_csv
+    from kerasexp.atomic import write_csv
 
     frame = pd.DataFrame(rows)
     job.out.mkdir(parents=True, exist_ok=True)

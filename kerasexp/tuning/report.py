@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from kerasexp.errors import UserError
-from kerasexp.io import save_figure, write_csv, write_json, write_text
+from kerasexp.atomic import save_figure, write_csv, write_json, write_text
 
 PLOTS = {
     "history.png": "plot_optimization_history",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kerasexp import rundir
 from kerasexp.errors import UserError
-from kerasexp.io import WriteFailed
+from kerasexp.atomic import WriteFailed
 from kerasexp.tuning.config import StudyFile, make_pruner, make_sampler
 from kerasexp.tuning.storage import default_storage, mask_url, open_storage, open_study, worker_lock
 
@@ -183,7 +183,7 @@ def check_study_out(spec: StudyFile, out_dir, study_name: str) -> Path:
 def _run_study(spec, study, storage_url, n_trials, study_name, out_dir, create_only, log):
     from optuna.storages import fail_stale_trials
 
-    from kerasexp.io import write_text
+    from kerasexp.atomic import write_text
 
     if study.metric_names is None:  # the objective's name, for optuna-dashboard and study-report's plots
         import warnings
@@ -257,7 +257,7 @@ def _optimize_in_processes(
     spec: StudyFile, storage_url: str, study_name: str, n_trials: int, study, log, logdir: Path | None = None
 ):
     """One child process per trial until the study has n_trials finished (over all workers)."""
-    from kerasexp.child import ChildDied, call_in_child
+    from kerasexp.processes import ChildDied, call_in_child
 
     failures = 0
     while finished_count(study) < n_trials:

@@ -100,7 +100,7 @@ def worker_lock(url: str):
     path = _sqlite_path(url)
     if path is None:
         return contextlib.nullcontext()
-    from kerasexp.io import exclusive_lock
+    from kerasexp.atomic import exclusive_lock
 
     return exclusive_lock(
         path.with_name(path.name + ".lock"),

@@ -102,7 +102,7 @@ needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reas
 def torch_nets() -> list[list[tuple]]:
     """describe() of each of NETS' torch peers, from one child process."""
     from kerasexp.bench.torch_peer import describe_nets
-    from kerasexp.child import call_in_child
+    from kerasexp.processes import call_in_child
 
     return call_in_child(describe_nets, [(name, params, shape, 10) for name, shape, params in NETS])
 
@@ -118,7 +118,7 @@ def test_the_torch_peer_has_the_keras_models_layers(net, torch_nets):
 def test_the_torch_peer_trains_both_benches_recipes(fashion_2000):
     from kerasexp.bench.torch_peer import torch_round
     from kerasexp.bench.train import bench_experiment
-    from kerasexp.child import call_in_child
+    from kerasexp.processes import call_in_child
     from kerasexp.config import to_dict
 
     x, y = fashion_2000.x_train[:128], fashion_2000.y_train[:128]
