@@ -82,7 +82,9 @@ def test_api_overrides_with_awkward_values_reach_the_experiment():
     assert exp.training.epochs == 2 and exp.model.params == params and exp.reference.source == 'a "b"\nc'
 
 
-@pytest.mark.parametrize("run", ["fmnist_best", "variants/baseline/seed_0", "variants/bn/seed_1"])
+@pytest.mark.parametrize(
+    "run", ["fmnist_best", "fmnist_choice_tasks/step_decay", "pbc96_ladder/ladder_bn/seed_1"]
+)
 def test_a_committed_run_folders_config_compares_equal_to_its_re_resolved_experiment(run):
     folder = REPORTS / run
     text = (folder / rundir.CONFIG).read_text(encoding="utf-8")

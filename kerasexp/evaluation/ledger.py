@@ -75,6 +75,8 @@ def config_hash(exp) -> str:
     from kerasexp.config import to_dict
 
     flat = rundir._flat(to_dict(exp))
+    if flat.get("training.threads") == 0:  # TF's default: what every run trained with before the key
+        del flat["training.threads"]  # existed, so their recorded hashes stay theirs
     return hashlib.sha256(json.dumps(flat, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
