@@ -72,10 +72,10 @@ def variant_macs() -> dict[str, int]:
 
 
 def bench_many_runs(repeats: int = REPEATS, epochs: int = EPOCHS, limit: int = LIMIT, data_dir=None) -> dict:
-    from kerasexp.bench.roofline import train_gflop_s
+    from kerasexp.bench.roofline import run_header, train_gflop_s
     from kerasexp.bench.timing import alternate
     from kerasexp.bench.train import matmul_gflop_s
-    from kerasexp.provenance import command_line, machine_description, timestamp
+    from kerasexp.provenance import machine_description, timestamp
 
     cores = len(os.sched_getaffinity(0))
     ways = contenders(cores)
@@ -108,11 +108,7 @@ def bench_many_runs(repeats: int = REPEATS, epochs: int = EPOCHS, limit: int = L
     ratios = [a / b for a, b in zip(rounds.figures[fast], rounds.figures["sequential"])]
     first = seen["sequential"][0]["record"]
     return {
-        "command": command_line(),
-        "started": started,
-        "finished": timestamp(),
-        "load_average_start": [round(v, 2) for v in load_start],
-        "load_average_end": [round(v, 2) for v in os.getloadavg()],
+        **run_header(started, load_start),
         "repeats": repeats,
         "set": {
             "runs": seen["sequential"][0]["runs"],

@@ -134,7 +134,7 @@ def timed_fit(p: Prepared) -> float:
 def bench_roofline(models: list[str], repeats: int = REPEATS, steps: int | None = None) -> dict:
     from kerasexp.bench.timing import alternate
     from kerasexp.bench.train import matmul_gflop_s
-    from kerasexp.provenance import command_line, machine_description, timestamp
+    from kerasexp.provenance import machine_description, timestamp
     from kerasexp.training.loop import seed_everything
 
     load_start, started = os.getloadavg(), timestamp()
@@ -168,11 +168,7 @@ def bench_roofline(models: list[str], repeats: int = REPEATS, steps: int | None 
             },
         }
     return {
-        "command": command_line(),
-        "started": started,
-        "finished": timestamp(),
-        "load_average_start": [round(v, 2) for v in load_start],
-        "load_average_end": [round(v, 2) for v in os.getloadavg()],
+        **run_header(started, load_start),
         "repeats": repeats,
         "matmul_gflop_s": round(statistics.median(matmul), 1),
         "matmul_rounds": [round(m, 1) for m in matmul],
@@ -202,6 +198,19 @@ average above the core count, a CPU share of this process under it), absolute ra
 while each share is measured against the matmul rate of the same round: it is the figure to
 compare across runs.
 """
+
+
+def run_header(started: str, load_start) -> dict:
+    """A bench record's first keys: its command, start and end, and the load averages around it."""
+    from kerasexp.provenance import command_line, timestamp
+
+    return {
+        "command": command_line(),
+        "started": started,
+        "finished": timestamp(),
+        "load_average_start": [round(v, 2) for v in load_start],
+        "load_average_end": [round(v, 2) for v in os.getloadavg()],
+    }
 
 
 def load_note(r: dict) -> str:
