@@ -287,7 +287,8 @@ def test_seeds_run_one_folder_each_and_report_mean_and_std(tmp_path, fashion_pat
 
     out = tmp_path / "seeds"
     exp = write_exp(tmp_path, fashion_path, epochs=1, limit=600)
-    assert main(["train", str(exp), "--seeds", "0,1,2", "--out", str(out)]) == 0
+    # --workers 1: the seeds one after another in this process, sharing one progress estimate
+    assert main(["train", str(exp), "--seeds", "0,1,2", "--workers", "1", "--out", str(out)]) == 0
     # one progress line a seed, named by its seed, whose estimate covers the seeds still to come
     lines = [line for line in capsys.readouterr().err.splitlines() if " epoch 1/1 " in line]
     assert [line.split("]")[0] for line in lines] == [f"[seed {s} {exp.stem}" for s in (0, 1, 2)]
