@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates reports/ from the experiment files. Runs one training at a time (2-core CPU).
-# Usage: bash reports/regenerate.sh [variants|choice|longtail|longtail_seeds|resnet_pooling_seeds|many_runs|bench|speedrun|kernels|best|ladder|ladder_tuning|resnet_pooling|dedup|transfer|study|augment_bench|augment_pbc96|augment_fmnist ...]
+# Usage: bash reports/regenerate.sh [variants|choice|choice_seeds|longtail|longtail_seeds|resnet_pooling_seeds|many_runs|bench|speedrun|kernels|best|ladder|ladder_tuning|resnet_pooling|ladder_tuning_seeds|dedup|transfer|transfer_seeds|study|augment_bench|augment_pbc96|augment_pbc96_seeds|augment_fmnist|augment_fmnist_seeds ...]
 #        (default: all)
 # Finished, current run folders load without training (`kerasexp reports check` lists what would retrain);
 # the benchmarks (bench, kernels, augment_bench, and speedrun's timing rounds) measure again each time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail longtail_seeds bench speedrun kernels best ladder ladder_tuning resnet_pooling resnet_pooling_seeds dedup transfer study augment_bench augment_pbc96 augment_fmnist many_runs)
+what=("$@"); [ ${#what[@]} -gt 0 ] || what=(variants choice longtail longtail_seeds bench speedrun kernels best ladder ladder_tuning resnet_pooling resnet_pooling_seeds dedup transfer transfer_seeds study augment_bench augment_pbc96 augment_pbc96_seeds augment_fmnist augment_fmnist_seeds ladder_tuning_seeds choice_seeds many_runs)
 
 # A finished run folder loads instead of training again; one that today's code would not reproduce
 # (`kerasexp reports check`: an older results version or config) is removed first, so it retrains.
@@ -76,6 +76,40 @@ for w in "${what[@]}"; do
         --set evaluation.tta=none --out $out/report003
       python -m kerasexp compare $out/report003 $out/unfreeze_0 $out/recipe --against previous --out $out/summary \
         --title "Report 003's transfer recipe on pbc96 (MobileNet 0.25, ImageNet weights): unfrozen layers and rates" ;;
+    transfer_seeds)  # the recipe again on training seeds 1-4, none of them used in choosing it
+      exp=studies/pbc96_transfer.toml; out=reports/pbc96_transfer/seeds; fresh $out
+      python -m kerasexp train $exp --seeds 1,2,3,4 --out $out/recipe
+      python -m kerasexp compare $out/recipe --out $out/summary \
+        --title "Report 003's transfer recipe on pbc96 (MobileNet 0.25, ImageNet weights), training seeds 1-4" ;;
+    choice_seeds)  # report 002's step decay again on training seeds 1-4
+      out=reports/fmnist_choice_tasks/seeds; fresh $out
+      python -m kerasexp train studies/fmnist_step_decay.toml --seeds 1,2,3,4 --out $out/step_decay
+      python -m kerasexp compare $out/step_decay --out $out/summary \
+        --title "Report 002's step decay on Fashion-MNIST, training seeds 1-4" ;;
+    augment_fmnist_seeds)  # report 002's augmentation again on training seeds 1-4
+      out=reports/fmnist_augment/seeds; fresh $out
+      python -m kerasexp train studies/fmnist_augment.toml --seeds 1,2,3,4 --out $out/rotate_flip_noise
+      python -m kerasexp compare $out/rotate_flip_noise --out $out/summary \
+        --title "Report 002's augmentation on Fashion-MNIST, training seeds 1-4" ;;
+    augment_pbc96_seeds)  # the five policies again on training seeds 1-4
+      exp=studies/pbc96_augment.toml; out=reports/pbc96_augment/seeds; fresh $out
+      for spec in none randaugment '["randaugment","saturation"]' mixup class_mixup; do
+        name=$(echo "$spec" | tr -d '[]"' | tr ',' '_')
+        python -m kerasexp train $exp --set "augmentation.policy=$spec" --seeds 1,2,3,4 --out $out/$name
+      done
+      python -m kerasexp compare $out/{none,randaugment,randaugment_saturation,mixup,class_mixup} --out $out/summary \
+        --title "Augmentation policies on pbc96 (6,000-image subset at 32x32, 15 epochs), training seeds 1-4" ;;
+    ladder_tuning_seeds)  # report 004's tuning axes again on training seeds 1-4
+      exp=studies/pbc96_ladder_tuning.toml; out=reports/pbc96_ladder_tuning/seeds; fresh $out
+      s=(--seeds 1,2,3,4)
+      python -m kerasexp train $exp "${s[@]}" --out $out/depth_32_64_hidden_128
+      python -m kerasexp train $exp --set 'model.params.conv_depths=[64,128]' "${s[@]}" --out $out/depth_64_128
+      python -m kerasexp train $exp --set 'model.params.conv_depths=[128,256]' "${s[@]}" --out $out/depth_128_256
+      python -m kerasexp train $exp --set model.params.hidden_units=64 "${s[@]}" --out $out/hidden_64
+      python -m kerasexp train $exp --set model.params.hidden_units=256 "${s[@]}" --out $out/hidden_256
+      python -m kerasexp train $exp --set 'model.params.conv_depths=[32,64,128]' "${s[@]}" --out $out/third_conv
+      python -m kerasexp compare $out/{depth_32_64_hidden_128,depth_64_128,depth_128_256,hidden_64,hidden_256,third_conv} \
+        --out $out/summary --title "Report 004's tuning axes on pbc96 at 32x32, training seeds 1-4" ;;
     study)  # report 003's Optuna search on pbc96: no pruning, median pruner, Hyperband (same sampler seed)
       s=studies/pbc96_study.toml; out=reports/pbc96_study
       [ -d $out/none ] || rm -rf $out  # the layout before three pruners: start over
@@ -152,6 +186,6 @@ for w in "${what[@]}"; do
       done
       python -m kerasexp compare $out/{none,randaugment,randaugment_saturation,mixup,class_mixup} --out $out/summary \
         --title "Augmentation policies on pbc96 (6,000-image stratified subset at 32x32, report 004 batch-norm CNN, 15 epochs)" ;;
-    *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, longtail_seeds, resnet_pooling_seeds, many_runs, bench, speedrun, kernels, best, ladder, ladder_tuning, resnet_pooling, dedup, transfer, study, augment_bench, augment_pbc96, augment_fmnist)" >&2; exit 2 ;;
+    *) echo "regenerate.sh: unknown part '$w' (variants, choice, longtail, longtail_seeds, resnet_pooling_seeds, many_runs, bench, speedrun, kernels, best, ladder, ladder_tuning, ladder_tuning_seeds, resnet_pooling, dedup, transfer, transfer_seeds, study, augment_bench, augment_pbc96, augment_pbc96_seeds, augment_fmnist, augment_fmnist_seeds, choice_seeds)" >&2; exit 2 ;;
   esac
 done
