@@ -252,7 +252,40 @@ def render(
         ]
     formats = {c: ".2g" for c in ("p_value", "wilcoxon_p", "p_holm")}
     lines.append(markdown_table(table, formats={**formats, "effect": "+.4f"}))
+    notes = reference_notes(found, list(table["run"]))
+    if notes:
+        lines += ["", *notes]
     return table, {".csv": table.to_csv(index=False), ".md": "\n".join(lines)}
+
+
+def reference_notes(found: list[Path], names: list[str]) -> list[str]:
+    """For each seed group whose experiment quotes a report's test figure ([reference]): is that
+    figure one of our runs? A t prediction interval for one new run (`new_run_p`); fewer than 3
+    seeds: too few to test. `diff` in the table is the bare distance."""
+    from kerasexp.evaluation.significance import MIN_SEEDS, new_run_p
+
+    notes = []
+    for folder, name in zip(found, names):
+        if not rundir.is_seed_group(folder):
+            continue
+        summary = rundir.read_json(folder / rundir.SEEDS)
+        ref = rundir.read_config(rundir.seed_dir(folder, summary["seeds"][0])).get("reference", {})
+        if not ref.get("test_accuracy"):
+            continue
+        n, figure = len(summary["seeds"]), ref["test_accuracy"]
+        mean, std = summary["accuracy"]["mean"], summary["accuracy"]["std"]
+        p = new_run_p(mean, std, n, figure)
+        verdict = (
+            f"too few seeds to test ({n})"
+            if p is None
+            else f"a new run of ours lands this far or farther with p {p:.3f} (t prediction interval, "
+            f"{n - 1} degrees of freedom)"
+        )
+        notes.append(
+            f"`{name}`: the reference's test accuracy {figure:.4f} ({ref.get('source', '')}) is "
+            f"{figure - mean:+.4f} from our mean over {n} seeds ({mean:.4f} ± {std:.4f}); {verdict}."
+        )
+    return notes
 
 
 def compare(run_dirs: list[str], out: str, title: str = "", against: str = "first") -> pd.DataFrame:

@@ -258,7 +258,7 @@ def gap_note(test: pd.DataFrame, test_images: int, n_seeds: int) -> str:
     """One sentence a row: how far the report's test figure lies from ours, in our seeds' std, in
     the width of one run's 95% interval, and as the two-sided p of a t prediction interval for one
     new run of our recipe (n - 1 degrees of freedom: with 3 seeds a wide one)."""
-    from scipy import stats
+    from kerasexp.evaluation.significance import new_run_p
 
     notes = []
     for row in test.itertuples(index=False):
@@ -268,12 +268,8 @@ def gap_note(test: pd.DataFrame, test_images: int, n_seeds: int) -> str:
         spread = (
             f"{abs(row.test_acc_diff) / row.test_acc_std:.1f} std of our seeds" if row.test_acc_std else "n/a"
         )
-        new_run = ""
-        if n_seeds >= 3 and row.test_acc_std:
-            t = abs(row.test_acc_diff) / (row.test_acc_std * (1 + 1 / n_seeds) ** 0.5)
-            new_run = (
-                f"; a new run of ours lands this far or farther with p {2 * stats.t.sf(t, n_seeds - 1):.3f}"
-            )
+        p = new_run_p(row.test_acc_mean, row.test_acc_std, n_seeds, row.report_test_acc)
+        new_run = "" if p is None else f"; a new run of ours lands this far or farther with p {p:.3f}"
         notes.append(
             f"The report's {row.variant} test accuracy {row.report_test_acc:.4f} is "
             f"{row.test_acc_diff:+.4f} from our mean ({spread}; one run's 95% interval at our mean "

@@ -84,3 +84,16 @@ def verdict(test: SeedTest, adjusted_p: float | None) -> str:
     if adjusted_p is None:
         return "no (no spread over seeds to test)"
     return f"yes ({test.direction})" if adjusted_p < ALPHA else "no"
+
+
+def new_run_p(mean: float, std: float, n: int, figure: float) -> float | None:
+    """Is a figure from elsewhere (a report's test accuracy) one of our runs? The two-sided p of a
+    t prediction interval for one new run of our recipe: |figure - mean| / (std * sqrt(1 + 1/n)),
+    n - 1 degrees of freedom (with 3 seeds a wide one). None with fewer than MIN_SEEDS seeds or no
+    spread: too few seeds to test."""
+    from scipy import stats
+
+    if n < MIN_SEEDS or not std:
+        return None
+    t = abs(figure - mean) / (std * math.sqrt(1 + 1 / n))
+    return float(2 * stats.t.sf(t, n - 1))

@@ -4,9 +4,9 @@
 import numpy as np
 import pytest
 
-from kerasexp.evaluation.compare import paired_tests
+from kerasexp.evaluation.compare import paired_tests, reference_notes
 from kerasexp.evaluation.intervals import recall_ci95
-from kerasexp.evaluation.significance import holm, seed_test
+from kerasexp.evaluation.significance import holm, new_run_p, seed_test
 
 from test_intervals import predictions, seed_groups  # tests/evaluation is on sys.path (rootdir-less prepend)
 
@@ -55,6 +55,34 @@ def test_holm_adjusted_p_values_match_a_hand_computation():
     assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02], abs=1e-15)
     assert holm([None, 0.02, 0.6]) == [None, pytest.approx(0.04), pytest.approx(0.6)]  # None: no test
     assert holm([0.5, 0.7]) == [1.0, 1.0]  # capped at 1
+
+
+def test_a_report_figure_at_the_t_quantile_of_a_new_run_has_p_0_05():
+    # 3 seeds, mean 0, std 1: one new run lands beyond t(0.975, 2) * sqrt(1 + 1/3) with p 0.05
+    at_quantile = 4.302652729911275 * (4 / 3) ** 0.5
+    assert new_run_p(0.0, 1.0, 3, at_quantile) == pytest.approx(0.05, abs=1e-9)
+    assert new_run_p(0.0, 1.0, 3, -at_quantile) == pytest.approx(0.05, abs=1e-9)  # two-sided
+    assert new_run_p(0.5, 0.1, 3, 0.5) == pytest.approx(1.0)
+    assert new_run_p(0.0, 1.0, 2, 9.0) is None and new_run_p(0.0, 0.0, 5, 1.0) is None  # too few / no spread
+
+
+def test_compare_notes_whether_a_reference_figure_is_one_of_our_runs(tmp_path):
+    import json
+
+    at_quantile = 4.302652729911275 * (4 / 3) ** 0.5
+    for name, seeds in (("three", [0, 1, 2]), ("two", [0, 1])):
+        group = tmp_path / name
+        (group / "seed_0").mkdir(parents=True)
+        summary = {"seeds": seeds, "accuracy": {"mean": 0.5, "std": 0.01}}
+        (group / "seeds.json").write_text(json.dumps(summary))
+        figure = 0.5 + 0.01 * at_quantile
+        (group / "seed_0" / "config.toml").write_text(
+            f'[reference]\nsource = "report X"\ntest_accuracy = {figure!r}\n'
+        )
+    three, two = reference_notes([tmp_path / "three", tmp_path / "two"], ["three", "two"])
+    assert three.startswith("`three`: the reference's test accuracy 0.5497 (report X) is +0.0497")
+    assert "with p 0.050 (t prediction interval, 2 degrees of freedom)" in three
+    assert two.endswith("too few seeds to test (2).")
 
 
 def test_per_class_recall_has_a_wilson_interval():
