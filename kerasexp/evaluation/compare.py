@@ -262,7 +262,7 @@ def reference_notes(found: list[Path], names: list[str]) -> list[str]:
     """For each seed group whose experiment quotes a report's test figure ([reference]): is that
     figure one of our runs? A t prediction interval for one new run (`new_run_p`); fewer than 3
     seeds: too few to test. `diff` in the table is the bare distance."""
-    from kerasexp.evaluation.significance import MIN_SEEDS, new_run_p
+    from kerasexp.evaluation.significance import new_run_p
 
     notes = []
     for folder, name in zip(found, names):
