@@ -282,8 +282,8 @@ def reference_notes(found: list[Path], names: list[str]) -> list[str]:
             f"{n - 1} degrees of freedom)"
         )
         notes.append(
-            f"`{name}`: the reference's test accuracy {figure:.4f} ({ref.get('source', '')}) is "
-            f"{figure - mean:+.4f} from our mean over {n} seeds ({mean:.4f} ± {std:.4f}); {verdict}."
+            f"`{name}`: the reference's test accuracy {figure:.4f} is {figure - mean:+.4f} from our mean "
+            f"over {n} seeds ({mean:.4f} ± {std:.4f}); {verdict}. Reference: {ref.get('source', '')}."
         )
     return notes
 

@@ -80,9 +80,9 @@ def test_compare_notes_whether_a_reference_figure_is_one_of_our_runs(tmp_path):
             f'[reference]\nsource = "report X"\ntest_accuracy = {figure!r}\n'
         )
     three, two = reference_notes([tmp_path / "three", tmp_path / "two"], ["three", "two"])
-    assert three.startswith("`three`: the reference's test accuracy 0.5497 (report X) is +0.0497")
+    assert three.startswith("`three`: the reference's test accuracy 0.5497 is +0.0497 from our mean over 3")
     assert "with p 0.050 (t prediction interval, 2 degrees of freedom)" in three
-    assert two.endswith("too few seeds to test (2).")
+    assert "too few seeds to test (2)." in two and two.endswith("Reference: report X.")
 
 
 def test_per_class_recall_has_a_wilson_interval():
