@@ -81,11 +81,12 @@ for w in "${what[@]}"; do
       python -m kerasexp train $exp --seeds 1,2,3,4 --out $out/recipe
       python -m kerasexp compare $out/recipe --out $out/summary \
         --title "Report 003's transfer recipe on pbc96 (MobileNet 0.25, ImageNet weights), training seeds 1-4" ;;
-    choice_seeds)  # report 002's step decay again on training seeds 1-4
+    choice_seeds)  # report 002's step decay and 5-fold + step decay again on training seeds 1-4
       out=reports/fmnist_choice_tasks/seeds; fresh $out
       python -m kerasexp train studies/fmnist_step_decay.toml --seeds 1,2,3,4 --out $out/step_decay
-      python -m kerasexp compare $out/step_decay --out $out/summary \
-        --title "Report 002's step decay on Fashion-MNIST, training seeds 1-4" ;;
+      python -m kerasexp train studies/fmnist_kfold_step.toml --seeds 1,2,3,4 --out $out/kfold_step
+      python -m kerasexp compare $out/step_decay $out/kfold_step --out $out/summary \
+        --title "Report 002's choice tasks on Fashion-MNIST, training seeds 1-4" ;;
     augment_fmnist_seeds)  # report 002's augmentation again on training seeds 1-4
       out=reports/fmnist_augment/seeds; fresh $out
       python -m kerasexp train studies/fmnist_augment.toml --seeds 1,2,3,4 --out $out/rotate_flip_noise

@@ -278,7 +278,8 @@ def reference_notes(found: list[Path], names: list[str]) -> list[str]:
         verdict = (
             f"too few seeds to test ({n})"
             if p is None
-            else f"a new run of ours lands this far or farther with p {p:.3f} (t prediction interval, "
+            else f"a new run of ours lands this far or farther with p {f'{p:.3f}' if p >= 0.001 else f'{p:.1e}'} "
+            "(t prediction interval, "
             f"{n - 1} degrees of freedom)"
         )
         notes.append(
