@@ -275,12 +275,12 @@ def reference_notes(found: list[Path], names: list[str]) -> list[str]:
         n, figure = len(summary["seeds"]), ref["test_accuracy"]
         mean, std = summary["accuracy"]["mean"], summary["accuracy"]["std"]
         p = new_run_p(mean, std, n, figure)
+        p_text = "" if p is None else f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
         verdict = (
             f"too few seeds to test ({n})"
             if p is None
-            else f"a new run of ours lands this far or farther with p {f'{p:.3f}' if p >= 0.001 else f'{p:.1e}'} "
-            "(t prediction interval, "
-            f"{n - 1} degrees of freedom)"
+            else f"a new run of ours lands this far or farther with p {p_text} "
+            f"(t prediction interval, {n - 1} degrees of freedom)"
         )
         notes.append(
             f"`{name}`: the reference's test accuracy {figure:.4f} is {figure - mean:+.4f} from our mean "
